@@ -1,0 +1,30 @@
+"""Environment variable names and defaults of both Lambdas: set by the stack and the local pipeline."""
+
+from __future__ import annotations
+
+# Transform (contract 1).
+FLOW_LOG_FORMAT = "FLOW_LOG_FORMAT"
+KEEP_ACTIONS = "KEEP_ACTIONS"
+
+# Notifier (contract 4), named as the Datadog Forwarder names them.
+DD_SITE = "DD_SITE"
+DD_API_KEY_SECRET_ARN = "DD_API_KEY_SECRET_ARN"
+DD_API_KEY = "DD_API_KEY"
+DD_API_URL = "DD_API_URL"
+DD_TAGS = "DD_TAGS"
+DEFAULT_DD_SITE = "datadoghq.com"
+# Where the notifier points readers of an event: the Athena table, workgroup and the stack.
+ATHENA_DATABASE = "ATHENA_DATABASE"
+ATHENA_TABLE = "ATHENA_TABLE"
+ATHENA_WORKGROUP = "ATHENA_WORKGROUP"
+STACK_NAME = "STACK_NAME"
+
+# Powertools: both functions publish metrics under one namespace.
+METRICS_NAMESPACE = "RejectedFlows"
+POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+TRANSFORM_SERVICE = "rejected-flows-transform"
+NOTIFIER_SERVICE = "rejected-flows-notifier"
+
+# Default table names when the notifier runs outside the stack (local pipeline, tests).
+DEFAULT_ATHENA_TABLE = "rejected_flows"
