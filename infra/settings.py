@@ -1,0 +1,195 @@
+"""Stack configuration: the schema and defaults declared in Pulumi.yaml, read into one validated dataclass.
+
+Pulumi.yaml is the single source of every default. The Pulumi CLI applies those defaults itself; the
+mocks in tests and the local pipeline do not, so `load_settings` falls back to the same declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from contracts.flowlog import (
+    DEFAULT_FORMAT,
+    RICH_FORMAT,
+    FlowLogFormat,
+    parse_format,
+    parse_keep_actions,
+)
+
+PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
+
+DATADOG_SITES = (
+    "datadoghq.com", "datadoghq.eu", "us3.datadoghq.com", "us5.datadoghq.com",
+    "ap1.datadoghq.com", "ap2.datadoghq.com", "ddog-gov.com",
+)
+ARCHITECTURES = ("arm64", "x86_64")
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)
+PROCESSOR_BUFFER_MB_RANGE = (0.2, 3.0)
+
+
+class SettingsError(ValueError):
+    """A stack config value that cannot work; the message names the key and what to set."""
+
+
+@cache
+def declared_config() -> dict[str, dict[str, Any]]:
+    """The `config:` section of Pulumi.yaml."""
+    return yaml.safe_load(PROJECT_FILE.read_text())["config"]
+
+
+def project_name() -> str:
+    return yaml.safe_load(PROJECT_FILE.read_text())["name"]
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    datadog_site: str
+    datadog_tags: tuple[str, ...]
+    log_group_name: str | None
+    log_retention_days: int
+    vpc_ids: tuple[str, ...]
+    flow_log_format: FlowLogFormat
+    keep_actions: frozenset[str]
+    processor_buffer_mb: float
+    processor_buffer_seconds: int
+    archive_buffer_mb: int
+    archive_buffer_seconds: int
+    archive_transition_days: int
+    archive_expiration_days: int
+    error_expiration_days: int
+    lambda_architecture: str
+    athena_scan_limit_mb: int
+    notifier_max_event_age_seconds: int
+    notifier_retry_attempts: int
+    resource_tags: dict[str, str]
+
+    @property
+    def creates_log_group(self) -> bool:
+        return self.log_group_name is None
+
+    @property
+    def keep_actions_env(self) -> str:
+        """KEEP_ACTIONS as the transform reads it."""
+        return ",".join(sorted(self.keep_actions))
+
+    @property
+    def flow_log_traffic_type(self) -> str:
+        """Created flow logs record only the traffic the stack keeps."""
+        return "ALL" if len(self.keep_actions) > 1 else next(iter(self.keep_actions))
+
+
+Getter = Callable[[str], Any]
+
+
+def load_settings(get: Getter | None = None) -> StackSettings:
+    """Read every declared key through `get` (a key's value or None), falling back to its default.
+
+    `get` is `pulumi.Config().get_object` in the program; with None, every key takes its default.
+    """
+    declared = declared_config()
+
+    def value(key: str) -> Any:
+        given = get(key) if get is not None else None
+        return declared[key].get("default") if given is None else given
+
+    log_group_name = str(value("logGroupName")).strip() or None
+    format_text = str(value("flowLogFormat")).strip()
+    if not format_text:
+        format_text = RICH_FORMAT if log_group_name is None else DEFAULT_FORMAT
+    return StackSettings(
+        datadog_site=_one_of("datadogSite", str(value("datadogSite")), DATADOG_SITES),
+        datadog_tags=_strings("datadogTags", value("datadogTags")),
+        log_group_name=log_group_name,
+        log_retention_days=_one_of("logRetentionDays", _integer("logRetentionDays", value),
+                                   LOG_RETENTION_DAYS),
+        vpc_ids=_strings("vpcIds", value("vpcIds")),
+        flow_log_format=_checked("flowLogFormat", parse_format, format_text),
+        keep_actions=_checked("keepActions", parse_keep_actions, _strings("keepActions",
+                                                                          value("keepActions"))),
+        processor_buffer_mb=_processor_buffer_mb(value("processorBufferMb")),
+        processor_buffer_seconds=_integer("processorBufferSeconds", value, 0, 900),
+        archive_buffer_mb=_integer("archiveBufferMb", value, 1, 128),
+        archive_buffer_seconds=_integer("archiveBufferSeconds", value, 0, 900),
+        archive_transition_days=_integer("archiveTransitionDays", value, 0),
+        archive_expiration_days=_integer("archiveExpirationDays", value, 0),
+        error_expiration_days=_integer("errorExpirationDays", value, 0),
+        lambda_architecture=_one_of("lambdaArchitecture", str(value("lambdaArchitecture")),
+                                    ARCHITECTURES),
+        athena_scan_limit_mb=_integer("athenaScanLimitMb", value, 10),
+        notifier_max_event_age_seconds=_integer("notifierMaxEventAgeSeconds", value, 60, 21600),
+        notifier_retry_attempts=_integer("notifierRetryAttempts", value, 0, 2),
+        resource_tags=_key_values("resourceTags", _strings("resourceTags", value("resourceTags"))),
+    )
+
+
+def _checked(key: str, parse: Callable[[Any], Any], raw: Any) -> Any:
+    try:
+        return parse(raw)
+    except ValueError as error:
+        raise SettingsError(f"config {key}: {error}") from error
+
+
+def _integer(key: str, value: Getter, low: int | None = None, high: int | None = None) -> int:
+    raw = value(key)
+    try:
+        number = int(raw)
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"config {key} must be an integer, got {raw!r}") from error
+    if (low is not None and number < low) or (high is not None and number > high):
+        bounds = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
+        raise SettingsError(f"config {key} must be within {bounds}, got {number}")
+    return number
+
+
+def _one_of(key: str, raw: Any, allowed: tuple) -> Any:
+    if raw not in allowed:
+        raise SettingsError(f"config {key} must be one of {', '.join(map(str, allowed))}; got {raw!r}")
+    return raw
+
+
+def _strings(key: str, raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        raise SettingsError(f'config {key} must be a list, e.g. `pulumi config set --path "{key}[0]" value`')
+    if not isinstance(raw, list | tuple) or not all(isinstance(item, str) for item in raw):
+        raise SettingsError(f"config {key} must be a list of strings, got {raw!r}")
+    return tuple(item.strip() for item in raw if item.strip())
+
+
+def _key_values(key: str, items: tuple[str, ...]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items:
+        name, sep, val = item.partition("=")
+        if not sep or not name.strip():
+            raise SettingsError(f"config {key}: {item!r} is not of the form key=value")
+        pairs[name.strip()] = val.strip()
+    return pairs
+
+
+def _processor_buffer_mb(raw: Any) -> float:
+    try:
+        size = float(raw)
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"config processorBufferMb must be a number of MB, got {raw!r}") from error
+    low, high = PROCESSOR_BUFFER_MB_RANGE
+    if not low <= size <= high:
+        raise SettingsError(f"config processorBufferMb must be within {low}-{high} MB, got {size}")
+    return size
+
+
+def defaults() -> StackSettings:
+    """The settings of a stack with no config set: what the local pipeline runs."""
+    return load_settings(None)
+
+
+def settings_from(values: Mapping[str, Any]) -> StackSettings:
+    """Settings from plain values (tests, the local pipeline's overrides)."""
+    return load_settings(values.get)
