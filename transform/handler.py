@@ -1,0 +1,65 @@
+"""Firehose data-transformation Lambda: CloudWatch Logs flow-log payloads -> REJECT flows as NDJSON."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from contracts import environment as env
+from contracts.flowlog import parse_format, parse_keep_actions
+from transform.batch import plan_response, transform_record
+from transform.encoder import LineEncoder
+from transform.firehose import TransformationEvent, response
+from transform.reingest import Reingester
+
+logger = Logger(service=env.TRANSFORM_SERVICE)
+metrics = Metrics(namespace=env.METRICS_NAMESPACE, service=env.TRANSFORM_SERVICE)
+
+
+@cache
+def encoder_for(format_text: str | None, keep_actions_text: str | None) -> LineEncoder:
+    """Raises FlowLogFormatError for a bad FLOW_LOG_FORMAT/KEEP_ACTIONS: Firehose retries, then errors/."""
+    return LineEncoder(parse_format(format_text), parse_keep_actions(keep_actions_text))
+
+
+@cache
+def firehose_client(region: str) -> Any:
+    # boto3 honours AWS_ENDPOINT_URL_FIREHOSE, which points re-ingestion at a local stand-in.
+    return boto3.client("firehose", region_name=region or None)
+
+
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    encoder = encoder_for(os.environ.get(env.FLOW_LOG_FORMAT), os.environ.get(env.KEEP_ACTIONS))
+    batch = TransformationEvent.from_event(event)
+    outcomes = [transform_record(record, encoder) for record in batch.records]
+    plan = plan_response(outcomes)
+    for record_id, reason in plan.failed.items():
+        logger.warning("record failed", extra={"record_id": record_id, "reason": reason})
+    if plan.reingest_payloads:
+        Reingester(firehose_client(batch.region), batch.delivery_stream_name).put(plan.reingest_payloads)
+
+    results = [o.result for o in plan.outputs]
+    kept = [o.flows_kept for o, r in zip(outcomes, plan.outputs, strict=True) if r.result == "Ok"]
+    summary = {
+        "records_in": len(batch.records),
+        "records_ok": results.count("Ok"),
+        "records_dropped": results.count("Dropped") - len(plan.reingested_record_ids),
+        "records_failed": results.count("ProcessingFailed"),
+        "records_reingested": len(plan.reingested_record_ids),
+        "reingested_payloads": len(plan.reingest_payloads),
+        "flows_seen": sum(o.flows_seen for o in outcomes),
+        "flows_kept": sum(kept),
+        "bytes_in": sum(len(r.data) for r in batch.records),
+        "bytes_out": sum(o.wire_size for o in plan.outputs),
+    }
+    logger.info("transformed batch", extra={"invocation_id": batch.invocation_id, **summary})
+    for name, value in summary.items():
+        unit = MetricUnit.Bytes if name.startswith("bytes") else MetricUnit.Count
+        metrics.add_metric(name=name, unit=unit, value=value)
+    return response(plan.outputs)
