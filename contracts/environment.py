@@ -28,3 +28,9 @@ NOTIFIER_SERVICE = "rejected-flows-notifier"
 
 # Default table names when the notifier runs outside the stack (local pipeline, tests).
 DEFAULT_ATHENA_TABLE = "rejected_flows"
+
+# Datadog sites (DD_SITE values); the notifier's API host is `https://api.<site>`.
+DATADOG_SITES: tuple[str, ...] = (
+    "datadoghq.com", "datadoghq.eu", "us3.datadoghq.com", "us5.datadoghq.com",
+    "ap1.datadoghq.com", "ap2.datadoghq.com", "ddog-gov.com",
+)

@@ -1,0 +1,171 @@
+"""Deliver one event to Datadog's Events API (v1) with our own bounded retry loop.
+
+The client's built-in retry is off: it neither knows the Lambda's remaining time nor that a 403 will
+never heal. Here 429 and 5xx are retried (429 waits `X-RateLimit-Reset`), never sleeping past the
+invocation's deadline; then `DatadogUnavailableError` lets Lambda's retries and the DLQ keep the event.
+Only the v1 events modules are imported so the Lambda zip can carry a trimmed client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+from datadog_api_client.api_client import ApiClient
+from datadog_api_client.configuration import Configuration
+from datadog_api_client.exceptions import ApiException
+from datadog_api_client.v1.api.events_api import EventsApi
+from datadog_api_client.v1.model.event_alert_type import EventAlertType
+from datadog_api_client.v1.model.event_create_request import EventCreateRequest
+from datadog_api_client.v1.model.event_priority import EventPriority
+
+from notifier.render import EventDraft
+
+RATE_LIMIT_RESET = "x-ratelimit-reset"
+
+
+class DatadogError(RuntimeError):
+    """Datadog did not accept the event."""
+
+
+class DatadogAuthError(DatadogError):
+    """401/403: the API key is wrong or belongs to another Datadog site. Retrying cannot help."""
+
+
+class DatadogRejectedError(DatadogError):
+    """4xx other than auth and rate limits: Datadog refused this event's content. Not retried."""
+
+
+class DatadogUnavailableError(DatadogError):
+    """429/5xx/network errors until the invocation's time ran out: raise so Lambda retries later."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_delay_s: float = 1.0
+    max_backoff_s: float = 30.0
+    # Time kept back for marking the object, logging and metrics after the last attempt.
+    safety_margin_s: float = 3.0
+    request_timeout_s: float = 10.0
+    # An attempt is not started with less time than this left for the request itself.
+    min_request_s: float = 1.0
+
+
+def events_api(api_url: str, api_key: str) -> EventsApi:
+    configuration = Configuration(
+        host=api_url,
+        api_key={"apiKeyAuth": api_key},
+        enable_retry=False,
+        # urllib3's own retries off too: every attempt goes through our deadline-aware loop.
+        retry_policy=False,
+        check_return_type=False,
+    )
+    return EventsApi(ApiClient(configuration))
+
+
+def to_request(draft: EventDraft) -> EventCreateRequest:
+    return EventCreateRequest(
+        title=draft.title,
+        text=draft.text,
+        alert_type=EventAlertType(draft.alert_type),
+        aggregation_key=draft.aggregation_key,
+        date_happened=draft.date_happened,
+        priority=EventPriority(draft.priority),
+        tags=list(draft.tags),
+    )
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def datadog_message(error: ApiException) -> str:
+    """Datadog's own words (`{"errors": [...]}`), short enough for a log line and never the key."""
+    body: Any = getattr(error, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        return "; ".join(str(e) for e in body["errors"])[:500]
+    if body:
+        return str(body)[:500]
+    return str(error.reason or "no message")
+
+
+def _seconds(text: str | None) -> float | None:
+    """A header's number of seconds; None when absent or malformed (then backoff applies)."""
+    try:
+        return max(float(text), 0.0) if text is not None else None
+    except ValueError:
+        return None
+
+
+def retry_delay(status: int, headers: Mapping[str, str] | None, attempt: int, policy: RetryPolicy) -> float:
+    """429: Datadog says when the window resets; otherwise exponential backoff (1, 2, 4, ... s)."""
+    reset = _seconds(_header(headers, RATE_LIMIT_RESET)) if status == 429 else None
+    if reset is not None:
+        return reset
+    return min(policy.base_delay_s * 2 ** (attempt - 1), policy.max_backoff_s)
+
+
+def _event_id(response: Any) -> str | None:
+    try:
+        event = response["event"]
+        return str(event.get("id_str") or event.get("id"))
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def _is_transient(status: int) -> bool:
+    # status 0: the client's wrapper for connection-level failures (e.g. TLS).
+    return status in (0, 408, 429) or 500 <= status <= 599
+
+
+def post_event(
+    api: EventsApi,
+    draft: EventDraft,
+    *,
+    remaining_s: Callable[[], float],
+    sleep: Callable[[float], None],
+    policy: RetryPolicy = RetryPolicy(),
+) -> str | None:
+    """Post until Datadog accepts (returns the event id, if Datadog gave one) or raise a DatadogError."""
+    request = to_request(draft)
+    host = api.api_client.configuration.host
+    last = "no attempt"
+    for attempt in range(1, policy.max_attempts + 1):
+        budget = remaining_s() - policy.safety_margin_s
+        if budget < policy.min_request_s:
+            break
+        api.api_client.configuration.request_timeout = min(policy.request_timeout_s, budget)
+        try:
+            return _event_id(api.create_event(body=request))
+        except ApiException as error:
+            status = int(error.status or 0)
+            if status in (401, 403):
+                raise DatadogAuthError(
+                    f"Datadog refused the API key (HTTP {status}) at {host}: the Datadog API key is wrong, "
+                    "or it belongs to another Datadog site than DD_SITE; check the secret named by "
+                    "DD_API_KEY_SECRET_ARN and DD_SITE"
+                ) from None
+            if not _is_transient(status):
+                raise DatadogRejectedError(
+                    f"Datadog rejected the event (HTTP {status}): {datadog_message(error)}"
+                ) from None
+            last = f"HTTP {status}: {datadog_message(error)}"
+            delay = retry_delay(status, error.headers, attempt, policy)
+        except urllib3.exceptions.HTTPError as error:
+            last = f"{type(error).__name__}: {error}"
+            delay = retry_delay(0, None, attempt, policy)
+        if attempt == policy.max_attempts:
+            break
+        if delay + policy.min_request_s > remaining_s() - policy.safety_margin_s:
+            break
+        sleep(delay)
+    raise DatadogUnavailableError(
+        f"Datadog did not accept the event at {host} before the invocation's time ran out "
+        f"(last answer: {last}); raising so that Lambda retries and the dead-letter queue keep it"
+    )

@@ -1,0 +1,127 @@
+"""Builders shared by the notifier's tests: realistic flow records, archived objects, S3 events."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import quote_plus
+
+import orjson
+
+FAKE_KEY = "fake-dd-api-key-for-tests"
+ACCOUNT = "123456789012"
+# 2026-11-27 18:00:00 UTC: the archive hour of DATA_KEY.
+HOUR_START = 1_795_802_400
+DATA_KEY = ("rejected/year=2026/month=11/day=27/hour=18/"
+            "rejected-flows-1-2026-11-27-18-04-59-0b1c2d3e-aaaa-bbbb-cccc-0123456789ab.gz")
+ERROR_KEY = ("errors/processing-failed/year=2026/month=11/day=27/hour=18/"
+             "rejected-flows-1-2026-11-27-18-05-10-1f2e3d4c-aaaa-bbbb-cccc-0123456789ab.gz")
+
+
+def flow(srcaddr: str = "203.0.113.7", dstport: int = 22, *, start: int = HOUR_START + 60,
+         interface_id: str = "eni-0a1b2c3d4e5f60718", protocol: int = 6, **extra: object) -> dict:
+    """One archived flow record as the transform writes it (contract 2, v2 fields + some of v3/v4)."""
+    record: dict[str, object] = {
+        "version": 4,
+        "account_id": ACCOUNT,
+        "interface_id": interface_id,
+        "srcaddr": srcaddr,
+        "dstaddr": "2001:db8::10" if ":" in srcaddr else "10.0.1.25",
+        "srcport": 49152 + dstport % 1000,
+        "dstport": dstport,
+        "protocol": protocol,
+        "packets": 1,
+        "bytes": 60 if ":" not in srcaddr else 80,
+        "start": start,
+        "end": start + 59,
+        "action": "REJECT",
+        "log_status": "OK",
+        "vpc_id": "vpc-0123456789abcdef0",
+        "subnet_id": "subnet-0123456789abcdef0",
+        "instance_id": None,
+        "region": "eu-west-1",
+        "log_group": "/vpc/flow-logs/dev",
+        "log_stream": "eni-0a1b2c3d4e5f60718-all",
+    }
+    record.update(extra)
+    return record
+
+
+def scanner_batch() -> list[dict]:
+    """A scanner sweeping 5 ports, a noisy IPv6 neighbour, and a few one-off sources."""
+    flows = [flow("198.51.100.23", port, start=HOUR_START + 30 + i)
+             for i, port in enumerate([22, 23, 445, 3389, 1433] * 4)]
+    flows += [flow("2001:db8:bad::1", 443, interface_id="eni-0ffeeddccbbaa9988", start=HOUR_START + 120)] * 7
+    flows += [flow(f"192.0.2.{i}", 3389, start=HOUR_START + 200 + i) for i in range(1, 4)]
+    return flows
+
+
+def ndjson(records: Iterable[dict], extra_lines: Iterable[bytes] = ()) -> bytes:
+    lines = [orjson.dumps(r) + b"\n" for r in records]
+    return b"".join(lines) + b"".join(extra_lines)
+
+
+def gz(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=6)
+
+
+def error_line(code: str = "Lambda.ProcessingFailedStatus", message: str = "record failed: not gzip",
+               arrival_ms: int = HOUR_START * 1000 + 5_000) -> bytes:
+    return orjson.dumps({
+        "attemptsMade": 1,
+        "arrivalTimestamp": arrival_ms,
+        "errorCode": code,
+        "errorMessage": message,
+        "attemptEndingTimestamp": arrival_ms + 900,
+        "rawData": base64.b64encode(b"not a gzip payload").decode(),
+        "lambdaArn": "arn:aws:lambda:eu-west-1:123456789012:function:rejected-flows-transform:$LATEST",
+    }) + b"\n"
+
+
+def s3_event(bucket: str, *keys: str) -> dict:
+    """An S3 ObjectCreated notification; keys are URL-encoded as S3 sends them (`=` -> `%3D`)."""
+    return {"Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+               "object": {"key": quote_plus(key), "size": 1}},
+    } for key in keys]}
+
+
+@dataclass
+class FakeClock:
+    """Time that only moves when the code sleeps: sleeps are recorded, never waited."""
+
+    now: float = HOUR_START + 600.0
+
+    def __post_init__(self) -> None:
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@dataclass
+class FakeContext:
+    """A Lambda context whose deadline follows a FakeClock."""
+
+    clock: FakeClock
+    deadline: float
+
+    function_name: str = "rejected-flows-notifier"
+    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.deadline - self.clock.now) * 1000)
+
+
+def reader(data: bytes) -> io.BytesIO:
+    return io.BytesIO(data)
