@@ -153,7 +153,7 @@ class Section:
         lines = [self.heading, *self.rows[: self.shown]]
         hidden = self.total - self.shown
         if hidden > 0:
-            lines.append(f"- _…and {_plural(hidden, self.noun)} more_")
+            lines.append(f"- _…and {hidden:,} more {self.noun}{'' if hidden == 1 else 's'}_")
         return "\n".join(lines)
 
 
@@ -239,13 +239,13 @@ def _flow_sections(summary: FlowSummary) -> list[Section]:
         "### Top destination ports",
         [f"- `{p.label}`: {approx}{_plural(p.flows, 'flow')}" for p in summary.top_ports],
         "port",
-        len(summary.top_ports),
+        max(summary.distinct_ports, len(summary.top_ports)),
     )
     interfaces = Section(
         "### Interfaces hit",
         [f"- `{name}`: {approx}{_plural(n, 'flow')}" for name, n in summary.top_interfaces],
         "interface",
-        len(summary.top_interfaces),
+        max(summary.distinct_interfaces, len(summary.top_interfaces)),
     )
     return [sources, ports, interfaces]
 

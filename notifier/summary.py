@@ -82,6 +82,9 @@ class FlowSummary:
     top_sources: tuple[SourceRow, ...]
     top_ports: tuple[PortRow, ...]
     top_interfaces: tuple[tuple[str, int], ...]
+    # Distinct (port, protocol) pairs and interfaces counted (lower bounds once counts are approximate).
+    distinct_ports: int
+    distinct_interfaces: int
     # Largest undercount of any reported count (0: exact). Non-zero only for very diverse batches.
     count_error: int
     accounts: Distinct
@@ -227,6 +230,8 @@ class FlowSummariser:
             top_sources=tuple(top_sources),
             top_ports=top_ports,
             top_interfaces=tuple((str(i), c) for i, c in self.interfaces.top(n) if i is not None),
+            distinct_ports=len(self.ports),
+            distinct_interfaces=len(self.interfaces),
             count_error=max(self.sources.error, self.ports.error, self.interfaces.error),
             accounts=self.accounts.result(),
             regions=self.regions.result(),

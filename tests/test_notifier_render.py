@@ -1,0 +1,150 @@
+"""Pure rendering of Datadog events: titles, markdown text, truncation, tags, dates, keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+
+from notifier.errorbatch import summarise_errors
+from notifier.render import (
+    MAX_EVENT_AGE_S,
+    TEXT_LIMIT,
+    EventContext,
+    ObjectRef,
+    Section,
+    aggregation_key,
+    clamp_date,
+    error_event,
+    fit_text,
+    flow_event,
+    hour_of,
+)
+from notifier.summary import summarise_flows
+from tests.notifier_support import DATA_KEY, ERROR_KEY, HOUR_START, error_line, flow, ndjson, scanner_batch
+
+CTX = EventContext(stack="dev", athena_table='"rejected_flows_dev"."rejected_flows"',
+                   athena_workgroup="rejected-flows-dev", tags=("env:dev", "team:netsec"))
+NOW = HOUR_START + 600
+OBJ = ObjectRef("archive-bucket", DATA_KEY)
+
+
+def summary_of(records, extra=()):
+    return summarise_flows(ndjson(records, extra).splitlines(keepends=True))
+
+
+def test_flow_event_title_text_and_tags():
+    draft = flow_event(summary_of(scanner_batch()), OBJ, CTX, NOW)
+    assert draft.title == "30 rejected flows from 5 sources · 123456789012 · 18:00 UTC"
+    assert draft.alert_type == "warning"
+    assert draft.text.startswith("%%%\n") and draft.text.endswith("\n%%%")
+    text = draft.text
+    assert "`198.51.100.23`: 20 flows to ports 22, 23, 445, 1433, 3389" in text
+    assert "`2001:db8:bad::1`: 7 flows to port 443" in text
+    assert "23 IPv4, 7 IPv6" in text
+    assert "`443/tcp`: 7 flows" in text
+    assert "`eni-0ffeeddccbbaa9988`: 7 flows" in text
+    assert "2026-11-27 18:00:30 → 18:04:22 UTC" in text
+    assert f"`s3://archive-bucket/{DATA_KEY}`" in text
+    assert ('FROM "rejected_flows_dev"."rejected_flows" WHERE year = 2026 AND month = 11 AND day = 27 '
+            "AND hour = 18") in text
+    assert "workgroup `rejected-flows-dev`" in text
+    assert draft.tags == (
+        "env:dev", "team:netsec", "source:rejected-flows", "stack:dev", "kind:rejected-flows",
+        "aws_account:123456789012", "region:eu-west-1", "vpc_id:vpc-0123456789abcdef0",
+    )
+    assert draft.aggregation_key == "rejected-flows:dev:2026-11-27T18"
+    assert draft.date_happened == HOUR_START + 203 + 59
+
+
+def test_multi_account_batches_get_no_account_tag():
+    records = [flow(), flow(account_id="210987654321", region="us-east-1")]
+    draft = flow_event(summary_of(records), OBJ, CTX, NOW)
+    assert not any(t.startswith(("aws_account:", "region:")) for t in draft.tags)
+    assert "vpc_id:vpc-0123456789abcdef0" in draft.tags
+    assert " · vpc-0123456789abcdef0 · " not in draft.title  # accounts come first: "2 accounts"
+    assert "2 accounts" in draft.title
+
+
+def test_invalid_lines_are_mentioned():
+    draft = flow_event(summary_of([flow()], [b"garbage\n", b"{\n"]), OBJ, CTX, NOW)
+    assert "2 lines of the object were not valid JSON" in draft.text
+
+
+def test_a_huge_batch_is_truncated_by_whole_rows():
+    records = [flow(f"2001:db8:{i:x}::{i:x}", port, interface_id=f"eni-{i:017x}")
+               for i in range(400) for port in (*range(20, 34), 10_000 + i)]
+    draft = flow_event(summary_of(records), OBJ, CTX, NOW)
+    assert len(draft.text) <= TEXT_LIMIT
+    lines = draft.text.split("\n")
+    rows = [line for line in lines if line.startswith("- ")]
+    # Rows are whole (no row cut mid-way) and what was dropped is announced.
+    assert all(row.endswith(("flows", "flow", "more)")) or row.startswith("- _…and ") for row in rows), rows
+    assert any(row.startswith("- _…and ") and row.endswith(" more sources_") for row in rows)
+    assert any(row.endswith(" more ports_") for row in rows)
+    assert any(row.endswith(" more interfaces_") for row in rows)
+    assert "(+3 more)" in draft.text  # 15 ports tried, 12 listed
+    # The object and the query are never dropped.
+    assert lines[-1] == "%%%"
+    assert "s3://archive-bucket/" in draft.text and "GROUP BY srcaddr, dstport" in draft.text
+    assert len(draft.title) <= 100
+
+
+def test_fit_text_drops_rows_from_the_longest_list_first():
+    long_rows = Section("### A", [f"- row {i} " + "x" * 50 for i in range(40)], "row", 40)
+    short_rows = Section("### B", ["- b1", "- b2"], "item", 2)
+    text = fit_text("head", [long_rows, short_rows], "tail", limit=600)
+    assert len(text) <= 600
+    assert "- b1\n- b2" in text
+    assert "- _…and " in text and " more rows_" in text
+    assert text.startswith("%%%\nhead") and text.endswith("tail\n%%%")
+
+
+def test_title_stays_within_100_chars():
+    records = [flow(log_group="/vpc/" + "x" * 200, account_id=None)]
+    draft = flow_event(summary_of(records), OBJ, CTX, NOW)
+    assert len(draft.title) <= 100
+    assert draft.title.endswith("18:00 UTC")
+
+
+def test_clamp_date_keeps_replays_acceptable():
+    assert clamp_date(NOW - 60, NOW) == NOW - 60
+    assert clamp_date(NOW - 3 * 86400, NOW) == NOW - MAX_EVENT_AGE_S  # an old object replayed
+    assert clamp_date(NOW + 3600, NOW) == NOW  # a skewed clock in the future
+    assert clamp_date(None, NOW) == NOW
+
+
+def test_aggregation_key_is_stable_and_short():
+    hour = datetime(2026, 11, 27, 18, tzinfo=UTC)
+    assert aggregation_key("rejected-flows", "prod", hour) == "rejected-flows:prod:2026-11-27T18"
+    long_key = aggregation_key("rejected-flows", "s" * 200, hour)
+    assert len(long_key) <= 100 and long_key == aggregation_key("rejected-flows", "s" * 200, hour)
+
+
+def test_hour_comes_from_the_partition_else_from_the_flows():
+    assert hour_of(DATA_KEY, None, NOW) == datetime(2026, 11, 27, 18, tzinfo=UTC)
+    later = HOUR_START + 7200 + 59
+    assert hour_of("rejected/manual.gz", later, NOW) == datetime(2026, 11, 27, 20, tzinfo=UTC)
+
+
+def test_error_event():
+    lines = [error_line()] * 3 + [error_line("Lambda.FunctionError", "Task timed out after 60.00 seconds")]
+    draft = error_event(summarise_errors(lines), ObjectRef("archive-bucket", ERROR_KEY), CTX, NOW)
+    assert draft.alert_type == "error"
+    assert draft.title.startswith("4 records failed")
+    assert "Lambda.ProcessingFailedStatus" in draft.title
+    assert "`Lambda.ProcessingFailedStatus`: 3 records — e.g. _record failed: not gzip_" in draft.text
+    assert "`Lambda.FunctionError`: 1 record" in draft.text
+    assert f"s3://archive-bucket/{ERROR_KEY}" in draft.text
+    assert "`processing-failed`" in draft.text
+    assert "error_output_type:processing-failed" in draft.tags
+    assert draft.aggregation_key == "rejected-flows-errors:dev:2026-11-27T18"
+    assert draft.date_happened == HOUR_START + 5
+
+
+def test_draft_is_valid_for_the_client_model():
+    from notifier.datadog import to_request
+
+    request = to_request(flow_event(summary_of(scanner_batch()), OBJ, CTX, NOW))
+    body = orjson.loads(orjson.dumps(request.to_dict()))
+    assert body["alert_type"] == "warning" and body["priority"] == "normal"
