@@ -119,7 +119,7 @@ def load_settings(get: Getter | None = None) -> StackSettings:
         processor_buffer_seconds=_integer("processorBufferSeconds", value, 0, 900),
         archive_buffer_mb=_integer("archiveBufferMb", value, 1, 128),
         archive_buffer_seconds=_integer("archiveBufferSeconds", value, 0, 900),
-        archive_transition_days=_integer("archiveTransitionDays", value, 0),
+        archive_transition_days=_transition_days(_integer("archiveTransitionDays", value, 0)),
         archive_expiration_days=_integer("archiveExpirationDays", value, 0),
         error_expiration_days=_integer("errorExpirationDays", value, 0),
         lambda_architecture=_one_of("lambdaArchitecture", str(value("lambdaArchitecture")),
@@ -174,6 +174,19 @@ def _key_values(key: str, items: tuple[str, ...]) -> dict[str, str]:
     return pairs
 
 
+# S3 refuses transitions to Standard-IA of objects younger than 30 days.
+MIN_IA_TRANSITION_DAYS = 30
+
+
+def _transition_days(days: int) -> int:
+    if 0 < days < MIN_IA_TRANSITION_DAYS:
+        raise SettingsError(
+            f"config archiveTransitionDays must be 0 (no transition) or at least {MIN_IA_TRANSITION_DAYS} "
+            f"(S3's minimum for Standard-IA), got {days}"
+        )
+    return days
+
+
 def _processor_buffer_mb(raw: Any) -> float:
     try:
         size = float(raw)
@@ -183,6 +196,25 @@ def _processor_buffer_mb(raw: Any) -> float:
     if not low <= size <= high:
         raise SettingsError(f"config processorBufferMb must be within {low}-{high} MB, got {size}")
     return size
+
+
+def config_getter(config: Any) -> Getter:
+    """A getter over `pulumi.Config` for `load_settings`.
+
+    `Config.get_object` parses every value as JSON: lists and numbers come back typed, but a plain
+    string such as `pulumi config set datadogSite datadoghq.eu` is not JSON and raises. Such values
+    are read back as the string they are.
+    """
+
+    from pulumi import ConfigTypeError  # here, so the local pipeline reads defaults without Pulumi
+
+    def get(key: str) -> Any:
+        try:
+            return config.get_object(key)
+        except ConfigTypeError:  # a plain string
+            return config.get(key)
+
+    return get
 
 
 def defaults() -> StackSettings:

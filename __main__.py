@@ -1,0 +1,18 @@
+"""rejected-flows: read the stack's config, build the pipeline from infra/, export its outputs."""
+
+import pulumi
+
+from infra.settings import config_getter, load_settings
+from infra.stack import build_packages, build_pipeline
+
+config = pulumi.Config()
+settings = load_settings(config_getter(config))
+# Secret from the start: it only ever reaches the Secrets Manager secret version.
+datadog_api_key = config.require_secret("datadogApiKey")
+
+# Built now (preview and up alike), never inside an apply: the engine sees plain file archives.
+packages = build_packages(settings.lambda_architecture)
+pipeline = build_pipeline(settings, pulumi.get_stack(), datadog_api_key, packages)
+
+for output_name, value in pipeline.outputs().items():
+    pulumi.export(output_name, value)

@@ -1,0 +1,164 @@
+"""Firehose (Direct PUT → extended S3) with the transform Lambda as its processor."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from contracts import environment as env
+from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX
+from infra import policies
+from infra.functions import FunctionArgs, python_function
+from infra.packaging import LambdaPackage
+
+# Firehose invokes the processor for up to 5 minutes; a batch plus re-ingestion needs well under 2.
+TRANSFORM_TIMEOUT_SECONDS = 120
+# CPU scales with memory: 512 MB keeps a 0.25 MB (compressed) batch well under a second.
+TRANSFORM_MEMORY_MB = 512
+# Firehose's own retries of a failed invocation before the records go to errors/.
+PROCESSOR_RETRIES = 3
+ERROR_LOG_STREAM = "DestinationDelivery"
+
+
+@dataclass
+class DeliveryArgs:
+    stream_name: str
+    """Explicit, so the transform's role can name the stream's ARN before it exists (no cycle)."""
+    transform_function_name: str
+    bucket_arn: pulumi.Input[str]
+    package: LambdaPackage
+    architecture: str
+    flow_log_format: str
+    keep_actions: str
+    processor_buffer_mb: float
+    processor_buffer_seconds: int
+    archive_buffer_mb: int
+    archive_buffer_seconds: int
+    log_retention_days: int
+    account: policies.Account
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class Delivery(pulumi.ComponentResource):
+    """The delivery stream, its role and error logs, and the transform function it calls."""
+
+    def __init__(self, name: str, args: DeliveryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("rejected-flows:delivery:Delivery", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        self.stream_arn = args.account.arn("firehose", f"deliverystream/{args.stream_name}")
+
+        self.transform = python_function(f"{name}-transform", FunctionArgs(
+            function_name=args.transform_function_name,
+            handler="transform.handler.handler",
+            package=args.package,
+            architecture=args.architecture,
+            memory_mb=TRANSFORM_MEMORY_MB,
+            timeout_seconds=TRANSFORM_TIMEOUT_SECONDS,
+            log_retention_days=args.log_retention_days,
+            account=args.account,
+            environment={
+                env.FLOW_LOG_FORMAT: args.flow_log_format,
+                env.KEEP_ACTIONS: args.keep_actions,
+                env.POWERTOOLS_SERVICE_NAME: env.TRANSFORM_SERVICE,
+                env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
+            },
+            # Re-ingesting what does not fit the 6 MB response back into this stream.
+            statements=[policies.statement(["firehose:PutRecordBatch"], [self.stream_arn], sid="Reingest")],
+            description="Firehose processor: keeps the flows of KEEP_ACTIONS as NDJSON",
+            tags=tags,
+        ), parent=self)
+        function = self.transform.function
+
+        self.error_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-errors",
+            name=f"/aws/kinesisfirehose/{args.stream_name}",
+            retention_in_days=args.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        self.error_log_stream = aws.cloudwatch.LogStream(
+            f"{name}-errors-stream", name=ERROR_LOG_STREAM, log_group_name=self.error_log_group.name, opts=child,
+        )
+        self.role, self.role_policy = policies.role(
+            f"{name}-role",
+            policies.trust_policy("firehose.amazonaws.com", policies.external_id_condition(args.account)),
+            policies.document(
+                policies.statement(
+                    ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+                    [pulumi.Output.concat(args.bucket_arn, "/*")], sid="WriteArchive",
+                ),
+                policies.statement(
+                    ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+                    [args.bucket_arn], sid="ListArchive",
+                ),
+                policies.statement(
+                    ["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"],
+                    [function.arn, pulumi.Output.concat(function.arn, ":*")], sid="InvokeTransform",
+                ),
+                policies.statement(
+                    ["logs:PutLogEvents"],
+                    [pulumi.Output.concat(self.error_log_group.arn, ":log-stream:", ERROR_LOG_STREAM)],
+                    sid="LogDeliveryErrors",
+                ),
+            ),
+            description=f"Delivery role of the {args.stream_name} Firehose stream",
+            tags=tags,
+            parent=self,
+        )
+        self.stream = aws.kinesis.FirehoseDeliveryStream(
+            f"{name}-stream",
+            name=args.stream_name,
+            destination="extended_s3",
+            server_side_encryption=aws.kinesis.FirehoseDeliveryStreamServerSideEncryptionArgs(
+                enabled=True, key_type="AWS_OWNED_CMK",
+            ),
+            extended_s3_configuration=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationArgs(
+                bucket_arn=args.bucket_arn,
+                role_arn=self.role.arn,
+                prefix=FIREHOSE_DATA_PREFIX,
+                error_output_prefix=FIREHOSE_ERROR_PREFIX,
+                compression_format="GZIP",
+                buffering_size=args.archive_buffer_mb,
+                buffering_interval=args.archive_buffer_seconds,
+                cloudwatch_logging_options=aws.kinesis.
+                FirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptionsArgs(
+                    enabled=True,
+                    log_group_name=self.error_log_group.name,
+                    log_stream_name=self.error_log_stream.name,
+                ),
+                processing_configuration=aws.kinesis.
+                FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationArgs(
+                    enabled=True,
+                    processors=[processor(function.arn, args)],
+                ),
+            ),
+            tags=tags,
+            # Firehose checks its role when the stream is created: the policy must be in place.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role_policy]),
+        )
+        self.register_outputs({
+            "deliveryStreamName": self.stream.name,
+            "deliveryStreamArn": self.stream.arn,
+            "transformFunctionName": function.name,
+        })
+
+
+def processor(
+    function_arn: pulumi.Input[str], args: DeliveryArgs,
+) -> aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs:
+    parameter = aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorParameterArgs
+    parameters = {
+        "LambdaArn": pulumi.Output.concat(function_arn, ":$LATEST"),
+        # Sized so an all-REJECT batch fits the transform's 6 MB response (README: processor buffer).
+        "BufferSizeInMBs": f"{args.processor_buffer_mb:g}",
+        "BufferIntervalInSeconds": str(args.processor_buffer_seconds),
+        "NumberOfRetries": str(PROCESSOR_RETRIES),
+    }
+    return aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs(
+        type="Lambda",
+        parameters=[parameter(parameter_name=key, parameter_value=value) for key, value in parameters.items()],
+    )

@@ -1,0 +1,56 @@
+"""Physical names of the resources other parts refer to by name before they exist."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from contracts.environment import DEFAULT_ATHENA_TABLE
+
+# Lambda function and Firehose stream names are at most 64 characters.
+MAX_NAME = 64
+
+
+@dataclass(frozen=True)
+class Names:
+    project: str
+    stack: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.project}-{self.stack}"
+
+    def _named(self, suffix: str) -> str:
+        name = f"{self.prefix}-{suffix}"
+        if len(name) > MAX_NAME:
+            raise ValueError(f"{name!r} is longer than {MAX_NAME} characters: use a shorter stack name")
+        return name
+
+    @property
+    def delivery_stream(self) -> str:
+        return self._named("flows")
+
+    @property
+    def transform_function(self) -> str:
+        return self._named("transform")
+
+    @property
+    def notifier_function(self) -> str:
+        return self._named("notifier")
+
+    @property
+    def athena_workgroup(self) -> str:
+        return self.prefix
+
+    @property
+    def glue_database(self) -> str:
+        """Glue/Athena database names: lower case letters, digits and underscores."""
+        return re.sub(r"[^a-z0-9_]", "_", self.prefix.lower())
+
+    @property
+    def glue_table(self) -> str:
+        return DEFAULT_ATHENA_TABLE
+
+    @property
+    def subscription_filter(self) -> str:
+        return self.prefix

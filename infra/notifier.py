@@ -1,0 +1,152 @@
+"""The notifier: Datadog key in Secrets Manager, the S3-triggered function, retries and a dead-letter queue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from contracts import environment as env
+from contracts.layout import DATA_PREFIX, ERROR_PREFIX
+from infra import policies
+from infra.functions import FunctionArgs, python_function
+from infra.packaging import LambdaPackage
+
+# Posting one event takes well under a second; the rest is room for Datadog's 429/5xx backoff.
+NOTIFIER_TIMEOUT_SECONDS = 120
+# The object is streamed line by line: memory does not grow with it.
+NOTIFIER_MEMORY_MB = 256
+# SQS keeps a message at most 14 days: the longest time to notice and redrive a failed notification.
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+# Objects the notifier reads and marks (contract 3's prefixes).
+NOTIFIED_PREFIXES: tuple[str, ...] = (DATA_PREFIX, ERROR_PREFIX)
+
+
+@dataclass
+class NotifierArgs:
+    function_name: str
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    package: LambdaPackage
+    architecture: str
+    datadog_api_key: pulumi.Input[str]
+    """A secret Output: it only ever reaches the SecretVersion."""
+    datadog_site: str
+    datadog_tags: Sequence[str]
+    athena_database: pulumi.Input[str]
+    athena_table: pulumi.Input[str]
+    athena_workgroup: pulumi.Input[str]
+    stack: str
+    max_event_age_seconds: int
+    retry_attempts: int
+    log_retention_days: int
+    account: policies.Account
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class Notifier(pulumi.ComponentResource):
+    """Posts one Datadog event per object under rejected/ and errors/."""
+
+    def __init__(self, name: str, args: NotifierArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("rejected-flows:notifier:Notifier", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+
+        self.secret = aws.secretsmanager.Secret(
+            f"{name}-datadog-api-key",
+            description=f"Datadog API key of the rejected-flows notifier ({args.stack})",
+            tags=tags,
+            opts=child,
+        )
+        self.secret_version = aws.secretsmanager.SecretVersion(
+            f"{name}-datadog-api-key-version",
+            secret_id=self.secret.id,
+            secret_string=pulumi.Output.secret(args.datadog_api_key),
+            opts=child,
+        )
+        self.dead_letter_queue = aws.sqs.Queue(
+            f"{name}-dlq",
+            sqs_managed_sse_enabled=True,
+            message_retention_seconds=DLQ_RETENTION_SECONDS,
+            tags=tags,
+            opts=child,
+        )
+
+        objects = [pulumi.Output.concat(args.bucket_arn, "/", prefix, "*") for prefix in NOTIFIED_PREFIXES]
+        self.built = python_function(f"{name}-notifier", FunctionArgs(
+            function_name=args.function_name,
+            handler="notifier.handler.handler",
+            package=args.package,
+            architecture=args.architecture,
+            memory_mb=NOTIFIER_MEMORY_MB,
+            timeout_seconds=NOTIFIER_TIMEOUT_SECONDS,
+            log_retention_days=args.log_retention_days,
+            account=args.account,
+            environment={
+                env.DD_SITE: args.datadog_site,
+                env.DD_API_KEY_SECRET_ARN: self.secret.arn,
+                env.DD_TAGS: ",".join(args.datadog_tags),
+                env.ATHENA_DATABASE: args.athena_database,
+                env.ATHENA_TABLE: args.athena_table,
+                env.ATHENA_WORKGROUP: args.athena_workgroup,
+                env.STACK_NAME: args.stack,
+                env.POWERTOOLS_SERVICE_NAME: env.NOTIFIER_SERVICE,
+                env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
+            },
+            statements=[
+                # Read the object, and tag it once Datadog accepted its event (at most one event each).
+                policies.statement(["s3:GetObject", "s3:GetObjectTagging", "s3:PutObjectTagging"], objects,
+                                   sid="ReadAndMarkObjects"),
+                policies.statement(["secretsmanager:GetSecretValue"], [self.secret.arn], sid="ReadApiKey"),
+                # Lambda's on-failure destination sends with the function's own role.
+                policies.statement(["sqs:SendMessage"], [self.dead_letter_queue.arn], sid="DeadLetter"),
+            ],
+            description="Posts one Datadog event per archived object",
+            tags=tags,
+        ), parent=self)
+        function = self.built.function
+
+        self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-invoke-config",
+            function_name=function.name,
+            maximum_retry_attempts=args.retry_attempts,
+            maximum_event_age_in_seconds=args.max_event_age_seconds,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=self.dead_letter_queue.arn,
+                ),
+            ),
+            # Lambda checks the role can send to the destination when the config is saved.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.built.role_policy]),
+        )
+        self.permission = aws.lambda_.Permission(
+            f"{name}-s3-invoke",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="s3.amazonaws.com",
+            source_arn=args.bucket_arn,
+            source_account=args.account.account_id,
+            opts=child,
+        )
+        self.bucket_notification = aws.s3.BucketNotification(
+            f"{name}-bucket-notification",
+            bucket=args.bucket_name,
+            lambda_functions=[
+                aws.s3.BucketNotificationLambdaFunctionArgs(
+                    id=f"notify-{prefix.rstrip('/')}",
+                    lambda_function_arn=function.arn,
+                    events=["s3:ObjectCreated:*"],
+                    filter_prefix=prefix,
+                )
+                for prefix in NOTIFIED_PREFIXES
+            ],
+            # S3 validates the destination: it refuses the configuration until the permission exists.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.permission, self.invoke_config]),
+        )
+        self.register_outputs({
+            "notifierFunctionName": function.name,
+            "deadLetterQueueUrl": self.dead_letter_queue.url,
+            "datadogApiKeySecretArn": self.secret.arn,
+        })

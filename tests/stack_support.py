@@ -1,0 +1,197 @@
+"""Pulumi mocks for the stack tests: record every resource, answer the AWS lookups, run a program.
+
+Not a conftest: the stack tests import it. Each `run_program` call sets fresh mocks and config, runs
+the program function under Pulumi's runtime, and returns what was registered and exported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT = "rejected-flows"
+STACK = "test"
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+PARTITION = "aws"
+FAKE_API_KEY = "fake-dd-api-key-for-tests"
+CONFIG_SECRET_KEYS = [f"{PROJECT}:datadogApiKey"]
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    dependencies: list[str]
+    parent: str
+    urn: str
+
+
+def _arn(service: str, resource: str, region: str = REGION, account: str = ACCOUNT_ID) -> str:
+    return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Outputs are the inputs plus what AWS would compute (ids, ARNs, names), with camelCase keys."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        inputs = dict(args.inputs)
+        name = inputs.get("name") or f"{args.name}-{hashlib.sha1(args.name.encode()).hexdigest()[:7]}"
+        computed = _computed(args.typ, name, inputs)
+        resource_id = computed.pop("id", name)
+        return resource_id, {**inputs, **computed}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+        self.calls.append((args.token, dict(args.args)))
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/test",
+                    "userId": "AIDTEST", "id": ACCOUNT_ID}, []
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": REGION, "region": REGION, "id": REGION, "endpoint": f"ec2.{REGION}.amazonaws.com",
+                    "description": "US East (N. Virginia)"}, []
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
+                    "reverseDnsPrefix": "com.amazonaws"}, []
+        raise NotImplementedError(f"unexpected call {args.token}")
+
+
+def _computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - a lookup table
+    if typ == "aws:s3/bucket:Bucket":
+        return {"bucket": name, "arn": f"arn:aws:s3:::{name}", "id": name}
+    if typ == "aws:iam/role:Role":
+        return {"name": name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "id": name}
+    if typ == "aws:lambda/function:Function":
+        return {"arn": _arn("lambda", f"function:{name}"), "id": name,
+                "invokeArn": f"arn:aws:apigateway:{REGION}:lambda:path/functions/{name}/invocations"}
+    if typ == "aws:cloudwatch/logGroup:LogGroup":
+        return {"arn": _arn("logs", f"log-group:{name}"), "id": name}
+    if typ == "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
+        return {"arn": _arn("firehose", f"deliverystream/{name}"), "id": _arn("firehose", f"deliverystream/{name}")}
+    if typ == "aws:secretsmanager/secret:Secret":
+        return {"arn": _arn("secretsmanager", f"secret:{name}-AbCdEf"), "id": _arn("secretsmanager", f"secret:{name}-AbCdEf")}
+    if typ == "aws:sqs/queue:Queue":
+        return {"arn": _arn("sqs", name), "url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}",
+                "id": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}", "name": name}
+    if typ == "aws:glue/catalogDatabase:CatalogDatabase":
+        return {"arn": _arn("glue", f"database/{name}"), "id": f"{ACCOUNT_ID}:{name}"}
+    if typ == "aws:glue/catalogTable:CatalogTable":
+        return {"arn": _arn("glue", f"table/{inputs.get('databaseName')}/{name}"),
+                "id": f"{ACCOUNT_ID}:{inputs.get('databaseName')}:{name}"}
+    if typ == "aws:athena/workgroup:Workgroup":
+        return {"arn": _arn("athena", f"workgroup/{name}"), "id": name}
+    if typ == "aws:athena/namedQuery:NamedQuery":
+        return {"id": hashlib.sha1(name.encode()).hexdigest()}
+    if typ == "aws:ec2/flowLog:FlowLog":
+        return {"id": f"fl-{hashlib.sha1(name.encode()).hexdigest()[:17]}",
+                "arn": _arn("ec2", f"vpc-flow-log/fl-{name}")}
+    return {"name": name} if "name" not in inputs else {}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also keeping each registration's inputs, parent and dependencies."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.registered: list[Registered] = []
+
+    def RegisterResource(self, request):  # noqa: N802 - the gRPC method's name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            from pulumi.runtime import rpc
+
+            inputs = rpc.deserialize_properties(request.object)
+            state = self.resources[response.urn].state
+            self.registered.append(Registered(
+                type=request.type, name=request.name, inputs=dict(inputs), outputs=dict(state),
+                dependencies=list(request.dependencies), parent=request.parent, urn=response.urn,
+            ))
+        return response
+
+
+@dataclass
+class Run:
+    resources: list[Registered]
+    exports: dict[str, Any] = field(default_factory=dict)
+    secret_exports: set[str] = field(default_factory=set)
+    calls: list[tuple[str, dict]] = field(default_factory=list)
+
+    def of_type(self, typ: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == typ]
+
+    def one(self, typ: str, name_part: str = "") -> Registered:
+        found = [r for r in self.of_type(typ) if name_part in r.name]
+        assert len(found) == 1, f"expected one {typ} named *{name_part}*, got {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registered:
+        return next(r for r in self.resources if r.urn == urn)
+
+
+def config_values(overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Stack config as the CLI hands it to the program: `project:key` → string (JSON for lists)."""
+    values: dict[str, Any] = {"datadogApiKey": FAKE_API_KEY, **(overrides or {})}
+    return {f"{PROJECT}:{key}": value if isinstance(value, str) else json.dumps(value)
+            for key, value in values.items()}
+
+
+def run_program(program: Callable[[], None], config: Mapping[str, Any] | None = None) -> Run:
+    """Run `program` under fresh mocks and config; return the registrations and exports."""
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+    set_all_config(config_values(config), CONFIG_SECRET_KEYS)
+    exports: dict[str, Any] = {}
+
+    def export(name: str, value: Any) -> None:
+        exports[name] = value
+
+    original_export = pulumi.export
+    pulumi.export = export
+    try:
+        settings = pulumi.runtime.settings.SETTINGS
+        settings.rpc_manager.clear()
+        settings.outputs.clear()
+        _sync_await(pulumi.runtime.stack.run_pulumi_func(program))
+    finally:
+        pulumi.export = original_export
+    resolved, secret = _resolve_exports(exports)
+    return Run(monitor.registered, resolved, secret, mocks.calls)
+
+
+def _resolve_exports(exports: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    resolved: dict[str, Any] = {}
+    secret: set[str] = set()
+    for name, value in exports.items():
+        output = pulumi.Output.from_input(value)
+        resolved[name] = _sync_await(output.future())
+        if _sync_await(output.is_secret()):
+            secret.add(name)
+    return resolved, secret
+
+
+def fake_package(tmp: Path, name: str) -> Any:
+    """A tiny zip standing in for a built Lambda package (the packaging tests build the real ones)."""
+    import base64
+    import zipfile
+
+    from infra.packaging import LambdaPackage
+
+    path = tmp / f"{name}.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{name}/handler.py", "def handler(event, context):\n    return None\n")
+    data = path.read_bytes()
+    return LambdaPackage(path, base64.b64encode(hashlib.sha256(data).digest()).decode(), len(data))
