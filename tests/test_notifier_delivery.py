@@ -1,0 +1,176 @@
+"""Delivery to Datadog against a loopback stand-in: headers, body, retries, errors; settings; the key."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from werkzeug import Response
+
+from notifier.datadog import (
+    DatadogAuthError,
+    DatadogRejectedError,
+    DatadogUnavailableError,
+    RetryPolicy,
+    events_api,
+    post_event,
+)
+from notifier.render import EventDraft
+from notifier.secrets import ApiKeyError, CachedApiKey, key_from_secret_string
+from notifier.settings import SettingsError, api_url_for, load_settings
+from tests.notifier_support import FAKE_KEY, FakeClock, FakeContext
+
+EVENTS = "/api/v1/events"
+ACCEPTED = {"status": "ok", "event": {"id": 7700000000000000001, "id_str": "7700000000000000001",
+                                      "title": "t", "text": "x"}}
+DRAFT = EventDraft(title="3 rejected flows from 1 source · 123456789012 · 18:00 UTC",
+                   text="%%%\nbody\n%%%", alert_type="warning",
+                   aggregation_key="rejected-flows:dev:2026-11-27T18", date_happened=1_795_802_459,
+                   tags=("env:dev", "source:rejected-flows"))
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+def post(httpserver, clock, *, seconds_left=60.0, policy=None):
+    context = FakeContext(clock, deadline=clock.now + seconds_left)
+    api = events_api(httpserver.url_for("").rstrip("/"), FAKE_KEY)
+    return post_event(api, DRAFT, remaining_s=lambda: context.get_remaining_time_in_millis() / 1000,
+                      sleep=clock.sleep, policy=policy or RetryPolicy())
+
+
+def test_post_sends_the_key_header_and_the_event_as_json(httpserver, clock):
+    httpserver.expect_oneshot_request(EVENTS, method="POST", headers={"DD-API-KEY": FAKE_KEY}) \
+        .respond_with_json(ACCEPTED, status=202)
+    assert post(httpserver, clock) == "7700000000000000001"
+    (request, _), = httpserver.log
+    body = json.loads(request.data)
+    assert body == {
+        "title": DRAFT.title, "text": DRAFT.text, "alert_type": "warning", "priority": "normal",
+        "aggregation_key": DRAFT.aggregation_key, "date_happened": DRAFT.date_happened,
+        "tags": ["env:dev", "source:rejected-flows"],
+    }
+    assert request.headers["Content-Type"] == "application/json"
+
+
+def test_rate_limited_then_accepted_waits_for_the_reset(httpserver, clock):
+    httpserver.expect_ordered_request(EVENTS, method="POST").respond_with_json(
+        {"errors": ["Rate limit exceeded"]}, status=429,
+        headers={"X-RateLimit-Limit": "1000", "X-RateLimit-Period": "60", "X-RateLimit-Remaining": "0",
+                 "X-RateLimit-Reset": "7"})
+    httpserver.expect_ordered_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    assert post(httpserver, clock) == "7700000000000000001"
+    assert len(httpserver.log) == 2
+    assert clock.sleeps == [7.0]
+
+
+def test_server_errors_back_off_and_give_up_before_the_deadline(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(
+        {"errors": ["Internal error"]}, status=500)
+    start = clock.now
+    policy = RetryPolicy(safety_margin_s=3.0)
+    with pytest.raises(DatadogUnavailableError, match="HTTP 500: Internal error") as raised:
+        post(httpserver, clock, seconds_left=20.0, policy=policy)
+    assert "Lambda retries" in str(raised.value)
+    assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]  # the next 16 s wait would pass the deadline
+    assert clock.now - start <= 20.0 - policy.safety_margin_s
+    assert len(httpserver.log) == 5
+
+
+def test_a_rate_limit_reset_beyond_the_deadline_is_not_waited_for(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_response(
+        Response("{}", status=429, headers={"X-RateLimit-Reset": "45"}, content_type="application/json"))
+    with pytest.raises(DatadogUnavailableError):
+        post(httpserver, clock, seconds_left=30.0)
+    assert clock.sleeps == [] and len(httpserver.log) == 1
+
+
+def test_forbidden_names_the_key_and_site_and_never_shows_the_key(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["Forbidden"]}, status=403)
+    with pytest.raises(DatadogAuthError) as raised:
+        post(httpserver, clock)
+    message = str(raised.value)
+    assert "API key is wrong" in message and "DD_SITE" in message
+    assert FAKE_KEY not in message
+    assert len(httpserver.log) == 1 and clock.sleeps == []
+
+
+def test_bad_request_surfaces_datadogs_message_without_retry(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(
+        {"errors": ["Event too old: date_happened must be within 18 hours"]}, status=400)
+    with pytest.raises(DatadogRejectedError, match=r"\(HTTP 400\): Event too old"):
+        post(httpserver, clock)
+    assert len(httpserver.log) == 1
+
+
+def test_connection_failures_are_retried_then_raise(clock):
+    api = events_api("http://127.0.0.1:9", FAKE_KEY)  # discard port: nothing listens
+    context = FakeContext(clock, deadline=clock.now + 10)
+    with pytest.raises(DatadogUnavailableError, match="before the invocation's time ran out"):
+        post_event(api, DRAFT, remaining_s=lambda: context.get_remaining_time_in_millis() / 1000,
+                   sleep=clock.sleep)
+    assert clock.sleeps == [1.0, 2.0]
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+def test_site_selects_the_api_host():
+    assert api_url_for(None, None) == "https://api.datadoghq.com"
+    assert api_url_for("datadoghq.eu", None) == "https://api.datadoghq.eu"
+    assert api_url_for("US5.datadoghq.com", None) == "https://api.us5.datadoghq.com"
+    assert api_url_for("datadoghq.eu", "http://127.0.0.1:8126/") == "http://127.0.0.1:8126"
+
+
+def test_an_unknown_site_is_a_clear_error():
+    with pytest.raises(SettingsError, match=r"DD_SITE='datadog.com' is not a Datadog site; use one of"):
+        api_url_for("datadog.com", None)
+
+
+def test_settings_from_the_environment():
+    settings = load_settings({
+        "DD_API_KEY_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dd-AbCdEf",
+        "DD_SITE": "datadoghq.eu", "DD_TAGS": "env:prod, team:netsec,,", "STACK_NAME": "prod",
+        "ATHENA_DATABASE": "rejected_flows_prod", "ATHENA_TABLE": "flows", "ATHENA_WORKGROUP": "wg",
+    })
+    assert settings.api_url == "https://api.datadoghq.eu"
+    assert settings.tags == ("env:prod", "team:netsec")
+    assert settings.qualified_table == '"rejected_flows_prod"."flows"'
+    assert settings.event_context().athena_workgroup == "wg"
+
+
+def test_settings_without_any_key_say_what_to_set():
+    with pytest.raises(SettingsError, match="DD_API_KEY_SECRET_ARN"):
+        load_settings({"DD_SITE": "datadoghq.com"})
+
+
+def test_the_key_never_appears_in_the_settings_repr():
+    settings = load_settings({"DD_API_KEY": FAKE_KEY})
+    assert FAKE_KEY not in repr(settings)
+
+
+# --- the API key ------------------------------------------------------------------------------
+
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:datadog-api-key-AbCdEf"
+
+
+@pytest.mark.parametrize("secret", [FAKE_KEY, f"  {FAKE_KEY}\n", json.dumps({"DD_API_KEY": FAKE_KEY})],
+                         ids=["plain", "padded", "json"])
+def test_secret_formats(secret):
+    assert key_from_secret_string(secret, ARN) == FAKE_KEY
+
+
+@pytest.mark.parametrize("secret", ["", "{}", '{"api_key": "x"}', "{not json"])
+def test_bad_secrets_name_the_secret_not_the_content(secret):
+    with pytest.raises(ApiKeyError, match="datadog-api-key-AbCdEf"):
+        key_from_secret_string(secret, ARN)
+
+
+def test_the_secret_is_fetched_once_per_container():
+    calls = []
+    source = CachedApiKey(lambda arn: calls.append(arn) or FAKE_KEY)
+    assert source.get(ARN, None) == FAKE_KEY
+    assert source.get(ARN, None) == FAKE_KEY
+    assert calls == [ARN]
+    assert source.get(None, "local-key") == "local-key"
