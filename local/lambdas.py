@@ -1,0 +1,97 @@
+"""Running the real handlers in-process, as Lambda would: a context object and captured stdout.
+
+Powertools writes its JSON logs and EMF metrics to stdout; during a run they go to the run's
+`lambda.log` instead of the demo's terminal. The logger binds to the stream that is `sys.stdout` when
+the handler module is imported, so that stream is a long-lived forwarder, not the file itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+
+class _Forwarder:
+    """A stdout stand-in whose target changes per run; with no target, output is discarded."""
+
+    def __init__(self) -> None:
+        self.target: IO[str] | None = None
+
+    def write(self, text: str) -> int:
+        if self.target is not None:
+            self.target.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.target is not None:
+            self.target.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+LAMBDA_STDOUT = _Forwarder()
+
+
+@contextlib.contextmanager
+def lambda_log(path: str) -> Iterator[None]:
+    """Send the handlers' stdout to `path` for the duration of a run."""
+    with open(path, "a", encoding="utf-8") as log:
+        LAMBDA_STDOUT.target = log
+        try:
+            yield
+        finally:
+            LAMBDA_STDOUT.target = None
+
+
+@dataclass
+class FakeContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 512
+    timeout_s: float = 60.0
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_s
+        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def function_arn(name: str, region: str, account: str) -> str:
+    return f"arn:aws:lambda:{region}:{account}:function:{name}"
+
+
+@dataclass
+class LocalFunction:
+    """One function: `module:handler`, imported on first invocation (after the environment is set)."""
+
+    module: str
+    name: str
+    arn: str
+    timeout_s: float
+    invocations: int = 0
+
+    def handler(self) -> Callable[[Any, Any], Any]:
+        with contextlib.redirect_stdout(LAMBDA_STDOUT):  # type: ignore[type-var]
+            return importlib.import_module(self.module).handler
+
+    def __call__(self, event: Any) -> Any:
+        handler = self.handler()
+        self.invocations += 1
+        context = FakeContext(self.name, self.arn, timeout_s=self.timeout_s)
+        with contextlib.redirect_stdout(LAMBDA_STDOUT):  # type: ignore[type-var]
+            return handler(event, context)

@@ -1,0 +1,356 @@
+"""The whole system on loopback: flow-log lines -> CloudWatch filter -> Firehose + transform -> S3 (moto)
+-> notifier -> Datadog intake; then the named queries over the archive with DuckDB.
+
+Only AWS and Datadog are stood in; the handlers, the layout, the filter pattern, the buffer sizes, the
+SQL and the config defaults are the production definitions.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gzip
+import os
+import shutil
+import sys
+import time
+import zlib
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+import duckdb
+import orjson
+from tqdm import tqdm
+
+from contracts import environment as env
+from contracts.flowlog import FlowLogFormat, subscription_filter_pattern
+from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION, is_data_key
+from infra.settings import StackSettings, project_name
+from local import query
+from local.aws import ACCOUNT, without_profile
+from local.cloudwatch import encode_payload
+from local.firehose import MB, DeliveryStream, StreamConfig, StreamStats
+from local.lambdas import LocalFunction, function_arn, lambda_log
+from local.services import LocalServices
+from local.subscription import apply_filter, compile_pattern, deliveries
+
+STACK = "local"
+TRANSFORM_TIMEOUT_S = 120.0
+NOTIFIER_TIMEOUT_S = 60.0
+PROGRESS_THRESHOLD = 50_000  # input lines from which a progress bar is worth showing
+TOP_SOURCES = 3
+
+# What the run writes into --out; only these are removed before a new run.
+OUTPUTS = ("s3", "queries", "datadog-events.jsonl", "not-shipped.log", "lambda.log", "summary.json")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    lines: Sequence[str]
+    fmt: FlowLogFormat
+    out: Path
+    settings: StackSettings
+    source: str  # where the lines came from, for the summary
+    progress: bool | None = None  # None: show a bar for long inputs on a terminal
+
+
+@dataclass(frozen=True)
+class Names:
+    """Resource names as the stack derives them for a stack called `local`."""
+
+    bucket: str
+    stream: str
+    log_group: str
+    filter_name: str
+    transform: str
+    notifier: str
+    secret: str
+
+    @classmethod
+    def for_run(cls, settings: StackSettings, run: int) -> Names:
+        project = project_name()
+        base = f"{project}-{STACK}"
+        return cls(
+            bucket=f"{base}-archive" + (f"-{run}" if run > 1 else ""),
+            stream=base,
+            log_group=settings.log_group_name or f"/vpc/flow-logs/{STACK}",
+            filter_name=base,
+            transform=f"{base}-transform",
+            notifier=f"{base}-notifier",
+            secret=f"{project}/{STACK}/datadog-api-key",
+        )
+
+
+@dataclass
+class EventRecord:
+    object_key: str
+    outcome: str
+    title: str = ""
+    alert_type: str = ""
+    top_sources: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class RunSummary:
+    source: str
+    format: str
+    filter_pattern: str
+    bucket: str
+    lines_in: int = 0
+    blank_lines: int = 0
+    shipped: int = 0
+    not_shipped: int = 0
+    filtered_out: int = 0
+    messages: int = 0
+    firehose: dict[str, Any] = field(default_factory=dict)
+    data_objects: list[dict[str, Any]] = field(default_factory=list)
+    error_objects: list[dict[str, Any]] = field(default_factory=list)
+    flows_archived: int = 0
+    failed_records: int = 0
+    flows_in_failed_records: int = 0
+    events: list[EventRecord] = field(default_factory=list)
+    events_posted: int = 0
+    archive_rows: int = 0
+    query_day: list[int] | None = None
+    query_interface: str | None = None
+    queries: list[query.QueryResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_json(self) -> bytes:
+        # Query cells may be DuckDB's Decimal or date types: written as their text.
+        return orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2, default=str)
+
+
+@contextlib.contextmanager
+def patched_environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or with None, unset) variables for the run and restore them afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def lambda_environment(options: RunOptions, names: Names, services: LocalServices,
+                       secret_arn: str) -> dict[str, str | None]:
+    settings = options.settings
+    return {
+        **without_profile(),
+        **services.aws.environment(),
+        "AWS_ENDPOINT_URL_FIREHOSE": services.firehose_url,
+        # Transform (contract 1).
+        env.FLOW_LOG_FORMAT: options.fmt.text,
+        env.KEEP_ACTIONS: settings.keep_actions_env,
+        # Notifier (contract 4): the key comes from Secrets Manager as in the stack, only the URL differs.
+        env.DD_SITE: settings.datadog_site,
+        env.DD_API_URL: services.datadog_url,
+        env.DD_API_KEY_SECRET_ARN: secret_arn,
+        env.DD_API_KEY: None,
+        env.DD_TAGS: ",".join(settings.datadog_tags),
+        env.ATHENA_DATABASE: f"{project_name().replace('-', '_')}_{STACK}",
+        env.ATHENA_TABLE: env.DEFAULT_ATHENA_TABLE,
+        env.ATHENA_WORKGROUP: f"{project_name()}-{STACK}",
+        env.STACK_NAME: STACK,
+        env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
+    }
+
+
+def stream_config(settings: StackSettings, names: Names, transform_arn: str) -> StreamConfig:
+    return StreamConfig(
+        name=names.stream,
+        lambda_arn=transform_arn + ":$LATEST",
+        data_prefix=FIREHOSE_DATA_PREFIX,
+        error_prefix=FIREHOSE_ERROR_PREFIX,
+        extension=GZIP_EXTENSION,
+        processor_buffer_bytes=int(settings.processor_buffer_mb * MB),
+        processor_buffer_ms=settings.processor_buffer_seconds * 1000,
+        archive_buffer_bytes=settings.archive_buffer_mb * MB,
+        archive_buffer_ms=settings.archive_buffer_seconds * 1000,
+        account=ACCOUNT,
+    )
+
+
+def _reset_handler_state() -> None:
+    """Forget clients a previous run in this process cached (another moto, another Firehose)."""
+    notifier = sys.modules.get("notifier.handler")
+    if notifier is not None and hasattr(notifier, "set_runtime"):
+        notifier.set_runtime(None)
+    transform = sys.modules.get("transform.handler")
+    client_factory = getattr(transform, "firehose_client", None)
+    if client_factory is not None and hasattr(client_factory, "cache_clear"):
+        client_factory.cache_clear()
+
+
+def prepare_out(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name in OUTPUTS:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def run(options: RunOptions, services: LocalServices | None = None) -> RunSummary:
+    """Run the pipeline; with no `services`, start them for this run and stop them at the end."""
+    if services is None:
+        with LocalServices() as own:
+            return run(options, own)
+    started = time.monotonic()
+    prepare_out(options.out)
+    names = Names.for_run(options.settings, services.next_run())
+    services.aws.create_bucket(names.bucket)
+    secret_arn = services.aws.create_secret(names.secret, services.api_key)
+    pattern = subscription_filter_pattern(options.fmt, options.settings.keep_actions)
+    summary = RunSummary(options.source, options.fmt.text, pattern, names.bucket, lines_in=len(options.lines))
+    region = services.aws.region
+    transform = LocalFunction("transform.handler", names.transform,
+                              function_arn(names.transform, region, ACCOUNT), TRANSFORM_TIMEOUT_S)
+    notifier = LocalFunction("notifier.handler", names.notifier,
+                             function_arn(names.notifier, region, ACCOUNT), NOTIFIER_TIMEOUT_S)
+    environment = lambda_environment(options, names, services, secret_arn)
+    first_event = len(services.datadog.events)
+    with patched_environ(environment), lambda_log(str(options.out / "lambda.log")):
+        _reset_handler_state()
+        stats = _deliver(options, names, services, transform, pattern, summary)
+        _notify(names, services, notifier, stats, summary)
+    _download(services, names, options.out, summary)
+    _query(options.out / "s3" / names.bucket, options.out / "queries", summary)
+    _write_events(services.datadog.events[first_event:], options.out / "datadog-events.jsonl")
+    summary.seconds = round(time.monotonic() - started, 2)
+    (options.out / "summary.json").write_bytes(summary.as_json())
+    return summary
+
+
+def _deliver(options: RunOptions, names: Names, services: LocalServices, transform: LocalFunction,
+             pattern: str, summary: RunSummary) -> StreamStats:
+    """CloudWatch stand-in -> Firehose stand-in -> S3. Returns the stream's statistics."""
+    outcome = apply_filter(options.lines, compile_pattern(pattern))
+    summary.shipped, summary.filtered_out, summary.blank_lines = (
+        len(outcome.shipped), outcome.filtered_out, outcome.blank)
+    summary.not_shipped = len(outcome.not_shipped)
+    if outcome.not_shipped:
+        (options.out / "not-shipped.log").write_text(
+            "".join(f"{number}: {line}\n" for number, line in outcome.not_shipped), encoding="utf-8")
+
+    s3 = services.aws.client("s3")
+
+    def put_object(key: str, body: bytes) -> None:
+        s3.put_object(Bucket=names.bucket, Key=key, Body=body)
+
+    stream = DeliveryStream(stream_config(options.settings, names, transform.arn), transform, put_object)
+    services.firehose.register(stream)
+    start_ms = int(datetime.now(UTC).timestamp() * 1000)
+    batches = list(deliveries(outcome, options.fmt, names.log_group, ACCOUNT, names.filter_name, start_ms))
+    summary.messages = len(batches)
+    show = options.progress if options.progress is not None else len(options.lines) >= PROGRESS_THRESHOLD
+    with tqdm(total=summary.shipped, unit="flow", desc="cloudwatch → firehose", disable=not show,
+              file=sys.stderr, leave=False) as bar:
+        for delivery in batches:
+            stream.put(encode_payload(orjson.dumps(delivery.message.as_dict())), delivery.arrival_ms)
+            bar.update(len(delivery.message.log_events))
+        stream.close()
+    stats = stream.stats
+    summary.firehose = {
+        "records_in": stats.records_in, "records_reingested": stats.records_reingested,
+        "invocations": stats.invocations, "failed_invocations": stats.failed_invocations,
+        "ok": stats.ok, "dropped": stats.dropped, "processing_failed": stats.processing_failed,
+        "processor_errors": dict(stats.processor_errors), "max_response_bytes": stats.max_response_bytes,
+        "transform_invocations": transform.invocations,
+    }
+    return stats
+
+
+def s3_event(bucket: str, key: str, size: int, region: str) -> dict:
+    """An `ObjectCreated:Put` notification as S3 sends it: one record, the key URL-encoded."""
+    return {"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": region,
+        "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "eventName": "ObjectCreated:Put",
+        "s3": {
+            "s3SchemaVersion": "1.0", "configurationId": "archive-objects",
+            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": {"key": quote_plus(key, safe="/"), "size": size},
+        },
+    }]}
+
+
+def _notify(names: Names, services: LocalServices, notifier: LocalFunction, stats: StreamStats,
+            summary: RunSummary) -> None:
+    """One S3 notification per object written, in order, each to the real notifier."""
+    for written in stats.objects:
+        before = len(services.datadog.events)
+        answer = notifier(s3_event(names.bucket, written.key, written.size, services.aws.region))
+        outcomes = list((answer or {}).get("objects", {}).values())
+        record = EventRecord(written.key, outcomes[0] if outcomes else "unknown")
+        for body in services.datadog.events[before:]:
+            record.title, record.alert_type = body.get("title", ""), body.get("alert_type", "")
+        summary.events.append(record)
+    summary.events_posted = sum(1 for event in summary.events if event.title)
+
+
+def _download(services: LocalServices, names: Names, out: Path, summary: RunSummary) -> None:
+    """Mirror the bucket to `<out>/s3/<bucket>/<key>` and count what it holds."""
+    s3 = services.aws.client("s3")
+    root = out / "s3" / names.bucket
+    events = {event.object_key: event for event in summary.events}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=names.bucket):
+        for item in page.get("Contents", []):
+            key = item["Key"]
+            body = s3.get_object(Bucket=names.bucket, Key=key)["Body"].read()
+            path = root / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+            lines = gzip.decompress(body).splitlines()
+            if is_data_key(key):
+                sources = Counter(orjson.loads(line).get("srcaddr") for line in lines)
+                summary.flows_archived += len(lines)
+                summary.data_objects.append({"key": key, "flows": len(lines), "bytes": len(body)})
+                if key in events:
+                    events[key].top_sources = sources.most_common(TOP_SOURCES)
+            else:
+                flows = sum(_flows_in_error_record(line) for line in lines)
+                summary.failed_records += len(lines)
+                summary.flows_in_failed_records += flows
+                summary.error_objects.append({"key": key, "records": len(lines), "flows": flows,
+                                              "bytes": len(body)})
+
+
+def _flows_in_error_record(line: bytes) -> int:
+    """Log events inside a failed record's raw data (a CloudWatch payload), 0 if it is not one."""
+    try:
+        raw = gzip.decompress(base64.b64decode(orjson.loads(line)["rawData"]))
+        return len(orjson.loads(raw).get("logEvents", []))
+    except (ValueError, KeyError, OSError, EOFError, zlib.error, orjson.JSONDecodeError, AttributeError):
+        return 0
+
+
+def _query(bucket_root: Path, directory: Path, summary: RunSummary) -> None:
+    table = env.DEFAULT_ATHENA_TABLE
+    with duckdb.connect() as con:
+        summary.archive_rows = query.create_table(con, bucket_root, table)
+        day = query.busiest_day(con, table) if summary.archive_rows else None
+        if day is None:
+            return
+        interface = query.busiest_interface(con, table, day)
+        summary.query_day, summary.query_interface = list(day), interface
+        summary.queries = query.run_named_queries(con, table, day, interface)
+    query.write_results(summary.queries, directory)
+
+
+def _write_events(bodies: Sequence[dict], path: Path) -> None:
+    path.write_bytes(b"".join(orjson.dumps(body) + b"\n" for body in bodies))
