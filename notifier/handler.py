@@ -181,4 +181,5 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     rt = runtime()
     remaining_s = _remaining_s(context, rt.clock(), rt.clock)
     outcomes = {obj.uri: process_object(rt, obj, remaining_s) for obj in objects_in(event)}
+    metrics.add_metric(name="ObjectsNotified", unit=MetricUnit.Count, value=len(outcomes))
     return {"objects": outcomes}

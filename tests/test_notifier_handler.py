@@ -1,0 +1,235 @@
+"""The notifier end to end: moto's S3 and Secrets Manager in-process, pytest-httpserver as Datadog."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from notifier import handler as notifier
+from notifier.datadog import DatadogAuthError, DatadogUnavailableError
+from notifier.storage import MARK_TAG
+from tests.notifier_support import (
+    DATA_KEY,
+    ERROR_KEY,
+    FAKE_KEY,
+    FakeClock,
+    FakeContext,
+    error_line,
+    flow,
+    gz,
+    ndjson,
+    s3_event,
+    scanner_batch,
+)
+
+BUCKET = "rejected-flows-archive-test"
+EVENTS = "/api/v1/events"
+ACCEPTED = {"status": "ok", "event": {"id": 7700000000000000042, "id_str": "7700000000000000042"}}
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        yield s3
+
+
+def _secret(value: str) -> str:
+    return boto3.client("secretsmanager").create_secret(Name="rejected-flows/datadog-api-key",
+                                                        SecretString=value)["ARN"]
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def env(aws, httpserver, monkeypatch, clock):
+    """The stack's environment for the function, with the secret as a plain string; returns a setup hook."""
+    values = {
+        "DD_API_KEY_SECRET_ARN": _secret(FAKE_KEY),
+        "DD_API_URL": httpserver.url_for("/").rstrip("/"),
+        "DD_TAGS": "env:test,team:netsec",
+        "STACK_NAME": "test",
+        "ATHENA_DATABASE": "rejected_flows_test",
+        "ATHENA_TABLE": "rejected_flows",
+        "ATHENA_WORKGROUP": "rejected-flows-test",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DD_API_KEY", raising=False)
+    monkeypatch.delenv("DD_SITE", raising=False)
+    notifier.set_runtime(None)
+
+    def fresh_container():
+        notifier.set_runtime(None)
+        rt = notifier.runtime()
+        rt.sleep, rt.clock = clock.sleep, clock.time
+        return rt
+
+    fresh_container()
+    yield fresh_container
+    notifier.set_runtime(None)
+
+
+def invoke(event, clock, seconds_left=60.0):
+    return notifier.handler(event, FakeContext(clock, deadline=clock.now + seconds_left))
+
+
+def put(s3, key, body, tagging=None):
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body, **({"Tagging": tagging} if tagging else {}))
+
+
+def tags_of(s3, key):
+    return {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]}
+
+
+def posted(httpserver):
+    return [json.loads(request.data) for request, _ in httpserver.log]
+
+
+def test_a_rejected_object_posts_one_event_and_is_marked(aws, env, httpserver, clock, caplog):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())), tagging="owner=netsec")
+    event = s3_event(BUCKET, DATA_KEY)
+    assert "%3D" in event["Records"][0]["s3"]["object"]["key"]  # S3 URL-encodes keys
+
+    assert invoke(event, clock) == {"objects": {f"s3://{BUCKET}/{DATA_KEY}": "posted"}}
+
+    (request, _), = httpserver.log
+    assert request.headers["DD-API-KEY"] == FAKE_KEY
+    body = json.loads(request.data)
+    assert body["title"] == "30 rejected flows from 5 sources · 123456789012 · 18:00 UTC"
+    assert body["alert_type"] == "warning"
+    assert "`198.51.100.23`: 20 flows to ports 22, 23, 445, 1433, 3389" in body["text"]
+    assert "`2001:db8:bad::1`: 7 flows" in body["text"]
+    assert f"s3://{BUCKET}/{DATA_KEY}" in body["text"]
+    assert 'FROM "rejected_flows_test"."rejected_flows" WHERE year = 2026' in body["text"]
+    assert {"env:test", "team:netsec", "aws_account:123456789012", "region:eu-west-1",
+            "vpc_id:vpc-0123456789abcdef0", "stack:test"} <= set(body["tags"])
+    assert body["aggregation_key"] == "rejected-flows:test:2026-11-27T18"
+    assert clock.now - 17 * 3600 <= body["date_happened"] <= clock.now
+    # Marked with the event id, the object's own tags kept.
+    assert tags_of(aws, DATA_KEY) == {"owner": "netsec", MARK_TAG: "7700000000000000042"}
+    # One structured summary line with the object, the flows and the event id; never the key.
+    lines = [json.loads(notifier.logger.registered_formatter.format(r)) for r in caplog.records
+             if r.name == notifier.logger.name]
+    assert lines and FAKE_KEY not in json.dumps(lines)
+    line = next(x for x in lines if x["message"] == "event posted")
+    assert (line["object_key"], line["flows"], line["event_id"]) == (DATA_KEY, 30, "7700000000000000042")
+
+
+def test_a_redelivered_notification_posts_nothing_new(aws, env, httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    event = s3_event(BUCKET, DATA_KEY)
+    invoke(event, clock)
+    env()  # even a new container sees the mark
+    assert invoke(event, clock)["objects"][f"s3://{BUCKET}/{DATA_KEY}"] == "already-notified"
+    assert len(httpserver.log) == 1
+
+
+def test_rate_limited_then_accepted_posts_once(aws, env, httpserver, clock):
+    httpserver.expect_ordered_request(EVENTS, method="POST").respond_with_json(
+        {"errors": ["Rate limit exceeded"]}, status=429, headers={"X-RateLimit-Reset": "4"})
+    httpserver.expect_ordered_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    invoke(s3_event(BUCKET, DATA_KEY), clock)
+    assert [status for _, status in ((r, resp.status_code) for r, resp in httpserver.log)] == [429, 202]
+    assert clock.sleeps == [4.0]
+    assert MARK_TAG in tags_of(aws, DATA_KEY)
+
+
+def test_a_persistent_outage_raises_in_time_and_a_later_retry_posts_once(aws, env, httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(
+        {"errors": ["unavailable"]}, status=503)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    event = s3_event(BUCKET, DATA_KEY)
+    start = clock.now
+    with pytest.raises(DatadogUnavailableError):
+        invoke(event, clock, seconds_left=30.0)
+    assert clock.now - start < 30.0
+    assert MARK_TAG not in tags_of(aws, DATA_KEY)
+
+    # Lambda's asynchronous retry, after Datadog recovered.
+    httpserver.clear()
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    invoke(event, clock)
+    invoke(event, clock)  # and a duplicate notification on top
+    assert len(httpserver.log) == 1
+    assert tags_of(aws, DATA_KEY)[MARK_TAG] == "7700000000000000042"
+
+
+def test_a_wrong_key_raises_naming_the_key(aws, env, httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["Forbidden"]}, status=403)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    with pytest.raises(DatadogAuthError, match="API key"):
+        invoke(s3_event(BUCKET, DATA_KEY), clock)
+    assert MARK_TAG not in tags_of(aws, DATA_KEY)
+
+
+def test_an_errors_object_posts_an_error_event(aws, env, httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    put(aws, ERROR_KEY, gz(b"".join([error_line()] * 4 + [error_line("Lambda.FunctionError", "timed out")])))
+    invoke(s3_event(BUCKET, ERROR_KEY), clock)
+    body, = posted(httpserver)
+    assert body["alert_type"] == "error"
+    assert body["title"].startswith("5 records failed")
+    assert "`Lambda.ProcessingFailedStatus`: 4 records" in body["text"]
+    assert f"s3://{BUCKET}/{ERROR_KEY}" in body["text"]
+    assert body["aggregation_key"] == "rejected-flows-errors:test:2026-11-27T18"
+    assert MARK_TAG in tags_of(aws, ERROR_KEY)
+
+
+def test_invalid_lines_are_counted_and_mentioned(aws, env, httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    put(aws, DATA_KEY, gz(ndjson([flow(), flow("192.0.2.44")], [b'{"srcaddr": "10.0.0.1"\n', b"\x00\xff\n"])))
+    invoke(s3_event(BUCKET, DATA_KEY), clock)
+    body, = posted(httpserver)
+    assert body["title"].startswith("2 rejected flows from 2 sources")
+    assert "2 lines of the object were not valid JSON" in body["text"]
+
+
+@pytest.mark.parametrize("content", [b"", gz(b"")], ids=["zero-bytes", "empty-gzip"])
+def test_an_empty_object_posts_nothing(aws, env, httpserver, clock, content):
+    put(aws, DATA_KEY, content)
+    assert invoke(s3_event(BUCKET, DATA_KEY), clock)["objects"][f"s3://{BUCKET}/{DATA_KEY}"] == "empty"
+    assert httpserver.log == []
+
+
+def test_keys_with_spaces_and_equals_are_decoded_once(aws, env, httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    key = "rejected/year=2026/month=11/day=27/hour=18/manual replay+1.gz"
+    put(aws, key, gz(ndjson([flow()])))
+    invoke(s3_event(BUCKET, key), clock)
+    assert len(httpserver.log) == 1
+    assert MARK_TAG in tags_of(aws, key)
+
+
+def test_the_secret_may_be_json(aws, env, httpserver, clock, monkeypatch):
+    httpserver.expect_request(EVENTS, method="POST", headers={"DD-API-KEY": FAKE_KEY}) \
+        .respond_with_json(ACCEPTED, status=202)
+    secrets = boto3.client("secretsmanager")
+    arn = secrets.create_secret(Name="dd-json", SecretString=json.dumps({"DD_API_KEY": FAKE_KEY}))["ARN"]
+    monkeypatch.setenv("DD_API_KEY_SECRET_ARN", arn)
+    env()
+    put(aws, DATA_KEY, gz(ndjson([flow()])))
+    invoke(s3_event(BUCKET, DATA_KEY), clock)
+    (_, response), = httpserver.log
+    assert response.status_code == 202
+
+
+def test_objects_outside_the_archive_prefixes_are_ignored(aws, env, httpserver, clock):
+    put(aws, "athena-results/x.csv", b"a,b\n")
+    assert invoke(s3_event(BUCKET, "athena-results/x.csv"), clock)["objects"] == {
+        f"s3://{BUCKET}/athena-results/x.csv": "ignored"}
+    assert httpserver.log == []
