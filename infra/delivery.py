@@ -81,7 +81,8 @@ class Delivery(pulumi.ComponentResource):
             opts=child,
         )
         self.error_log_stream = aws.cloudwatch.LogStream(
-            f"{name}-errors-stream", name=ERROR_LOG_STREAM, log_group_name=self.error_log_group.name, opts=child,
+            f"{name}-errors-stream", name=ERROR_LOG_STREAM, log_group_name=self.error_log_group.name,
+            opts=child,
         )
         self.role, self.role_policy = policies.role(
             f"{name}-role",
@@ -150,7 +151,7 @@ class Delivery(pulumi.ComponentResource):
 def processor(
     function_arn: pulumi.Input[str], args: DeliveryArgs,
 ) -> aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs:
-    parameter = aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorParameterArgs
+    parameter = aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorParameterArgs  # noqa: E501
     parameters = {
         "LambdaArn": pulumi.Output.concat(function_arn, ":$LATEST"),
         # Sized so an all-REJECT batch fits the transform's 6 MB response (README: processor buffer).
@@ -160,5 +161,6 @@ def processor(
     }
     return aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs(
         type="Lambda",
-        parameters=[parameter(parameter_name=key, parameter_value=value) for key, value in parameters.items()],
+        parameters=[parameter(parameter_name=key, parameter_value=value)
+                    for key, value in parameters.items()],
     )

@@ -1,4 +1,4 @@
-"""The notifier: Datadog key in Secrets Manager, the S3-triggered function, retries and a dead-letter queue."""
+"""The notifier: Datadog key in Secrets Manager, the S3-triggered function, retries, a dead-letter queue."""
 
 from __future__ import annotations
 
