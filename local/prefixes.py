@@ -41,6 +41,10 @@ def java_datetime(pattern: str, moment: datetime) -> str:
                 rest = rest[len(java):]
                 break
         else:
+            if rest[0] == "'":  # a quoted literal, as in 'T'
+                literal, _, rest = rest[1:].partition("'")
+                out.append(literal)
+                continue
             if rest[0].isalpha():
                 raise PrefixExpressionError(f"unsupported timestamp letter {rest[0]!r} in {pattern!r}")
             out.append(rest[0])

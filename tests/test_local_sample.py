@@ -1,0 +1,57 @@
+"""The generated sample: realistic, deterministic, renderable in any format."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from contracts.flowlog import DEFAULT_FORMAT, RICH_FORMAT, parse_format
+from local.sample import NOISY_NEIGHBOUR, SCANNED_PORTS, sample_lines
+from tests.local_support import parse_flow
+
+START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def test_sample_is_deterministic_by_seed():
+    fmt = parse_format(None)
+    assert sample_lines(fmt, 3, 1, START) == sample_lines(fmt, 3, 1, START)
+    assert sample_lines(fmt, 3, 1, START) != sample_lines(fmt, 3, 2, START)
+
+
+def test_sample_has_the_traffic_a_demo_needs():
+    fmt = parse_format(DEFAULT_FORMAT)
+    lines = sample_lines(fmt, 10, 7, START)
+    flows = [parse_flow(line, fmt) for line in lines]
+    assert all(flow is not None for flow in flows), "every line fits its format"
+    statuses = Counter(flow["log_status"] for flow in flows)
+    actions = Counter(flow["action"] for flow in flows)
+    assert statuses["NODATA"] >= 1 and statuses["SKIPDATA"] == 1
+    assert actions["ACCEPT"] > actions["REJECT"] > 500
+    rejected = [flow for flow in flows if flow["action"] == "REJECT"]
+    assert {flow["dstport"] for flow in rejected} >= set(SCANNED_PORTS)
+    assert any(":" in str(flow["srcaddr"]) for flow in rejected), "IPv6 scanners"
+    assert any(":" in str(flow["srcaddr"]) for flow in flows if flow["action"] == "ACCEPT")
+    assert len({flow["interface_id"] for flow in flows}) >= 5
+    by_source = Counter(flow["srcaddr"] for flow in rejected)
+    assert by_source.most_common(1)[0][0] == NOISY_NEIGHBOUR
+    ports_by_source: dict[object, set] = {}
+    for flow in rejected:
+        ports_by_source.setdefault(flow["srcaddr"], set()).add(flow["dstport"])
+    assert max(len(ports) for ports in ports_by_source.values()) >= 10, "a wide port scanner"
+    assert all(flow["version"] == 2 for flow in flows)
+
+
+def test_sample_renders_a_custom_format_with_its_version():
+    fmt = parse_format(RICH_FORMAT)
+    lines = sample_lines(fmt, 2, 3, START)
+    flows = [parse_flow(line, fmt) for line in lines]
+    assert all(flow is not None for flow in flows)
+    assert {flow["version"] for flow in flows} == {5}
+    assert {flow["flow_direction"] for flow in flows if flow["log_status"] == "OK"} == {"ingress", "egress"}
+    assert {flow["type"] for flow in flows if flow["log_status"] == "OK"} == {"IPv4", "IPv6"}
+
+
+def test_sample_renders_a_format_without_timestamps():
+    fmt = parse_format("${srcaddr} ${dstaddr} ${dstport} ${action}")
+    lines = sample_lines(fmt, 1, 3, START)
+    assert all(len(line.split()) == 4 for line in lines)
