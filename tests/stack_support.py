@@ -69,7 +69,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"unexpected call {args.token}")
 
 
-def _computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - a lookup table
+def _computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     if typ == "aws:s3/bucket:Bucket":
         return {"bucket": name, "arn": f"arn:aws:s3:::{name}", "id": name}
     if typ == "aws:iam/role:Role":
@@ -80,9 +80,11 @@ def _computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:  #
     if typ == "aws:cloudwatch/logGroup:LogGroup":
         return {"arn": _arn("logs", f"log-group:{name}"), "id": name}
     if typ == "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
-        return {"arn": _arn("firehose", f"deliverystream/{name}"), "id": _arn("firehose", f"deliverystream/{name}")}
+        arn = _arn("firehose", f"deliverystream/{name}")
+        return {"arn": arn, "id": arn}
     if typ == "aws:secretsmanager/secret:Secret":
-        return {"arn": _arn("secretsmanager", f"secret:{name}-AbCdEf"), "id": _arn("secretsmanager", f"secret:{name}-AbCdEf")}
+        arn = _arn("secretsmanager", f"secret:{name}-AbCdEf")
+        return {"arn": arn, "id": arn}
     if typ == "aws:sqs/queue:Queue":
         return {"arn": _arn("sqs", name), "url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}",
                 "id": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}", "name": name}
@@ -108,7 +110,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registered: list[Registered] = []
 
-    def RegisterResource(self, request):  # noqa: N802 - the gRPC method's name
+    def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             from pulumi.runtime import rpc
@@ -195,3 +197,75 @@ def fake_package(tmp: Path, name: str) -> Any:
         archive.writestr(f"{name}/handler.py", "def handler(event, context):\n    return None\n")
     data = path.read_bytes()
     return LambdaPackage(path, base64.b64encode(hashlib.sha256(data).digest()).decode(), len(data))
+
+
+# Configurations every stack test runs: the defaults, flow logs for two VPCs, an existing group.
+CONFIGS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "vpcs": {
+        "vpcIds": ["vpc-0123456789abcdef0", "vpc-0fedcba9876543210"],
+        "datadogTags": ["env:test", "team:netsec"],
+        "resourceTags": ["team=netsec", "cost-center=1234"],
+        "datadogSite": "datadoghq.eu",
+    },
+    "existing": {
+        "logGroupName": "/existing/flow-logs",
+        "vpcIds": ["vpc-0123456789abcdef0"],
+        "keepActions": ["ACCEPT", "REJECT"],
+        "lambdaArchitecture": "x86_64",
+        "notifierRetryAttempts": 0,
+        "notifierMaxEventAgeSeconds": 3600,
+    },
+}
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+
+
+def components_program(packages_dir: Path) -> Callable[[], None]:
+    """The pipeline as __main__ builds it, with tiny stand-in zips (test_packaging builds real ones)."""
+
+    def program() -> None:
+        from infra.settings import config_getter, load_settings
+        from infra.stack import Packages, build_pipeline
+
+        config = pulumi.Config()
+        settings = load_settings(config_getter(config))
+        packages = Packages(fake_package(packages_dir, "transform"), fake_package(packages_dir, "notifier"))
+        api_key = config.require_secret("datadogApiKey")
+        pipeline = build_pipeline(settings, pulumi.get_stack(), api_key, packages)
+        for name, value in pipeline.outputs().items():
+            pulumi.export(name, value)
+
+    return program
+
+
+_RUNS: dict[str, Run] = {}
+
+
+def pipeline_run(config_name: str, packages_dir: Path) -> Run:
+    """One mocked run per configuration per test session (~1 s each once pulumi_aws is imported)."""
+    if config_name not in _RUNS:
+        _RUNS[config_name] = run_program(components_program(packages_dir), CONFIGS[config_name])
+    return _RUNS[config_name]
+
+
+def settings_of(config_name: str) -> Any:
+    from infra.settings import settings_from
+
+    return settings_from(CONFIGS[config_name])
+
+
+def policy_documents(run: Run) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every IAM document the program emits: (resource name, kind, parsed document)."""
+    documents = []
+    for resource in run.resources:
+        if resource.type == "aws:iam/role:Role":
+            documents.append((resource.name, "trust", json.loads(resource.inputs["assumeRolePolicy"])))
+        elif resource.type == "aws:iam/rolePolicy:RolePolicy":
+            documents.append((resource.name, "identity", json.loads(resource.inputs["policy"])))
+        elif resource.type == "aws:s3/bucketPolicy:BucketPolicy":
+            documents.append((resource.name, "resource", json.loads(resource.inputs["policy"])))
+    return documents
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
