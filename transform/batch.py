@@ -56,7 +56,7 @@ def transform_record(record: InputRecord, encoder: LineEncoder) -> RecordOutcome
         return RecordOutcome(record, OutputRecord.failed(record), error=str(error))
     if not encoded.lines:
         return RecordOutcome(record, OutputRecord.dropped(record.record_id), flows_seen=encoded.flows_seen)
-    ndjson = "".join(encoded.lines).encode()
+    ndjson = encoded.ndjson()
     return RecordOutcome(
         record,
         OutputRecord.ok(record.record_id, ndjson),

@@ -1,14 +1,14 @@
 """Flow-log lines -> archived NDJSON records (contract 2), fast.
 
 Building a dict and serialising it per line dominates a naive transform. Instead, each format gets a
-line encoder generated once (the way `dataclasses` generates `__init__`): it splices the fields of a
-line straight into a JSON template. Lines holding anything that would need JSON escaping take a slower
-path through orjson, so the output is identical either way.
+loop generated once (the way `dataclasses` generates `__init__`) that unpacks each line's fields and
+splices them into one f-string. Lines that need JSON escaping, do not split cleanly, or hold a value
+that is not a number where one is due take the general path, so the output is identical either way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,11 @@ import orjson
 from contracts.flowlog import NOT_APPLICABLE, FlowLogFormat
 
 NEVER_KEPT_STATUSES = frozenset({"NODATA", "SKIPDATA"})
+# A string field of `-` as the fast path writes it; values there hold no `"` of their own.
+_DASH_STRING = ':"-"'
+
+# encode_block(messages, candidates, suffix, keep_actions, lines, kept_indexes) -> None
+BlockEncoder = Callable[[Sequence[str], Sequence[int], str, frozenset[str], list[str], list[int]], None]
 
 
 class LineFormatError(ValueError):
@@ -36,25 +41,54 @@ def _string(value: str) -> str:
     return "null" if value == NOT_APPLICABLE else orjson.dumps(value).decode()
 
 
-def _compile_fast(fmt: FlowLogFormat) -> Callable[[Sequence[str]], str]:
-    """Generated `encode(parts) -> '{"version":2,...'` for values known to need no escaping."""
-    terms = []
-    for index, (column, numeric) in enumerate(zip(fmt.columns, fmt.numeric, strict=True)):
-        key = ("{" if index == 0 else ",") + f'"{column}":'
-        value = f"p[{index}]"
-        if numeric:
-            expr = f"({value} if {value}.isdigit() else _number({value}))"
-        else:
-            expr = f"('\"' + {value} + '\"' if {value} != '-' else 'null')"
-        terms.append(f"    {key!r} + {expr},")
-    source = "def encode(p):\n  return ''.join((\n" + "\n".join(terms) + "\n  ))\n"
-    namespace: dict[str, Any] = {"_number": _number}
-    exec(compile(source, f"<line encoder for {fmt.text[:60]}>", "exec"), namespace)
-    return namespace["encode"]
+def _encode_checked(fmt: FlowLogFormat, parts: Sequence[str]) -> str:
+    """The general path: every value checked and escaped on its own."""
+    columns = zip(fmt.columns, fmt.numeric, parts, strict=True)
+    return "".join(
+        ("{" if i == 0 else ",") + f'"{column}":' + (_number(p) if numeric else _string(p))
+        for i, (column, numeric, p) in enumerate(columns)
+    )
 
 
-def _needs_escaping(line: str) -> bool:
-    return '"' in line or "\\" in line or not line.isascii() or not line.isprintable()
+def _needs_escaping(text: str) -> bool:
+    return '"' in text or "\\" in text or not text.isascii() or not text.isprintable()
+
+
+def _compile_block_encoder(fmt: FlowLogFormat) -> BlockEncoder:
+    """Generate the fast loop for messages that split cleanly and need no escaping.
+
+    The numeric fields are checked with one `isdigit` over their concatenation; a `-` or a bad value
+    there falls back to `_encode_checked`. A string field of `-` comes out as `"-"`:
+    `EncodedEvents.ndjson` turns it into null.
+    """
+    names = [f"v{i}" for i in range(len(fmt.fields))]
+    template = "".join(
+        ("{{" if i == 0 else ",") + f'"{column}":' + (f"{{{name}}}" if numeric else f'"{{{name}}}"')
+        for i, (column, numeric, name) in enumerate(zip(fmt.columns, fmt.numeric, names, strict=True))
+    )
+    numbers = " + ".join(name for name, numeric in zip(names, fmt.numeric, strict=True) if numeric)
+    action = names[fmt.index_of("action")]
+    kept_test = f"{action} in keep"
+    if "log-status" in fmt.fields:
+        kept_test += f" and {names[fmt.index_of('log-status')]} not in never_kept"
+    unpacked = ", ".join(names) + ","
+    source = f"""
+def encode_block(messages, candidates, sfx, keep, lines, kept):
+    append, mark = lines.append, kept.append
+    for i in candidates:
+        {unpacked} = messages[i].split(" ")
+        if {kept_test}:
+            if {f"({numbers}).isdigit()" if numbers else "True"}:
+                append(f'''{template}{{sfx}}''')
+            else:
+                append(encode_checked(fmt, ({unpacked})) + sfx)
+            mark(i)
+"""
+    namespace: dict[str, Any] = {
+        "encode_checked": _encode_checked, "fmt": fmt, "never_kept": NEVER_KEPT_STATUSES,
+    }
+    exec(compile(source, f"<flow-log encoder for {fmt.text[:60]}>", "exec"), namespace)
+    return namespace["encode_block"]
 
 
 @dataclass
@@ -65,21 +99,26 @@ class EncodedEvents:
     kept_event_indexes: list[int] = field(default_factory=list)
     flows_seen: int = 0
 
+    def ndjson(self) -> bytes:
+        return "".join(self.lines).replace(_DASH_STRING, ":null").encode()
+
+
+class _EventError(Exception):
+    """Carries which event failed up to `encode_events`, which words the error."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
 
 @dataclass(frozen=True)
 class LineEncoder:
     fmt: FlowLogFormat
     keep_actions: frozenset[str]
-    _fast: Callable[[Sequence[str]], str] = field(init=False, repr=False, compare=False)
-    _action_index: int = field(init=False, repr=False, compare=False)
-    _status_index: int | None = field(init=False, repr=False, compare=False)
+    _encode_block: BlockEncoder = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        fields = self.fmt.fields
-        object.__setattr__(self, "_fast", _compile_fast(self.fmt))
-        object.__setattr__(self, "_action_index", fields.index("action"))
-        status_index = fields.index("log-status") if "log-status" in fields else None
-        object.__setattr__(self, "_status_index", status_index)
+        object.__setattr__(self, "_encode_block", _compile_block_encoder(self.fmt))
 
     @property
     def field_count(self) -> int:
@@ -97,56 +136,78 @@ class LineEncoder:
         return parts
 
     def parts_of(self, event: Mapping[str, Any]) -> list[str]:
-        """An event's field values: from `extractedFields` when the filter named every field."""
+        """An event's field values, for a message that does not split cleanly on single spaces.
+
+        CloudWatch also sends the values as `extractedFields` (named by the filter pattern, which uses
+        our column names); they are taken when complete, else the message is split on any whitespace.
+        """
         extracted = event.get("extractedFields")
-        if isinstance(extracted, dict) and len(extracted) == self.field_count:
-            try:
-                return [str(extracted[column]) for column in self.fmt.columns]
-            except KeyError:
-                pass  # named differently from our columns: the message is the authority
+        if isinstance(extracted, dict) and all(column in extracted for column in self.fmt.columns):
+            return [str(extracted[column]) for column in self.fmt.columns]
         return self.split(event["message"])
 
     def is_kept(self, parts: Sequence[str]) -> bool:
-        if parts[self._action_index] not in self.keep_actions:
+        fields = self.fmt.fields
+        if parts[fields.index("action")] not in self.keep_actions:
             return False
-        return self._status_index is None or parts[self._status_index] not in NEVER_KEPT_STATUSES
+        return "log-status" not in fields or parts[fields.index("log-status")] not in NEVER_KEPT_STATUSES
 
-    def encode(self, parts: Sequence[str], suffix: str) -> str:
-        """One archived record as a JSON line. `suffix` closes it with the provenance keys."""
-        if any(_needs_escaping(p) for p in parts):
-            columns = zip(self.fmt.columns, self.fmt.numeric, parts, strict=True)
-            body = "".join(
-                ("{" if i == 0 else ",") + f'"{column}":' + (_number(p) if numeric else _string(p))
-                for i, (column, numeric, p) in enumerate(columns)
-            )
-        else:
-            body = self._fast(parts)
-        return body + suffix
-
-    def encode_events(self, events: Iterable[Mapping[str, Any]], log_group: str,
+    def encode_events(self, events: Sequence[Mapping[str, Any]], log_group: str,
                       log_stream: str) -> EncodedEvents:
-        """Every kept flow of a subscription message, in order. Raises LineFormatError naming the event."""
+        """Every kept flow of a subscription message, in order. Raises LineFormatError naming the event.
+
+        Lines are read from `message` (cheaper than `extractedFields`, and the same values); passes
+        over the whole list in C set aside what cannot be kept before any line is split.
+        """
+        try:
+            messages = [event["message"] for event in events]
+            joined = "".join(messages)
+        except (KeyError, TypeError) as error:
+            raise LineFormatError(f"logEvents holds an event without a string message ({error!r})") from error
+        spaces = self.field_count - 1
+        if len(self.keep_actions) == 1:
+            only_action = next(iter(self.keep_actions))
+            candidates = [i for i, message in enumerate(messages) if only_action in message]
+            # Lines that cannot be kept must still fit the format (candidates are checked as they split).
+            misfits = [i for i, message in enumerate(messages)
+                       if only_action not in message and message.count(" ") != spaces]
+        else:
+            candidates, misfits = list(range(len(messages))), []
         suffix = f',"log_group":{_string(log_group)},"log_stream":{_string(log_stream)}}}\n'
-        action_tokens = tuple(self.keep_actions)
-        result = EncodedEvents()
-        for index, event in enumerate(events):
-            result.flows_seen += 1
-            message = event["message"]
+        result = EncodedEvents(flows_seen=len(events))
+        try:
+            for index in misfits:
+                self._checked_parts(events, index)
+            if _needs_escaping(joined):
+                self._encode_each(events, candidates, suffix, result)
+                return result
             try:
-                # Cheap pre-check: a line naming no kept action is not kept, but it must still fit.
-                if "extractedFields" not in event and not any(a in message for a in action_tokens):
-                    self._check_field_count(message)
-                    continue
-                parts = self.parts_of(event)
-                if not self.is_kept(parts):
-                    continue
-                result.lines.append(self.encode(parts, suffix))
-            except LineFormatError as error:
-                raise LineFormatError(f"log event {index} (id {event.get('id', '?')}): {error}; "
-                                      f"line: {message[:120]!r}") from error
-            result.kept_event_indexes.append(index)
+                self._encode_block(messages, candidates, suffix, self.keep_actions, result.lines,
+                                   result.kept_event_indexes)
+            except (ValueError, LineFormatError):  # a line that does not split cleanly, or a bad number
+                result = EncodedEvents(flows_seen=len(events))
+                self._encode_each(events, candidates, suffix, result)
+        except _EventError as failure:
+            event = events[failure.index]
+            raise LineFormatError(f"log event {failure.index} (id {event.get('id', '?')}): "
+                                  f"{failure.__cause__}; line: {event['message'][:120]!r}") from failure
         return result
 
-    def _check_field_count(self, message: str) -> None:
-        if message.count(" ") != self.field_count - 1:
-            self.split(message)
+    def _checked_parts(self, events: Sequence[Mapping[str, Any]], index: int) -> list[str]:
+        try:
+            return self.parts_of(events[index])
+        except LineFormatError as error:
+            raise _EventError(index) from error
+
+    def _encode_each(self, events: Sequence[Mapping[str, Any]], candidates: Sequence[int], suffix: str,
+                     result: EncodedEvents) -> None:
+        """The general path, line by line, for messages with odd spacing or characters to escape."""
+        for index in candidates:
+            parts = self._checked_parts(events, index)
+            if not self.is_kept(parts):
+                continue
+            try:
+                result.lines.append(_encode_checked(self.fmt, parts) + suffix)
+            except LineFormatError as error:
+                raise _EventError(index) from error
+            result.kept_event_indexes.append(index)

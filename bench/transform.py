@@ -1,0 +1,128 @@
+"""Transform speed: the handler against the decode floor and a naive transform, side by side.
+
+Targets (issue 2): <= 2.0x the floor at 20% REJECT, <= 3.5x at 100% REJECT, >= 2x faster than naive
+at 100% REJECT. Inputs are ~0.4 MB of compressed CloudWatch payloads, as Firehose would buffer them.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gzip
+import json
+import os
+import random
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from contracts.flowlog import NUMERIC_FIELDS, parse_format
+from local.cloudwatch import (
+    FirehoseRecord,
+    LogEvent,
+    SubscriptionMessage,
+    encode_payload,
+    transformation_event,
+)
+from transform.handler import handler, logger
+
+TARGET_COMPRESSED_BYTES = 400_000
+EVENTS_PER_MESSAGE = 400
+REPEATS = 15
+SCANNED_PORTS = (22, 23, 445, 3389, 1433, 3306, 5432, 6379)
+
+
+def flow_line(rng: random.Random, reject: bool, start: int) -> str:
+    """A version-2 flow-log line with realistic spreads of addresses, ports and counters."""
+    eni = f"eni-0{rng.randrange(16**16):016x}"[:21]
+    if rng.random() < 0.1:
+        src, dst = f"2600:1f18:{rng.randrange(65536):x}::{rng.randrange(65536):x}", "2600:1f18:abcd::10"
+    else:
+        octets = (rng.choice((45, 89, 185, 193)), rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        src = ".".join(map(str, octets))
+        dst = f"10.0.{rng.randrange(4)}.{rng.randrange(1, 255)}"
+    dstport = rng.choice(SCANNED_PORTS) if reject else rng.choice((443, 80, 8080))
+    packets = rng.randrange(1, 40)
+    action = "REJECT" if reject else "ACCEPT"
+    return (f"2 123456789012 {eni} {src} {dst} {rng.randrange(1024, 65536)} {dstport} 6 {packets} "
+            f"{packets * rng.randrange(40, 1500)} {start} {start + 60} {action} OK")
+
+
+def build_event(reject_share: float, seed: int = 7) -> dict[str, Any]:
+    rng = random.Random(seed)
+    records: list[FirehoseRecord] = []
+    compressed = 0
+    start = 1_764_201_600
+    while compressed < TARGET_COMPRESSED_BYTES:
+        lines = [flow_line(rng, rng.random() < reject_share, start) for _ in range(EVENTS_PER_MESSAGE)]
+        message = SubscriptionMessage([LogEvent(line, start * 1000) for line in lines])
+        payload = encode_payload(message.as_dict())
+        records.append(FirehoseRecord(payload))
+        compressed += len(payload)
+    return transformation_event(records)
+
+
+def decode_floor(event: dict[str, Any]) -> None:
+    for record in event["records"]:
+        json.loads(gzip.decompress(base64.b64decode(record["data"])))
+
+
+def naive_transform(event: dict[str, Any]) -> dict[str, Any]:
+    """What a first version does: a dict and json.dumps per kept line."""
+    fmt = parse_format(None)
+    out = []
+    for record in event["records"]:
+        message = json.loads(gzip.decompress(base64.b64decode(record["data"])))
+        lines = []
+        for log_event in message["logEvents"]:
+            values = log_event["message"].split(" ")
+            flow = {
+                column: None if value == "-" else int(value) if field in NUMERIC_FIELDS else value
+                for field, column, value in zip(fmt.fields, fmt.columns, values, strict=True)
+            }
+            if flow["action"] != "REJECT":
+                continue
+            flow["log_group"], flow["log_stream"] = message["logGroup"], message["logStream"]
+            lines.append(json.dumps(flow) + "\n")
+        data = base64.b64encode("".join(lines).encode()).decode()
+        out.append({"recordId": record["recordId"], "result": "Ok" if lines else "Dropped", "data": data})
+    return {"records": out}
+
+
+def our_transform(event: dict[str, Any]) -> dict[str, Any]:
+    """The real handler; its one log line and metrics flush per invocation go to /dev/null."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        return handler(event, None)
+
+
+def interleaved_medians(*fns: Callable[[], Any]) -> list[float]:
+    """Median seconds of each function, run in turn so machine noise hits them alike."""
+    samples: list[list[float]] = [[] for _ in fns]
+    for round_ in range(REPEATS + 1):
+        for fn, times in zip(fns, samples, strict=True):
+            began = time.perf_counter()
+            fn()
+            if round_:  # the first round warms caches
+                times.append(time.perf_counter() - began)
+    return [statistics.median(times) for times in samples]
+
+
+def run() -> None:
+    logger.setLevel("WARNING")  # one info line per invocation would flood the table
+    print(f"{'REJECT share':>12} {'input':>10} {'flows':>7} {'floor ms':>9} {'ours ms':>8} {'naive ms':>9} "
+          f"{'ours/floor':>10} {'naive/ours':>10}")
+    for share, target in ((0.2, 2.0), (1.0, 3.5)):
+        event = build_event(share)
+        size = sum(len(base64.b64decode(r["data"])) for r in event["records"])
+        flows = len(event["records"]) * EVENTS_PER_MESSAGE
+        floor, ours, naive = interleaved_medians(
+            lambda e=event: decode_floor(e),
+            lambda e=event: our_transform(e),
+            lambda e=event: naive_transform(e),
+        )
+        print(f"{share:>12.0%} {size:>10,} {flows:>7,} {floor * 1e3:>9.1f} {ours * 1e3:>8.1f} "
+              f"{naive * 1e3:>9.1f} {ours / floor:>9.2f}x {naive / ours:>9.2f}x"
+              f"   (target ours/floor <= {target}x{', naive/ours >= 2x' if share == 1.0 else ''})")
+        out_bytes = sum(len(r["data"]) for r in our_transform(event)["records"])
+        print(f"{'':>12} response data {out_bytes:,} bytes (base64) = {out_bytes / size:.1f}x the input")
