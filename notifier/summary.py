@@ -180,10 +180,11 @@ class FlowSummariser:
             self.last_end = end
         self.packets += get("packets") or 0
         self.bytes += get("bytes") or 0
-        self.accounts.add(get("account_id"))
-        self.regions.add(get("region"))
-        self.vpcs.add(get("vpc_id"))
-        self.log_groups.add(get("log_group"))
+        # Usually one value per batch: test membership inline, call only for a new value.
+        for few, value in ((self.accounts, get("account_id")), (self.regions, get("region")),
+                           (self.vpcs, get("vpc_id")), (self.log_groups, get("log_group"))):
+            if value is not None and value not in few.values and not few.more:
+                few.add(value)
 
     def _add_source(self, src: str | None, port: int | None) -> None:
         distinct = self.distinct_sources
