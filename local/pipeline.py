@@ -257,7 +257,9 @@ def _deliver(options: RunOptions, names: Names, services: LocalServices, transfo
     start_ms = int(datetime.now(UTC).timestamp() * 1000)
     batches = list(deliveries(outcome, options.fmt, names.log_group, ACCOUNT, names.filter_name, start_ms))
     summary.messages = len(batches)
-    show = options.progress if options.progress is not None else len(options.lines) >= PROGRESS_THRESHOLD
+    show = options.progress
+    if show is None:
+        show = len(options.lines) >= PROGRESS_THRESHOLD and sys.stderr.isatty()
     with tqdm(total=summary.shipped, unit="flow", desc="cloudwatch → firehose", disable=not show,
               file=sys.stderr, leave=False) as bar:
         for delivery in batches:

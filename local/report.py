@@ -4,58 +4,89 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from contracts.flowlog import DEFAULT_FORMAT
 from local.pipeline import RunSummary
 from local.query import markdown_table
 
 QUERY_ROWS = 5
+LISTED_OBJECTS = 6
+LISTED_EVENTS = 8
 
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def render(summary: RunSummary, out: Path) -> str:
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+def _more(shown: int, total: int, what: str) -> list[str]:
+    return [f"      … and {total - shown:,} more {what}"] if total > shown else []
+
+
+def _flows(summary: RunSummary, out: Path) -> list[str]:
     f = summary.firehose
+    fmt = "version 2 (default)" if summary.format == DEFAULT_FORMAT else _clip(summary.format, 70)
     lines = [
-        f"Input         {summary.source}: {summary.lines_in:,} lines, format {_clip(summary.format, 60)}",
-        f"CloudWatch    filter {_clip(summary.filter_pattern, 70)}",
-        f"              shipped {summary.shipped:,} lines in {summary.messages:,} subscription messages; "
-        f"{summary.filtered_out:,} filtered out (action not kept, NODATA, SKIPDATA)",
+        f"Flows in      {_plural(summary.lines_in, 'line')} from {summary.source}; format {fmt}",
+        f"CloudWatch    filter {_clip(summary.filter_pattern, 80)}",
+        f"              {summary.shipped:,} shipped in {_plural(summary.messages, 'subscription message')}; "
+        f"{summary.filtered_out:,} did not match (action not kept, NODATA, SKIPDATA)",
     ]
     if summary.not_shipped:
-        lines.append(f"              {summary.not_shipped:,} lines not shipped by the CloudWatch filter "
-                     f"(wrong field count for the format): {out / 'not-shipped.log'}")
-    lines += [
-        f"Firehose      {f.get('records_in', 0):,} records ({f.get('records_reingested', 0):,} re-ingested), "
-        f"{f.get('invocations', 0):,} transform invocations: {f.get('ok', 0):,} Ok, "
-        f"{f.get('dropped', 0):,} Dropped, {f.get('processing_failed', 0):,} ProcessingFailed",
-    ]
+        lines.append(f"              {_plural(summary.not_shipped, 'line')} not shipped by the CloudWatch "
+                     f"filter (wrong field count for the format) -> {out / 'not-shipped.log'}")
+    results = (f"{f.get('ok', 0):,} Ok, {f.get('dropped', 0):,} Dropped, "
+               f"{f.get('processing_failed', 0):,} ProcessingFailed")
+    invocations = _plural(f.get("invocations", 0), "transform invocation")
+    lines.append(
+        f"Firehose      {_plural(f.get('records_in', 0), 'record')} ({f.get('records_reingested', 0):,} "
+        f"re-ingested by the transform), {invocations}: {results}")
     if f.get("processor_errors"):
         lines.append(f"              failed invocations: {f['processor_errors']}")
-    lines.append(f"S3            {summary.flows_archived:,} REJECT flows archived in "
-                 f"{len(summary.data_objects)} objects under s3://{summary.bucket}/rejected/")
-    for obj in summary.data_objects:
-        lines.append(f"                {obj['key']}  ({obj['flows']:,} flows)")
+    return lines
+
+
+def _archive(summary: RunSummary, out: Path) -> list[str]:
+    lines = [f"REJECT kept   {summary.flows_archived:,} flows archived in "
+             f"{_plural(len(summary.data_objects), 'object')} -> {out / 's3' / summary.bucket}/"]
+    listed = summary.data_objects[:LISTED_OBJECTS]
+    lines += [f"      {obj['key']}  ({obj['flows']:,} flows)" for obj in listed]
+    lines += _more(LISTED_OBJECTS, len(summary.data_objects), "objects")
     if summary.error_objects:
-        lines.append(f"              {summary.failed_records:,} failed records "
-                     f"({summary.flows_in_failed_records:,} log events) kept under errors/:")
-        for obj in summary.error_objects:
-            lines.append(f"                {obj['key']}  ({obj['records']} records)")
-    lines.append(f"Datadog       {summary.events_posted} events posted ({out / 'datadog-events.jsonl'})")
-    for event in summary.events:
+        lines.append(f"Errors        {_plural(summary.failed_records, 'failed record')} "
+                     f"({_plural(summary.flows_in_failed_records, 'log event')}) kept under errors/; "
+                     f"why: {out / 'lambda.log'}")
+        lines += [f"      {obj['key']}  ({_plural(obj['records'], 'record')})"
+                  for obj in summary.error_objects]
+    return lines
+
+
+def _events(summary: RunSummary, out: Path) -> list[str]:
+    path = out / "datadog-events.jsonl"
+    lines = [f"Datadog       {_plural(summary.events_posted, 'event')} posted -> {path}"]
+    for event in summary.events[:LISTED_EVENTS]:
         lines.append(f"  [{event.alert_type or event.outcome}] {event.title or '(nothing posted)'}")
         if event.top_sources:
             top = ", ".join(f"{source} ({count:,})" for source, count in event.top_sources)
             lines.append(f"      top sources: {top}")
-    if summary.queries:
-        day = "-".join(f"{part:02d}" for part in summary.query_day or [])
-        lines.append(f"Athena SQL    {len(summary.queries)} named queries with DuckDB over "
-                     f"{summary.archive_rows:,} archived rows, day {day} ({out / 'queries'})")
-        for result in summary.queries:
-            lines.append("")
-            lines.append(markdown_table(result, limit=QUERY_ROWS).rstrip())
-    else:
-        lines.append("Athena SQL    nothing archived, no query to run")
-    lines.append("")
-    lines.append(f"Done in {summary.seconds:.1f} s. Everything is in {out}/")
+    lines += _more(LISTED_EVENTS, len(summary.events), "events")
+    return lines
+
+
+def _queries(summary: RunSummary, out: Path) -> list[str]:
+    if not summary.queries:
+        return ["Athena SQL    nothing archived, no query to run"]
+    day = "-".join(f"{part:02d}" for part in summary.query_day or [])
+    lines = [f"Athena SQL    {len(summary.queries)} named queries run with DuckDB over "
+             f"{summary.archive_rows:,} archived rows, day {day} -> {out / 'queries'}/"]
+    for result in summary.queries:
+        lines += ["", markdown_table(result, limit=QUERY_ROWS).rstrip()]
+    return lines
+
+
+def render(summary: RunSummary, out: Path) -> str:
+    lines = _flows(summary, out) + _archive(summary, out) + _events(summary, out) + _queries(summary, out)
+    lines += ["", f"Done in {summary.seconds:.1f} s. Everything is in {out}/"]
     return "\n".join(lines)
