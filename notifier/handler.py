@@ -6,8 +6,10 @@ settings and the API key are created on first use and kept for the container (no
 
 from __future__ import annotations
 
+import gzip
 import os
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,11 +101,9 @@ def set_runtime(value: Runtime | None) -> None:
 def objects_in(event: Mapping[str, Any]) -> Iterator[ObjectRef]:
     for record in event.get("Records", []):
         s3 = record["s3"]
-        yield ObjectRef(
-            bucket=s3["bucket"]["name"],
-            key=object_key_from_event(s3["object"]["key"]),
-            version_id=s3["object"].get("versionId") or None,
-        )
+        # The latest version is the one notified: Firehose never overwrites a key, and the
+        # role then needs no *Version* permissions should the bucket ever be versioned.
+        yield ObjectRef(bucket=s3["bucket"]["name"], key=object_key_from_event(s3["object"]["key"]))
 
 
 def _remaining_s(context: Any, started: float, clock: Callable[[], float]) -> Callable[[], float]:
@@ -112,21 +112,33 @@ def _remaining_s(context: Any, started: float, clock: Callable[[], float]) -> Ca
     return lambda: DEFAULT_BUDGET_S - (clock() - started)
 
 
+class ObjectReadError(RuntimeError):
+    """The object's body is not readable gzip/NDJSON (truncated or corrupt); nothing was posted."""
+
+
 def summarise_object(rt: Runtime, obj: ObjectRef) -> tuple[EventDraft | None, dict[str, Any]]:
     """Stream the object and render its event; None when there is nothing to say (empty object)."""
     body = storage.open_body(rt.s3, obj)
     try:
-        ctx = rt.settings.event_context()
-        if is_error_key(obj.key):
-            errors = summarise_errors(iter_lines(body))
-            facts = {"kind": "errors", "records": errors.records, "invalid_lines": errors.invalid_lines}
-            return (None if errors.empty else error_event(errors, obj, ctx, rt.clock())), facts
-        flows = summarise_flows(iter_lines(body))
-        facts = {"kind": "rejected", "flows": flows.flows, "invalid_lines": flows.invalid_lines,
-                 "sources": flows.distinct_sources}
-        return (None if flows.empty else flow_event(flows, obj, ctx, rt.clock())), facts
+        return _summarise_body(rt, obj, body)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        # Raised, not skipped: Lambda's retries and the dead-letter queue keep the notification.
+        raise ObjectReadError(f"{obj.uri} is not a readable gzip object ({error}); nothing was posted") \
+            from None
     finally:
         body.close()
+
+
+def _summarise_body(rt: Runtime, obj: ObjectRef, body: Any) -> tuple[EventDraft | None, dict[str, Any]]:
+    ctx = rt.settings.event_context()
+    if is_error_key(obj.key):
+        errors = summarise_errors(iter_lines(body))
+        facts = {"kind": "errors", "records": errors.records, "invalid_lines": errors.invalid_lines}
+        return (None if errors.empty else error_event(errors, obj, ctx, rt.clock())), facts
+    flows = summarise_flows(iter_lines(body))
+    facts = {"kind": "rejected", "flows": flows.flows, "invalid_lines": flows.invalid_lines,
+             "sources": flows.distinct_sources}
+    return (None if flows.empty else flow_event(flows, obj, ctx, rt.clock())), facts
 
 
 def process_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]) -> str:
@@ -180,6 +192,8 @@ def _count(facts: Mapping[str, Any]) -> None:
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     rt = runtime()
     remaining_s = _remaining_s(context, rt.clock(), rt.clock)
-    outcomes = {obj.uri: process_object(rt, obj, remaining_s) for obj in objects_in(event)}
-    metrics.add_metric(name="ObjectsNotified", unit=MetricUnit.Count, value=len(outcomes))
+    objects = list(objects_in(event))
+    # Added first, so that an invocation that raises still publishes a metric.
+    metrics.add_metric(name="ObjectsReceived", unit=MetricUnit.Count, value=len(objects))
+    outcomes = {obj.uri: process_object(rt, obj, remaining_s) for obj in objects}
     return {"objects": outcomes}

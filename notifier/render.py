@@ -42,7 +42,6 @@ class EventContext:
 class ObjectRef:
     bucket: str
     key: str
-    version_id: str | None = None
 
     @property
     def uri(self) -> str:

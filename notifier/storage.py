@@ -20,12 +20,8 @@ class MarkError(RuntimeError):
     """The object could not be tagged after its event was accepted."""
 
 
-def _version(obj: ObjectRef) -> dict[str, str]:
-    return {"VersionId": obj.version_id} if obj.version_id else {}
-
-
 def get_tags(s3: Any, obj: ObjectRef) -> dict[str, str]:
-    response = s3.get_object_tagging(Bucket=obj.bucket, Key=obj.key, **_version(obj))
+    response = s3.get_object_tagging(Bucket=obj.bucket, Key=obj.key)
     return {tag["Key"]: tag["Value"] for tag in response.get("TagSet", [])}
 
 
@@ -40,10 +36,9 @@ def put_mark(s3: Any, obj: ObjectRef, tags: dict[str, str], value: str) -> None:
         Bucket=obj.bucket,
         Key=obj.key,
         Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in merged.items()]},
-        **_version(obj),
     )
 
 
 def open_body(s3: Any, obj: ObjectRef) -> Any:
     """The object's StreamingBody: read incrementally, never whole."""
-    return s3.get_object(Bucket=obj.bucket, Key=obj.key, **_version(obj))["Body"]
+    return s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"]

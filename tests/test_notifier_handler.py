@@ -233,3 +233,11 @@ def test_objects_outside_the_archive_prefixes_are_ignored(aws, env, httpserver, 
     assert invoke(s3_event(BUCKET, "athena-results/x.csv"), clock)["objects"] == {
         f"s3://{BUCKET}/athena-results/x.csv": "ignored"}
     assert httpserver.log == []
+
+
+def test_a_truncated_object_raises_a_clear_error_and_posts_nothing(aws, env, httpserver, clock):
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch()))[:-30])
+    with pytest.raises(notifier.ObjectReadError, match="is not a readable gzip object"):
+        invoke(s3_event(BUCKET, DATA_KEY), clock)
+    assert httpserver.log == []
+    assert MARK_TAG not in tags_of(aws, DATA_KEY)
