@@ -166,25 +166,23 @@ class LineEncoder:
             raise LineFormatError(f"logEvents holds an event without a string message ({error!r})") from error
         spaces = self.field_count - 1
         if len(self.keep_actions) == 1:
+            # A line that does not contain the kept action and splits cleanly cannot be kept; every
+            # other line is looked at (one that does not split cleanly must still fit the format).
             only_action = next(iter(self.keep_actions))
-            candidates = [i for i, message in enumerate(messages) if only_action in message]
-            # Lines that cannot be kept must still fit the format (candidates are checked as they split).
-            misfits = [i for i, message in enumerate(messages)
-                       if only_action not in message and message.count(" ") != spaces]
+            candidates = [i for i, message in enumerate(messages)
+                          if only_action in message or message.count(" ") != spaces]
         else:
-            candidates, misfits = list(range(len(messages))), []
+            candidates = list(range(len(messages)))
         suffix = f',"log_group":{_string(log_group)},"log_stream":{_string(log_stream)}}}\n'
         result = EncodedEvents(flows_seen=len(events))
         try:
-            for index in misfits:
-                self._checked_parts(events, index)
             if _needs_escaping(joined):
                 self._encode_each(events, candidates, suffix, result)
                 return result
             try:
                 self._encode_block(messages, candidates, suffix, self.keep_actions, result.lines,
                                    result.kept_event_indexes)
-            except (ValueError, LineFormatError):  # a line that does not split cleanly, or a bad number
+            except (ValueError, LineFormatError):  # a line that does not split cleanly, or a bad value
                 result = EncodedEvents(flows_seen=len(events))
                 self._encode_each(events, candidates, suffix, result)
         except _EventError as failure:
