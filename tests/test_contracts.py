@@ -35,7 +35,8 @@ def test_rich_format_carries_versions_two_to_five() -> None:
     fmt = parse_format(RICH_FORMAT)
 
     assert fmt.version == 5
-    assert {"vpc_id", "tcp_flags", "pkt_srcaddr", "az_id", "flow_direction", "traffic_path"} <= set(fmt.columns)
+    expected = {"vpc_id", "tcp_flags", "pkt_srcaddr", "az_id", "flow_direction", "traffic_path"}
+    assert expected <= set(fmt.columns)
 
 
 def test_every_catalogued_field_parses() -> None:
