@@ -296,7 +296,11 @@ def _notify(names: Names, services: LocalServices, notifier: LocalFunction, stat
     """One S3 notification per object written, in order, each to the real notifier."""
     for written in stats.objects:
         before = len(services.datadog.events)
-        answer = notifier(s3_event(names.bucket, written.key, written.size, services.aws.region))
+        try:
+            answer = notifier(s3_event(names.bucket, written.key, written.size, services.aws.region))
+        except Exception as error:  # a failed async invocation: in AWS, Lambda retries it, then the DLQ
+            summary.events.append(EventRecord(written.key, f"failed: {type(error).__name__}: {error}"))
+            continue
         outcomes = list((answer or {}).get("objects", {}).values())
         record = EventRecord(written.key, outcomes[0] if outcomes else "unknown")
         for body in services.datadog.events[before:]:

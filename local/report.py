@@ -67,6 +67,9 @@ def _events(summary: RunSummary, out: Path) -> list[str]:
     path = out / "datadog-events.jsonl"
     lines = [f"Datadog       {_plural(summary.events_posted, 'event')} posted -> {path}"]
     for event in summary.events[:LISTED_EVENTS]:
+        if event.outcome.startswith("failed"):
+            lines.append(f"  [notifier {event.outcome}] {event.object_key}")
+            continue
         lines.append(f"  [{event.alert_type or event.outcome}] {event.title or '(nothing posted)'}")
         if event.top_sources:
             top = ", ".join(f"{source} ({count:,})" for source, count in event.top_sources)

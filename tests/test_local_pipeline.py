@@ -152,3 +152,18 @@ def test_reingestion_through_the_loopback_firehose(services, tmp_path):
     archived = archived_rows(tmp_path / "s3" / summary.bucket)
     assert flow_multiset(archived, FMT.columns) == flow_multiset(rejected_flows(lines, FMT), FMT.columns)
     assert not summary.error_objects
+
+
+def test_a_refused_event_is_reported_not_fatal(services, tmp_path):
+    """A wrong API key (403) fails the notifier's invocation; the run says so for that object."""
+    lines = sample_lines(FMT, 1, 5, START)
+    right_key = services.datadog.api_key
+    services.datadog.api_key = "not-the-key-in-the-secret"
+    try:
+        summary = run(RunOptions(lines=lines, fmt=FMT, out=tmp_path, settings=defaults(), source="t"), services)
+    finally:
+        services.datadog.api_key = right_key
+    assert summary.flows_archived == len(rejected_flows(lines, FMT))
+    assert summary.events_posted == 0
+    assert [event.outcome.split(":")[0] for event in summary.events] == ["failed"]
+    assert services.datadog.refused[-1] == 403
