@@ -108,6 +108,10 @@ def _plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
+def _was(n: int, noun: str) -> str:
+    return f"{_plural(n, noun)} {'was' if n == 1 else 'were'}"
+
+
 def _utc(epoch_s: float) -> datetime:
     return datetime.fromtimestamp(epoch_s, UTC)
 
@@ -250,24 +254,21 @@ def _flow_sections(summary: FlowSummary) -> list[Section]:
 
 
 def _flow_head(summary: FlowSummary) -> str:
-    lines = [
-        f"**{_plural(summary.flows, 'rejected flow')}** from **{_sources_phrase(summary)}** "
-        f"({summary.ipv4_flows:,} IPv4, {summary.ipv6_flows:,} IPv6; "
-        f"{summary.packets:,} packets, {_size(summary.bytes)}).",
-        f"**Time window:** {time_window(summary.first_start, summary.last_end)}",
-    ]
+    facts = [f"**Time window:** {time_window(summary.first_start, summary.last_end)}"]
     for label, few in (("Account", summary.accounts), ("Region", summary.regions), ("VPC", summary.vpcs),
                        ("Log group", summary.log_groups)):
         line = _distinct_line(label, few)
         if line:
-            lines.append(line)
+            facts.append(line)
     if summary.invalid_lines:
-        lines.append(f"**Warning:** {_plural(summary.invalid_lines, 'line')} of the object "
-                     "were not valid JSON records and were skipped.")
+        facts.append(f"**Warning:** {_was(summary.invalid_lines, 'line')} not valid JSON (skipped)")
     if summary.count_error:
-        lines.append(f"_Counts are lower bounds (within {summary.count_error:,}): the batch was too diverse "
+        facts.append(f"_Counts are lower bounds (within {summary.count_error:,}): the batch was too diverse "
                      "to count every source exactly._")
-    return "\n".join(lines)
+    # A list, not bare lines: markdown would run consecutive lines into one paragraph.
+    return (f"**{_plural(summary.flows, 'rejected flow')}** from **{_sources_phrase(summary)}** "
+            f"({summary.ipv4_flows:,} IPv4, {summary.ipv6_flows:,} IPv6; "
+            f"{summary.packets:,} packets, {_size(summary.bytes)}).\n\n" + "\n".join(f"- {f}" for f in facts))
 
 
 def _flow_tail(obj: ObjectRef, ctx: EventContext, hour: datetime) -> str:
@@ -275,8 +276,9 @@ def _flow_tail(obj: ObjectRef, ctx: EventContext, hour: datetime) -> str:
     workgroup = f" (workgroup `{ctx.athena_workgroup}`)" if ctx.athena_workgroup else ""
     return "\n".join([
         f"**Object:** `{obj.uri}`",
-        f"**Athena{workgroup}**, this hour:",
-        "```",
+        "",
+        f"**Athena**{workgroup}, this hour:",
+        "```sql",
         hour_query(ctx.athena_table, partition),
         "```",
     ])
@@ -320,12 +322,7 @@ def error_event(summary: ErrorSummary, obj: ObjectRef, ctx: EventContext, now_s:
     last_s = summary.last_arrival_ms / 1000 if summary.last_arrival_ms is not None else None
     hour = hour_of(obj.key, first_s, now_s)
     output_type = _error_output_type(obj.key)
-    codes = ", ".join(code for code, _, _ in summary.codes[:3]) or "no error code"
-    title = fit_title(f"{_plural(summary.records, 'record')} failed delivery to the archive ({codes}) · "
-                      f"{hour:%H}:00 UTC")
     head = [
-        f"**{_plural(summary.records, 'Firehose record')} failed** and were written to the error prefix "
-        f"instead of `rejected/`. Their raw data (base64 CloudWatch Logs payloads) is kept there.",
         f"**Arrival window:** {time_window(first_s, last_s)}",
         f"**Object:** `{obj.uri}`",
     ]
@@ -336,8 +333,9 @@ def error_event(summary: ErrorSummary, obj: ObjectRef, ctx: EventContext, now_s:
     if summary.lambda_arns:
         head.append("**Processor:** " + ", ".join(f"`{arn}`" for arn in summary.lambda_arns))
     if summary.invalid_lines:
-        head.append(f"**Warning:** {_plural(summary.invalid_lines, 'line')} were not valid JSON "
-                    "and were skipped.")
+        head.append(f"**Warning:** {_was(summary.invalid_lines, 'line')} not valid JSON (skipped)")
+    intro = (f"**{_was(summary.records, 'Firehose record')} not archived** and went to the error prefix "
+             "instead of `rejected/`; their raw data (base64 CloudWatch Logs payloads) is kept there.")
     section = Section(
         "### Error codes",
         [f"- `{code}`: {_plural(n, 'record')}" + (f" — e.g. _{_one_line(sample)}_" if sample else "")
@@ -346,14 +344,24 @@ def error_event(summary: ErrorSummary, obj: ObjectRef, ctx: EventContext, now_s:
         len(summary.codes),
     )
     return EventDraft(
-        title=title,
-        text=fit_text("\n".join(head), [section], ""),
+        title=error_title(summary, hour),
+        text=fit_text(intro + "\n\n" + "\n".join(f"- {line}" for line in head), [section], ""),
         alert_type="error",
         aggregation_key=aggregation_key("rejected-flows-errors", ctx.stack, hour),
         date_happened=clamp_date(last_s if last_s is not None else hour.timestamp(), now_s),
         tags=merge_tags(ctx.tags, [SOURCE_TAG, f"stack:{ctx.stack}", "kind:processing-errors"],
                         [f"error_output_type:{output_type}"] if output_type else []),
     )
+
+
+def error_title(summary: ErrorSummary, hour: datetime) -> str:
+    """E.g. "4 records failed processing (Lambda.ProcessingFailedStatus +1) · 18:00 UTC"."""
+    head = f"{_plural(summary.records, 'record')} failed processing"
+    codes = ""
+    if summary.codes:
+        codes = f" ({summary.codes[0][0]}{f' +{len(summary.codes) - 1}' if len(summary.codes) > 1 else ''})"
+    title = f"{head}{codes} · {hour:%H}:00 UTC"
+    return fit_title(title if len(title) <= TITLE_LIMIT else f"{head} · {hour:%H}:00 UTC")
 
 
 def _one_line(text: str) -> str:

@@ -196,7 +196,7 @@ def test_invalid_lines_are_counted_and_mentioned(aws, env, httpserver, clock):
     invoke(s3_event(BUCKET, DATA_KEY), clock)
     body, = posted(httpserver)
     assert body["title"].startswith("2 rejected flows from 2 sources")
-    assert "2 lines of the object were not valid JSON" in body["text"]
+    assert "2 lines were not valid JSON" in body["text"]
 
 
 @pytest.mark.parametrize("content", [b"", gz(b"")], ids=["zero-bytes", "empty-gzip"])

@@ -68,7 +68,7 @@ def test_multi_account_batches_get_no_account_tag():
 
 def test_invalid_lines_are_mentioned():
     draft = flow_event(summary_of([flow()], [b"garbage\n", b"{\n"]), OBJ, CTX, NOW)
-    assert "2 lines of the object were not valid JSON" in draft.text
+    assert "2 lines were not valid JSON" in draft.text
 
 
 def test_a_huge_batch_is_truncated_by_whole_rows():
@@ -77,7 +77,7 @@ def test_a_huge_batch_is_truncated_by_whole_rows():
     draft = flow_event(summary_of(records), OBJ, CTX, NOW)
     assert len(draft.text) <= TEXT_LIMIT
     lines = draft.text.split("\n")
-    rows = [line for line in lines if line.startswith("- ")]
+    rows = [line for line in lines if line.startswith(("- `", "- _"))]
     # Rows are whole (no row cut mid-way) and what was dropped is announced.
     assert all(row.endswith(("flows", "flow", "more)")) or row.startswith("- _…and ") for row in rows), rows
     assert any(row.startswith("- _…and ") and row.endswith(" more sources_") for row in rows)
@@ -131,8 +131,7 @@ def test_error_event():
     lines = [error_line()] * 3 + [error_line("Lambda.FunctionError", "Task timed out after 60.00 seconds")]
     draft = error_event(summarise_errors(lines), ObjectRef("archive-bucket", ERROR_KEY), CTX, NOW)
     assert draft.alert_type == "error"
-    assert draft.title.startswith("4 records failed")
-    assert "Lambda.ProcessingFailedStatus" in draft.title
+    assert draft.title == "4 records failed processing (Lambda.ProcessingFailedStatus +1) · 18:00 UTC"
     assert "`Lambda.ProcessingFailedStatus`: 3 records — e.g. _record failed: not gzip_" in draft.text
     assert "`Lambda.FunctionError`: 1 record" in draft.text
     assert f"s3://archive-bucket/{ERROR_KEY}" in draft.text
