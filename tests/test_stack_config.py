@@ -1,0 +1,52 @@
+"""The stack's config surface: the example stack, the README's table, the processor-buffer arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from infra.config_doc import config_table
+from infra.packaging import ROOT
+from infra.settings import SettingsError, declared_config, defaults, project_name, settings_from
+
+# REFERENCE.md: CloudWatch payloads compress ~4.4x, an archived line is ~3x its raw message, and the
+# response is base64 (4/3): the factor from processor buffer to Lambda response.
+RESPONSE_PER_BUFFER_MB = 4.4 * 3 * 4 / 3
+LAMBDA_RESPONSE_MB = 6
+
+
+def test_example_stack_sets_only_declared_keys_and_loads() -> None:
+    config = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    prefix = f"{project_name()}:"
+    ours = {key[len(prefix):]: value for key, value in config.items() if key.startswith(prefix)}
+    others = {key for key in config if not key.startswith(prefix)}
+    assert others <= {"aws:region"}
+    assert set(ours) <= set(declared_config())
+    assert "datadogApiKey" not in ours  # a secret: set with `pulumi config set --secret`
+    settings = settings_from(ours)
+    assert settings.resource_tags == {"env": "dev", "owner": "platform"}
+
+
+def test_readme_lists_every_config_key_as_pulumi_yaml_declares_it() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert config_table() in readme, "regenerate the table: .venv/bin/python -m infra.config_doc"
+    for key in declared_config():
+        assert f"| `{key}` |" in readme
+
+
+def test_default_processor_buffer_fits_the_lambda_response() -> None:
+    buffer_mb = defaults().processor_buffer_mb
+    assert buffer_mb * RESPONSE_PER_BUFFER_MB <= LAMBDA_RESPONSE_MB
+    assert round(LAMBDA_RESPONSE_MB / RESPONSE_PER_BUFFER_MB, 2) == 0.34
+    assert round(RESPONSE_PER_BUFFER_MB, 1) == 17.6
+
+
+@pytest.mark.parametrize("days", [1, 29])
+def test_transition_days_below_the_ia_minimum_are_refused(days: int) -> None:
+    with pytest.raises(SettingsError, match="archiveTransitionDays"):
+        settings_from({"archiveTransitionDays": days})
+
+
+def test_transition_days_zero_or_thirty_are_fine() -> None:
+    assert settings_from({"archiveTransitionDays": 0}).archive_transition_days == 0
+    assert settings_from({"archiveTransitionDays": 30}).archive_transition_days == 30
