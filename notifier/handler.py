@@ -16,6 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
 
 from contracts.environment import METRICS_NAMESPACE, NOTIFIER_SERVICE
 from contracts.layout import is_data_key, is_error_key, object_key_from_event
@@ -166,16 +167,28 @@ def process_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]
                      extra={**log, "error": str(error), "error_type": type(error).__name__})
         metrics.add_metric(name="EventsFailed", unit=MetricUnit.Count, value=1)
         raise
-    # Tags are read again: another writer may have tagged the object while we summarised it.
-    tags = storage.get_tags(rt.s3, obj)
-    if storage.can_mark(tags):
-        storage.put_mark(rt.s3, obj, tags, event_id or "accepted")
-    else:
-        logger.warning("object has 10 tags already: cannot mark it, a redelivery would post again", extra=log)
+    _mark(rt, obj, event_id, log)
     logger.info("event posted", extra={**log, "event_id": event_id, "title": draft.title,
                                        "alert_type": draft.alert_type})
     _count(facts)
     return "posted"
+
+
+def _mark(rt: Runtime, obj: ObjectRef, event_id: str | None, log: dict[str, Any]) -> None:
+    """Tag the object as notified. A failure is logged, not raised: raising would make Lambda post the
+    already accepted event again, while only a rare S3 redelivery can double it if we carry on."""
+    try:
+        # Tags are read again: another writer may have tagged the object while we summarised it.
+        tags = storage.get_tags(rt.s3, obj)
+        if storage.can_mark(tags):
+            storage.put_mark(rt.s3, obj, tags, event_id or "accepted")
+            return
+        reason = f"the object has {storage.MAX_TAGS} tags already"
+    except ClientError as error:
+        reason = f"{error.response.get('Error', {}).get('Code', 'ClientError')}: {error}"
+    logger.error("event posted but the object could not be marked; a redelivery would post again",
+                 extra={**log, "event_id": event_id, "error": reason})
+    metrics.add_metric(name="MarkFailed", unit=MetricUnit.Count, value=1)
 
 
 def _count(facts: Mapping[str, Any]) -> None:

@@ -6,6 +6,7 @@ import json
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from notifier import handler as notifier
@@ -241,3 +242,26 @@ def test_a_truncated_object_raises_a_clear_error_and_posts_nothing(aws, env, htt
         invoke(s3_event(BUCKET, DATA_KEY), clock)
     assert httpserver.log == []
     assert MARK_TAG not in tags_of(aws, DATA_KEY)
+
+
+def test_a_failed_mark_is_logged_not_raised(aws, env, httpserver, clock, caplog):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    put(aws, DATA_KEY, gz(ndjson([flow()])))
+    rt = notifier.runtime()
+
+    def denied(**_):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "PutObjectTagging")
+
+    rt.s3.put_object_tagging = denied
+    assert invoke(s3_event(BUCKET, DATA_KEY), clock)["objects"][f"s3://{BUCKET}/{DATA_KEY}"] == "posted"
+    assert len(httpserver.log) == 1
+    assert any("could not be marked" in r.getMessage() and "AccessDenied" in r.error for r in caplog.records
+               if hasattr(r, "error"))
+
+
+def test_an_object_with_ten_tags_is_posted_and_left_unmarked(aws, env, httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    put(aws, DATA_KEY, gz(ndjson([flow()])), tagging="&".join(f"t{i}=v" for i in range(10)))
+    invoke(s3_event(BUCKET, DATA_KEY), clock)
+    assert len(httpserver.log) == 1
+    assert MARK_TAG not in tags_of(aws, DATA_KEY) and len(tags_of(aws, DATA_KEY)) == 10
