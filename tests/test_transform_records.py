@@ -198,8 +198,11 @@ def test_summary_log_and_metrics_describe_the_invocation(capsys: pytest.CaptureF
     assert emf["flows_kept"] == [2.0] and emf["records_failed"] == [1.0]
 
 
-def test_bad_flow_log_format_fails_the_invocation_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_flow_log_format_fails_the_invocation_with_a_clear_error(monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setenv("FLOW_LOG_FORMAT", "${version} ${srcaddr} ${bogus-field}")
 
     with pytest.raises(ValueError, match="unknown flow-log field 'bogus-field'"):
         handler(event_of(record(data_message([flow_line()]), "r1")), None)
+    [emf] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert emf["invocations_failed"] == [1.0]

@@ -17,6 +17,7 @@ from transform.firehose import (
     RESPONSE_OVERHEAD_BYTES,
     InputRecord,
     OutputRecord,
+    TransformationEvent,
     base64_size,
 )
 from transform.payload import (
@@ -131,3 +132,22 @@ def plan_response(outcomes: list[RecordOutcome], limit: int = RESPONSE_LIMIT_BYT
                     room -= len(output.data_b64)
         outputs.append(output)
     return ResponsePlan(outputs, payloads, reingested, failed)
+
+
+def summarise(batch: TransformationEvent, outcomes: list[RecordOutcome],
+              plan: ResponsePlan) -> dict[str, int]:
+    """The invocation's figures, for its log line and metrics."""
+    results = [output.result for output in plan.outputs]
+    kept = [o.flows_kept for o, output in zip(outcomes, plan.outputs, strict=True) if output.result == "Ok"]
+    return {
+        "records_in": len(batch.records),
+        "records_ok": results.count("Ok"),
+        "records_dropped": results.count("Dropped") - len(plan.reingested_record_ids),
+        "records_failed": results.count("ProcessingFailed"),
+        "records_reingested": len(plan.reingested_record_ids),
+        "reingested_payloads": len(plan.reingest_payloads),
+        "flows_seen": sum(o.flows_seen for o in outcomes),
+        "flows_kept": sum(kept),
+        "bytes_in": sum(len(r.data) for r in batch.records),
+        "bytes_out": sum(output.wire_size for output in plan.outputs),
+    }

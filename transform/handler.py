@@ -11,11 +11,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from contracts import environment as env
-from contracts.flowlog import parse_format, parse_keep_actions
-from transform.batch import plan_response, transform_record
+from contracts.flowlog import FlowLogFormatError, parse_format, parse_keep_actions
+from transform.batch import plan_response, summarise, transform_record
 from transform.encoder import LineEncoder
 from transform.firehose import TransformationEvent, response
-from transform.reingest import Reingester
+from transform.reingest import Reingester, ReingestionError
 
 logger = Logger(service=env.TRANSFORM_SERVICE)
 metrics = Metrics(namespace=env.METRICS_NAMESPACE, service=env.TRANSFORM_SERVICE)
@@ -35,29 +35,20 @@ def firehose_client(region: str) -> Any:
 
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    encoder = encoder_for(os.environ.get(env.FLOW_LOG_FORMAT), os.environ.get(env.KEEP_ACTIONS))
-    batch = TransformationEvent.from_event(event)
-    outcomes = [transform_record(record, encoder) for record in batch.records]
-    plan = plan_response(outcomes)
-    for record_id, reason in plan.failed.items():
-        logger.warning("record failed", extra={"record_id": record_id, "reason": reason})
-    if plan.reingest_payloads:
-        Reingester(firehose_client(batch.region), batch.delivery_stream_name).put(plan.reingest_payloads)
-
-    results = [o.result for o in plan.outputs]
-    kept = [o.flows_kept for o, r in zip(outcomes, plan.outputs, strict=True) if r.result == "Ok"]
-    summary = {
-        "records_in": len(batch.records),
-        "records_ok": results.count("Ok"),
-        "records_dropped": results.count("Dropped") - len(plan.reingested_record_ids),
-        "records_failed": results.count("ProcessingFailed"),
-        "records_reingested": len(plan.reingested_record_ids),
-        "reingested_payloads": len(plan.reingest_payloads),
-        "flows_seen": sum(o.flows_seen for o in outcomes),
-        "flows_kept": sum(kept),
-        "bytes_in": sum(len(r.data) for r in batch.records),
-        "bytes_out": sum(o.wire_size for o in plan.outputs),
-    }
+    try:
+        encoder = encoder_for(os.environ.get(env.FLOW_LOG_FORMAT), os.environ.get(env.KEEP_ACTIONS))
+        batch = TransformationEvent.from_event(event)
+        outcomes = [transform_record(record, encoder) for record in batch.records]
+        plan = plan_response(outcomes)
+        for record_id, reason in plan.failed.items():
+            logger.warning("record failed", extra={"record_id": record_id, "reason": reason})
+        if plan.reingest_payloads:
+            Reingester(firehose_client(batch.region), batch.delivery_stream_name).put(plan.reingest_payloads)
+    except (FlowLogFormatError, ReingestionError):
+        # Failing the invocation makes Firehose retry the batch, then keep it under errors/.
+        metrics.add_metric(name="invocations_failed", unit=MetricUnit.Count, value=1)
+        raise
+    summary = summarise(batch, outcomes, plan)
     logger.info("transformed batch", extra={"invocation_id": batch.invocation_id, **summary})
     for name, value in summary.items():
         unit = MetricUnit.Bytes if name.startswith("bytes") else MetricUnit.Count
