@@ -21,6 +21,8 @@ ABORT_MULTIPART_DAYS = 7
 
 @dataclass
 class ArchiveArgs:
+    bucket_prefix: str
+    """Names the bucket after the stack (S3 adds a random suffix: bucket names are global)."""
     transition_days: int
     """Days before rejected/ and errors/ objects move to Standard-IA (0: never)."""
     expiration_days: int
@@ -38,7 +40,9 @@ class Archive(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArchiveArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("rejected-flows:archive:Archive", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.bucket = aws.s3.Bucket(f"{name}-bucket", tags=dict(args.tags), opts=child)
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket", bucket_prefix=args.bucket_prefix, tags=dict(args.tags), opts=child,
+        )
         bucket_id = self.bucket.id
 
         self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(

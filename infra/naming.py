@@ -52,5 +52,10 @@ class Names:
         return DEFAULT_ATHENA_TABLE
 
     @property
+    def bucket_prefix(self) -> str:
+        """S3 names are lower case letters, digits and hyphens; Pulumi appends a random suffix (≤ 37 + 26)."""
+        return re.sub(r"[^a-z0-9-]", "-", self.prefix.lower())[:36].rstrip("-") + "-"
+
+    @property
     def subscription_filter(self) -> str:
         return self.prefix

@@ -72,6 +72,7 @@ def build_pipeline(
     account = policies.Account.current()
 
     archive = Archive("archive", ArchiveArgs(
+        bucket_prefix=names.bucket_prefix,
         transition_days=settings.archive_transition_days,
         expiration_days=settings.archive_expiration_days,
         error_expiration_days=settings.error_expiration_days,

@@ -50,7 +50,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         inputs = dict(args.inputs)
-        name = inputs.get("name") or f"{args.name}-{hashlib.sha1(args.name.encode()).hexdigest()[:7]}"
+        suffix = hashlib.sha1(args.name.encode()).hexdigest()[:7]
+        name = inputs.get("name") or inputs.get("bucketPrefix", f"{args.name}-") + suffix
         computed = _computed(args.typ, name, inputs)
         resource_id = computed.pop("id", name)
         return resource_id, {**inputs, **computed}

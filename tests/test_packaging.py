@@ -171,9 +171,31 @@ def intake() -> Iterator[tuple[str, list[dict]]]:
     server.shutdown()
 
 
+# What Lambda's Python runtime puts on sys.path after the function's own code (/var/task): boto3 and
+# what it needs.
+RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+
+
+@pytest.fixture(scope="module")
+def runtime_stand_in(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Only the runtime-provided packages, linked from this venv: the zip must bring everything else."""
+    import importlib.util
+
+    directory = tmp_path_factory.mktemp("lambda-runtime")
+    for name in RUNTIME_MODULES:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin, name
+        origin = Path(spec.origin)
+        if origin.name == "__init__.py":
+            (directory / name).symlink_to(origin.parent, target_is_directory=True)
+        else:
+            (directory / origin.name).symlink_to(origin)
+    return directory
+
+
 _POST_FROM_ZIP = """
 import sys
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = [sys.argv[1], sys.argv[3]]
 import notifier.handler
 from datadog_api_client import ApiClient, Configuration
 from datadog_api_client.v1.api.events_api import EventsApi
@@ -187,19 +209,24 @@ with ApiClient(config) as client:
         alert_type=EventAlertType.WARNING))
 assert response.event.id == 42, response
 outside = sorted(m.__file__ for m in list(sys.modules.values())
-                 if getattr(m, "__file__", None) and m.__name__.split(".")[0] in
-                 ("datadog_api_client", "orjson", "aws_lambda_powertools", "dateutil", "urllib3")
-                 and not m.__file__.startswith(sys.argv[1]))
+                 if getattr(m, "__file__", None) and "site-packages" in m.__file__)
 assert not outside, outside
+runtime = {m.__name__.split(".")[0] for m in list(sys.modules.values())
+           if (getattr(m, "__file__", None) or "").startswith(sys.argv[3])}
+assert runtime <= {"boto3", "botocore", "s3transfer", "jmespath"}, runtime  # the rest is the zip's
 print(sorted(m for m in sys.modules if m.startswith("datadog_api_client.v")))
 """
 
 
-def test_trimmed_zip_imports_the_notifier_and_posts_an_event(unpacked_host_notifier: Path, intake) -> None:
+def test_trimmed_zip_imports_the_notifier_and_posts_an_event(
+    unpacked_host_notifier: Path, runtime_stand_in: Path, intake,
+) -> None:
     url, received = intake
-    # -I -S: no site-packages, no user site, no PYTHONPATH: only the stdlib and the unpacked zip.
+    # -I -S: no site-packages, no user site, no PYTHONPATH: only the stdlib, the unpacked zip, and
+    # after it what the Lambda runtime provides (boto3 and botocore), as on Lambda.
     result = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", _POST_FROM_ZIP, str(unpacked_host_notifier), url],
+        [sys.executable, "-I", "-S", "-c", _POST_FROM_ZIP, str(unpacked_host_notifier), url,
+         str(runtime_stand_in)],
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -208,3 +235,18 @@ def test_trimmed_zip_imports_the_notifier_and_posts_an_event(unpacked_host_notif
     assert received[0]["path"] == "/api/v1/events"
     assert received[0]["key"] == "zip-test-key"
     assert received[0]["body"]["alert_type"] == "warning"
+
+
+def test_transform_zip_imports_its_handler_alone(tmp_path: Path, runtime_stand_in: Path) -> None:
+    package = build_function("transform", host_target())
+    with zipfile.ZipFile(package.path) as archive:
+        archive.extractall(tmp_path)
+    script = (
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; import transform.handler, orjson; "
+        "assert orjson.__file__.startswith(sys.argv[1]); "
+        "assert not [m for m in list(sys.modules.values())"
+        " if 'site-packages' in (getattr(m, '__file__', '') or '')]"
+    )
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", script, str(tmp_path), str(runtime_stand_in)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -332,3 +332,12 @@ def test_existing_group_keeps_the_default_format_and_both_actions() -> None:
     assert settings.flow_log_format.text == DEFAULT_FORMAT
     assert settings.flow_log_traffic_type == "ALL"
     assert settings_of("default").flow_log_traffic_type == "REJECT"
+
+
+def test_physical_names_carry_the_stack(run) -> None:
+    _, result = run
+    prefix = result.one("aws:s3/bucket:Bucket").inputs["bucketPrefix"]
+    assert prefix == f"rejected-flows-{STACK}-" and len(prefix) <= 37
+    assert result.one(STREAM).inputs["name"] == f"rejected-flows-{STACK}-flows"
+    assert {f.inputs["name"] for f in result.of_type(FUNCTION)} == {
+        f"rejected-flows-{STACK}-transform", f"rejected-flows-{STACK}-notifier"}
