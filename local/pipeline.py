@@ -7,20 +7,15 @@ SQL and the config defaults are the production definitions.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import gzip
 import os
 import shutil
 import sys
 import time
-import zlib
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote_plus
 
 import duckdb
@@ -29,21 +24,22 @@ from tqdm import tqdm
 
 from contracts import environment as env
 from contracts.flowlog import FlowLogFormat, subscription_filter_pattern
-from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION, is_data_key
+from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION
 from infra.settings import StackSettings, project_name
 from local import query
+from local.archive import mirror
 from local.aws import ACCOUNT, without_profile
 from local.cloudwatch import encode_payload
 from local.firehose import MB, DeliveryStream, StreamConfig, StreamStats
 from local.lambdas import LocalFunction, function_arn, lambda_log
 from local.services import LocalServices
 from local.subscription import apply_filter, compile_pattern, deliveries
+from local.summary import EventRecord, RunSummary
 
 STACK = "local"
 TRANSFORM_TIMEOUT_S = 120.0
 NOTIFIER_TIMEOUT_S = 60.0
 PROGRESS_THRESHOLD = 50_000  # input lines from which a progress bar is worth showing
-TOP_SOURCES = 3
 
 # What the run writes into --out; only these are removed before a new run.
 OUTPUTS = ("s3", "queries", "datadog-events.jsonl", "not-shipped.log", "lambda.log", "summary.json")
@@ -86,46 +82,6 @@ class Names:
         )
 
 
-@dataclass
-class EventRecord:
-    object_key: str
-    outcome: str
-    title: str = ""
-    alert_type: str = ""
-    top_sources: list[tuple[str, int]] = field(default_factory=list)
-
-
-@dataclass
-class RunSummary:
-    source: str
-    format: str
-    filter_pattern: str
-    bucket: str
-    lines_in: int = 0
-    blank_lines: int = 0
-    shipped: int = 0
-    not_shipped: int = 0
-    filtered_out: int = 0
-    messages: int = 0
-    firehose: dict[str, Any] = field(default_factory=dict)
-    data_objects: list[dict[str, Any]] = field(default_factory=list)
-    error_objects: list[dict[str, Any]] = field(default_factory=list)
-    flows_archived: int = 0
-    failed_records: int = 0
-    flows_in_failed_records: int = 0
-    events: list[EventRecord] = field(default_factory=list)
-    events_posted: int = 0
-    archive_rows: int = 0
-    query_day: list[int] | None = None
-    query_interface: str | None = None
-    queries: list[query.QueryResult] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def as_json(self) -> bytes:
-        # Query cells may be DuckDB's Decimal or date types: written as their text.
-        return orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2, default=str)
-
-
 @contextlib.contextmanager
 def patched_environ(values: Mapping[str, str | None]) -> Iterator[None]:
     """Set (or with None, unset) variables for the run and restore them afterwards."""
@@ -148,7 +104,10 @@ def patched_environ(values: Mapping[str, str | None]) -> Iterator[None]:
 def lambda_environment(options: RunOptions, names: Names, services: LocalServices,
                        secret_arn: str) -> dict[str, str | None]:
     settings = options.settings
+    # A user's own per-service endpoints would send the handlers elsewhere; only ours apply here.
+    stray = {name: None for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")}
     return {
+        **stray,
         **without_profile(),
         **services.aws.environment(),
         "AWS_ENDPOINT_URL_FIREHOSE": services.firehose_url,
@@ -228,7 +187,7 @@ def run(options: RunOptions, services: LocalServices | None = None) -> RunSummar
         _reset_handler_state()
         stats = _deliver(options, names, services, transform, pattern, summary)
         _notify(names, services, notifier, stats, summary)
-    _download(services, names, options.out, summary)
+    mirror(services.aws.client("s3"), names.bucket, options.out, summary)
     _query(options.out / "s3" / names.bucket, options.out / "queries", summary)
     _write_events(services.datadog.events[first_event:], options.out / "datadog-events.jsonl")
     summary.seconds = round(time.monotonic() - started, 2)
@@ -307,42 +266,6 @@ def _notify(names: Names, services: LocalServices, notifier: LocalFunction, stat
             record.title, record.alert_type = body.get("title", ""), body.get("alert_type", "")
         summary.events.append(record)
     summary.events_posted = sum(1 for event in summary.events if event.title)
-
-
-def _download(services: LocalServices, names: Names, out: Path, summary: RunSummary) -> None:
-    """Mirror the bucket to `<out>/s3/<bucket>/<key>` and count what it holds."""
-    s3 = services.aws.client("s3")
-    root = out / "s3" / names.bucket
-    events = {event.object_key: event for event in summary.events}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=names.bucket):
-        for item in page.get("Contents", []):
-            key = item["Key"]
-            body = s3.get_object(Bucket=names.bucket, Key=key)["Body"].read()
-            path = root / key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(body)
-            lines = gzip.decompress(body).splitlines()
-            if is_data_key(key):
-                sources = Counter(orjson.loads(line).get("srcaddr") for line in lines)
-                summary.flows_archived += len(lines)
-                summary.data_objects.append({"key": key, "flows": len(lines), "bytes": len(body)})
-                if key in events:
-                    events[key].top_sources = sources.most_common(TOP_SOURCES)
-            else:
-                flows = sum(_flows_in_error_record(line) for line in lines)
-                summary.failed_records += len(lines)
-                summary.flows_in_failed_records += flows
-                summary.error_objects.append({"key": key, "records": len(lines), "flows": flows,
-                                              "bytes": len(body)})
-
-
-def _flows_in_error_record(line: bytes) -> int:
-    """Log events inside a failed record's raw data (a CloudWatch payload), 0 if it is not one."""
-    try:
-        raw = gzip.decompress(base64.b64decode(orjson.loads(line)["rawData"]))
-        return len(orjson.loads(raw).get("logEvents", []))
-    except (ValueError, KeyError, OSError, EOFError, zlib.error, orjson.JSONDecodeError, AttributeError):
-        return 0
 
 
 def _query(bucket_root: Path, directory: Path, summary: RunSummary) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts.flowlog import DEFAULT_FORMAT
-from local.pipeline import RunSummary
 from local.query import markdown_table
+from local.summary import RunSummary
 
 QUERY_ROWS = 5
 LISTED_OBJECTS = 6
