@@ -50,8 +50,17 @@ def _encode_checked(fmt: FlowLogFormat, parts: Sequence[str]) -> str:
     )
 
 
+# Printable ASCII that JSON takes as is inside a string: everything but `"` and `\`.
+_JSON_SAFE_BYTES = bytes(c for c in range(0x20, 0x7F) if c not in b'"\\')
+
+
 def _needs_escaping(text: str) -> bool:
-    return '"' in text or "\\" in text or not text.isascii() or not text.isprintable()
+    """Whether any character needs JSON escaping (a byte-table pass: far cheaper than isprintable)."""
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        return True
+    return bool(raw.translate(None, _JSON_SAFE_BYTES))
 
 
 def _compile_block_encoder(fmt: FlowLogFormat) -> BlockEncoder:

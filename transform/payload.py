@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import gzip
 import zlib
@@ -37,7 +36,7 @@ def sample(raw: bytes | str) -> str:
 def decode_record_data(data: str) -> bytes:
     """base64 -> gzip -> the JSON text of the subscription message."""
     try:
-        compressed = base64.b64decode(data, validate=True)
+        compressed = binascii.a2b_base64(data, strict_mode=True)
     except (binascii.Error, ValueError) as error:
         raise RecordDecodeError(f"data is not base64 ({error}): {sample(data)!r}") from error
     try:
