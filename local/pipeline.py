@@ -25,6 +25,7 @@ from tqdm import tqdm
 from contracts import environment as env
 from contracts.flowlog import FlowLogFormat, subscription_filter_pattern
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION
+from infra.naming import Names as StackNames
 from infra.settings import StackSettings, project_name
 from local import query
 from local.archive import mirror
@@ -57,7 +58,7 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class Names:
-    """Resource names as the stack derives them for a stack called `local`."""
+    """Resource names, derived as the stack derives them (infra/naming.py) for a stack called `local`."""
 
     bucket: str
     stream: str
@@ -66,19 +67,25 @@ class Names:
     transform: str
     notifier: str
     secret: str
+    athena_database: str
+    athena_table: str
+    athena_workgroup: str
 
     @classmethod
     def for_run(cls, settings: StackSettings, run: int) -> Names:
-        project = project_name()
-        base = f"{project}-{STACK}"
+        stack = StackNames(project_name(), STACK)
+        # Pulumi appends a random suffix to the bucket prefix; a run number keeps runs apart here.
         return cls(
-            bucket=f"{base}-archive" + (f"-{run}" if run > 1 else ""),
-            stream=base,
+            bucket=stack.bucket_prefix + "archive" + (f"-{run}" if run > 1 else ""),
+            stream=stack.delivery_stream,
             log_group=settings.log_group_name or f"/vpc/flow-logs/{STACK}",
-            filter_name=base,
-            transform=f"{base}-transform",
-            notifier=f"{base}-notifier",
-            secret=f"{project}/{STACK}/datadog-api-key",
+            filter_name=stack.subscription_filter,
+            transform=stack.transform_function,
+            notifier=stack.notifier_function,
+            secret=f"{stack.prefix}-datadog-api-key",
+            athena_database=stack.glue_database,
+            athena_table=stack.glue_table,
+            athena_workgroup=stack.athena_workgroup,
         )
 
 
@@ -120,9 +127,9 @@ def lambda_environment(options: RunOptions, names: Names, services: LocalService
         env.DD_API_KEY_SECRET_ARN: secret_arn,
         env.DD_API_KEY: None,
         env.DD_TAGS: ",".join(settings.datadog_tags),
-        env.ATHENA_DATABASE: f"{project_name().replace('-', '_')}_{STACK}",
-        env.ATHENA_TABLE: env.DEFAULT_ATHENA_TABLE,
-        env.ATHENA_WORKGROUP: f"{project_name()}-{STACK}",
+        env.ATHENA_DATABASE: names.athena_database,
+        env.ATHENA_TABLE: names.athena_table,
+        env.ATHENA_WORKGROUP: names.athena_workgroup,
         env.STACK_NAME: STACK,
         env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
     }
@@ -188,7 +195,7 @@ def run(options: RunOptions, services: LocalServices | None = None) -> RunSummar
         stats = _deliver(options, names, services, transform, pattern, summary)
         _notify(names, services, notifier, stats, summary)
     mirror(services.aws.client("s3"), names.bucket, options.out, summary)
-    _query(options.out / "s3" / names.bucket, options.out / "queries", summary)
+    _query(options.out / "s3" / names.bucket, names.athena_table, options.out / "queries", summary)
     _write_events(services.datadog.events[first_event:], options.out / "datadog-events.jsonl")
     summary.seconds = round(time.monotonic() - started, 2)
     (options.out / "summary.json").write_bytes(summary.as_json())
@@ -268,8 +275,7 @@ def _notify(names: Names, services: LocalServices, notifier: LocalFunction, stat
     summary.events_posted = sum(1 for event in summary.events if event.title)
 
 
-def _query(bucket_root: Path, directory: Path, summary: RunSummary) -> None:
-    table = env.DEFAULT_ATHENA_TABLE
+def _query(bucket_root: Path, table: str, directory: Path, summary: RunSummary) -> None:
     with duckdb.connect() as con:
         summary.archive_rows = query.create_table(con, bucket_root, table)
         day = query.busiest_day(con, table) if summary.archive_rows else None
