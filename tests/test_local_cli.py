@@ -43,3 +43,8 @@ def test_demo_command_runs_end_to_end(tmp_path):
     assert summary["flows_archived"] == 1 and summary["events_posted"] == 1
     assert (out / "datadog-events.jsonl").read_text().count("\n") == 1
     assert list((out / "s3").rglob("*.gz"))
+
+
+def test_minutes_below_one_is_a_usage_error(tmp_path, capsys):
+    assert main(["demo", "--minutes", "0", "--out", str(tmp_path)]) == 2
+    assert "--minutes" in capsys.readouterr().err

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 import pytest
 
 from contracts.flowlog import parse_format
+from contracts.layout import object_key_from_event
 from infra.settings import defaults, settings_from
-from local.pipeline import RunOptions, run
+from local.pipeline import RunOptions, run, s3_event
 from local.sample import sample_lines
 from local.services import LocalServices
 from tests.local_support import (
@@ -169,3 +170,12 @@ def test_a_refused_event_is_reported_not_fatal(services, tmp_path):
     assert summary.events_posted == 0
     assert [event.outcome.split(":")[0] for event in summary.events] == ["failed"]
     assert services.datadog.refused[-1] == 403
+
+
+def test_s3_events_carry_url_encoded_keys_as_s3_sends_them():
+    key = "rejected/year=2026/month=11/day=20/hour=10/s-1-2026-11-20-10-05-00-x.gz"
+    event = s3_event("bucket", key, 10, "us-east-1")
+    (record,) = event["Records"]
+    assert record["eventName"] == "ObjectCreated:Put" and record["s3"]["bucket"]["name"] == "bucket"
+    assert record["s3"]["object"]["key"] == key.replace("=", "%3D")
+    assert object_key_from_event(record["s3"]["object"]["key"]) == key
