@@ -12,6 +12,9 @@ from infra.settings import SettingsError, declared_config, defaults, project_nam
 # REFERENCE.md: CloudWatch payloads compress ~4.4x, an archived line is ~3x its raw message, and the
 # response is base64 (4/3): the factor from processor buffer to Lambda response.
 RESPONSE_PER_BUFFER_MB = 4.4 * 3 * 4 / 3
+# Measured by `make bench` (bench/transform.py, buffer_sizing) on the rich v2-v5 format as the
+# subscription ships it, with extractedFields: the worst case of the formats the stack uses.
+MEASURED_RICH_RESPONSE_PER_BUFFER_MB = 22.6
 LAMBDA_RESPONSE_MB = 6
 
 
@@ -37,6 +40,7 @@ def test_readme_lists_every_config_key_as_pulumi_yaml_declares_it() -> None:
 def test_default_processor_buffer_fits_the_lambda_response() -> None:
     buffer_mb = defaults().processor_buffer_mb
     assert buffer_mb * RESPONSE_PER_BUFFER_MB <= LAMBDA_RESPONSE_MB
+    assert buffer_mb * MEASURED_RICH_RESPONSE_PER_BUFFER_MB <= LAMBDA_RESPONSE_MB
     assert round(LAMBDA_RESPONSE_MB / RESPONSE_PER_BUFFER_MB, 2) == 0.34
     assert round(RESPONSE_PER_BUFFER_MB, 1) == 17.6
 

@@ -65,7 +65,7 @@ def test_processor_calls_the_transform_with_the_sized_buffer(run) -> None:
     settings = settings_of(name)
     parameters = processor_parameters(result)
     assert parameters["LambdaArn"] == function(result, "transform").outputs["arn"] + ":$LATEST"
-    assert float(parameters["BufferSizeInMBs"]) == settings.processor_buffer_mb == 0.25
+    assert float(parameters["BufferSizeInMBs"]) == settings.processor_buffer_mb
     assert parameters["BufferIntervalInSeconds"] == str(settings.processor_buffer_seconds)
     assert int(parameters["NumberOfRetries"]) >= 1
     s3 = result.one(STREAM).inputs["extendedS3Configuration"]
