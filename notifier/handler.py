@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from contracts.environment import METRICS_NAMESPACE, NOTIFIER_SERVICE
 from contracts.layout import is_data_key, is_error_key, object_key_from_event
 from notifier import storage
-from notifier.datadog import DatadogError, EventsApi, RetryPolicy, events_api, post_event
+from notifier.datadog import DatadogAuthError, DatadogError, EventsApi, RetryPolicy, events_api, post_event
 from notifier.errorbatch import summarise_errors
 from notifier.render import EventDraft, ObjectRef, error_event, flow_event
 from notifier.secrets import CachedApiKey
@@ -69,6 +69,10 @@ class Runtime:
             key = self._api_key.get(self.settings.api_key_secret_arn, self.settings.api_key)
             self._api = events_api(self.settings.api_url, key)
         return self._api
+
+    def forget_api_key(self) -> None:
+        self._api = None
+        self._api_key = None
 
 
 _secrets_client: Any = None
@@ -166,6 +170,9 @@ def process_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]
         logger.error("event not posted",
                      extra={**log, "error": str(error), "error_type": type(error).__name__})
         metrics.add_metric(name="EventsFailed", unit=MetricUnit.Count, value=1)
+        if isinstance(error, DatadogAuthError):
+            # The key may have been rotated since this container read it: read it again next time.
+            rt.forget_api_key()
         raise
     _mark(rt, obj, event_id, log)
     logger.info("event posted", extra={**log, "event_id": event_id, "title": draft.title,

@@ -176,6 +176,14 @@ def test_a_wrong_key_raises_naming_the_key(aws, env, httpserver, clock):
     with pytest.raises(DatadogAuthError, match="API key"):
         invoke(s3_event(BUCKET, DATA_KEY), clock)
     assert MARK_TAG not in tags_of(aws, DATA_KEY)
+    # A rotated secret is read again by the next invocation of the same container.
+    boto3.client("secretsmanager").put_secret_value(SecretId="rejected-flows/datadog-api-key",
+                                                    SecretString="fake-rotated-key-for-tests")
+    httpserver.clear()
+    httpserver.expect_request(EVENTS, method="POST", headers={"DD-API-KEY": "fake-rotated-key-for-tests"}) \
+        .respond_with_json(ACCEPTED, status=202)
+    invoke(s3_event(BUCKET, DATA_KEY), clock)
+    assert tags_of(aws, DATA_KEY)[MARK_TAG] == "7700000000000000042"
 
 
 def test_an_errors_object_posts_an_error_event(aws, env, httpserver, clock):
