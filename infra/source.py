@@ -68,8 +68,9 @@ class Source(pulumi.ComponentResource):
         self.filter_pattern = pattern
         self.subscription_role, subscription_policy = policies.role(
             f"{name}-subscription-role",
+            # AWS's documented guard for subscriptions: any log group of this account and region
+            # (the ARN carries the account, so no separate aws:SourceAccount key is needed).
             policies.trust_policy("logs.amazonaws.com", {
-                "StringEquals": {"aws:SourceAccount": args.account.account_id},
                 "StringLike": {"aws:SourceArn": args.account.arn("logs", "*")},
             }),
             policies.document(policies.statement(
