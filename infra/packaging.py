@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import base64
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -224,8 +225,6 @@ def _source_files(directory: Path, arc_root: str) -> Iterator[tuple[str, Path]]:
 
 def deterministic_zip(files: dict[str, Path]) -> bytes:
     """Sorted entries, a fixed timestamp and mode: the bytes depend only on names and contents."""
-    import io
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for arcname in sorted(files):
@@ -248,23 +247,19 @@ def datadog_modules_needed(package_dir: Path, tree: Path) -> set[str]:
     roots = set(DATADOG_ROOTS)
     for source in sorted(package_dir.rglob("*.py")):
         roots.update(m for m in _imported_modules(source) if m.split(".")[0] == DATADOG_PACKAGE)
-    core = {p for p in (tree / DATADOG_PACKAGE).iterdir() if p.is_file()}
-    pending = [m for m in sorted(roots)]
-    pending += [_module_name(tree, p) for p in sorted(core) if p.suffix == ".py"]
-    seen_files: set[Path] = set(core)
-    seen_modules: set[str] = set()
+    core = sorted(p for p in (tree / DATADOG_PACKAGE).iterdir() if p.is_file())
+    roots.update(_module_name(tree, p) for p in core if p.suffix == ".py")
+    kept: set[Path] = set(core)  # py.typed and the like come along with the core modules
+    pending, seen = sorted(roots), set()
     while pending:
         module = pending.pop()
-        if module in seen_modules:
+        if module in seen:
             continue
-        seen_modules.add(module)
+        seen.add(module)
         for path in _module_files(tree, module):
-            if path in seen_files and path not in core:
-                continue
-            seen_files.add(path)
-            if path.suffix == ".py":
-                pending.extend(m for m in _imported_modules(path) if m.split(".")[0] == DATADOG_PACKAGE)
-    return {p.relative_to(tree).as_posix() for p in seen_files}
+            kept.add(path)
+            pending.extend(m for m in _imported_modules(path) if m.split(".")[0] == DATADOG_PACKAGE)
+    return {p.relative_to(tree).as_posix() for p in kept}
 
 
 def _module_name(tree: Path, path: Path) -> str:
