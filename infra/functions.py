@@ -51,7 +51,7 @@ def python_function(name: str, args: FunctionArgs, parent: pulumi.Resource) -> B
     )
     role, role_policy = policies.role(
         f"{name}-role",
-        policies.lambda_trust(),
+        policies.lambda_trust(args.account),
         policies.document(policies.log_writing(log_group.arn), *args.statements),
         description=f"Execution role of the {args.function_name} Lambda",
         tags=args.tags,

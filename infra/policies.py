@@ -86,10 +86,10 @@ def external_id_condition(account: Account) -> dict[str, object]:
     return {"StringEquals": {"sts:ExternalId": account.account_id}}
 
 
-def lambda_trust() -> pulumi.Output[str]:
-    """Lambda execution roles: AWS's documented trust has no source condition (the function itself
-    assumes the role; there is no third party that could be confused into it)."""
-    return trust_policy("lambda.amazonaws.com")
+def lambda_trust(account: Account) -> pulumi.Output[str]:
+    """Lambda execution roles: only Lambda acting for this account may assume them (Lambda's docs
+    allow aws:SourceAccount in execution-role trust policies; AWS's own samples use it)."""
+    return trust_policy("lambda.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account.account_id}})
 
 
 def log_writing(log_group_arn: pulumi.Input[str]) -> dict[str, object]:

@@ -62,7 +62,7 @@ def arn_of(run: Run, typ: str, part: str = "") -> str:
     return run.one(typ, part).outputs["arn"]
 
 
-def test_lambda_roles_trust_only_lambda_and_serve_only_their_function(run) -> None:
+def test_lambda_roles_trust_only_lambda_of_this_account_and_serve_one_function(run) -> None:
     _, result = run
     functions = result.of_type("aws:lambda/function:Function")
     for function in functions:
@@ -70,6 +70,7 @@ def test_lambda_roles_trust_only_lambda_and_serve_only_their_function(run) -> No
         statement = trust(role)
         assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
         assert statement["Action"] == "sts:AssumeRole"
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
     assert len({f.inputs["role"] for f in functions}) == len(functions) == 2
 
 
