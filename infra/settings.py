@@ -93,7 +93,7 @@ Getter = Callable[[str], Any]
 def load_settings(get: Getter | None = None) -> StackSettings:
     """Read every declared key through `get` (a key's value or None), falling back to its default.
 
-    `get` is `pulumi.Config().get_object` in the program; with None, every key takes its default.
+    `get` is `config_getter(pulumi.Config())` in the program; with None, every key takes its default.
     """
     declared = declared_config()
 
