@@ -13,13 +13,13 @@ from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX
 from infra import policies
 from infra.functions import FunctionArgs, python_function
 from infra.packaging import LambdaPackage
+from infra.settings import PROCESSOR_RETRIES
 
 # Firehose invokes the processor for up to 5 minutes; a batch plus re-ingestion needs well under 2.
 TRANSFORM_TIMEOUT_SECONDS = 120
 # CPU scales with memory: 512 MB keeps a 0.25 MB (compressed) batch well under a second.
 TRANSFORM_MEMORY_MB = 512
 # Firehose's own retries of a failed invocation before the records go to errors/.
-PROCESSOR_RETRIES = 3
 ERROR_LOG_STREAM = "DestinationDelivery"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from contracts.environment import DATADOG_SITES
 from contracts.flowlog import (
     DEFAULT_FORMAT,
     RICH_FORMAT,
@@ -24,16 +25,14 @@ from contracts.flowlog import (
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 
-DATADOG_SITES = (
-    "datadoghq.com", "datadoghq.eu", "us3.datadoghq.com", "us5.datadoghq.com",
-    "ap1.datadoghq.com", "ap2.datadoghq.com", "ddog-gov.com",
-)
 ARCHITECTURES = ("arm64", "x86_64")
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 )
 PROCESSOR_BUFFER_MB_RANGE = (0.2, 3.0)
+# Firehose invokes the transform this many more times before a batch goes to errors/.
+PROCESSOR_RETRIES = 3
 
 
 class SettingsError(ValueError):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from infra.settings import PROCESSOR_RETRIES
 from local.cloudwatch import FirehoseRecord, transformation_event
 from local.prefixes import PROCESSING_FAILED, evaluate_prefix, object_name
 
@@ -33,7 +34,6 @@ Sink = Callable[[str, bytes], None]
 
 MB = 1024 * 1024
 LAMBDA_PAYLOAD_LIMIT = 6 * MB
-DEFAULT_PROCESSOR_RETRIES = 3  # Firehose's NumberOfRetries default
 RESULTS = frozenset({"Ok", "Dropped", "ProcessingFailed"})
 PROCESSING_FAILED_CODE = "Lambda.ProcessingFailedStatus"
 PROCESSING_FAILED_MESSAGE = "The Lambda function returned ProcessingFailed for this record."
@@ -68,7 +68,7 @@ class StreamConfig:
     region: str = "us-east-1"
     account: str = "123456789012"
     version: int = 1
-    processor_retries: int = DEFAULT_PROCESSOR_RETRIES
+    processor_retries: int = PROCESSOR_RETRIES
 
     @property
     def arn(self) -> str:

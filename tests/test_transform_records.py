@@ -195,7 +195,7 @@ def test_summary_log_and_metrics_describe_the_invocation(capsys: pytest.CaptureF
     output = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     [emf] = [entry for entry in output if "_aws" in entry]
     assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "RejectedFlows"
-    assert emf["flows_kept"] == [2.0] and emf["records_failed"] == [1.0]
+    assert emf["FlowsKept"] == [2.0] and emf["RecordsFailed"] == [1.0] and emf["RecordsIn"] == [3.0]
 
 
 def test_bad_flow_log_format_fails_the_invocation_with_a_clear_error(monkeypatch: pytest.MonkeyPatch,
@@ -205,4 +205,4 @@ def test_bad_flow_log_format_fails_the_invocation_with_a_clear_error(monkeypatch
     with pytest.raises(ValueError, match="unknown flow-log field 'bogus-field'"):
         handler(event_of(record(data_message([flow_line()]), "r1")), None)
     [emf] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    assert emf["invocations_failed"] == [1.0]
+    assert emf["InvocationsFailed"] == [1.0]

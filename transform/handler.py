@@ -33,6 +33,11 @@ def firehose_client(region: str) -> Any:
     return boto3.client("firehose", region_name=region or None)
 
 
+def metric_name(key: str) -> str:
+    """`flows_kept` -> `FlowsKept`: metrics are named as the notifier's are, log keys stay snake_case."""
+    return "".join(part.title() for part in key.split("_"))
+
+
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
@@ -46,11 +51,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             Reingester(firehose_client(batch.region), batch.delivery_stream_name).put(plan.reingest_payloads)
     except (FlowLogFormatError, ReingestionError):
         # Failing the invocation makes Firehose retry the batch, then keep it under errors/.
-        metrics.add_metric(name="invocations_failed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="InvocationsFailed", unit=MetricUnit.Count, value=1)
         raise
     summary = summarise(batch, outcomes, plan)
     logger.info("transformed batch", extra={"invocation_id": batch.invocation_id, **summary})
-    for name, value in summary.items():
-        unit = MetricUnit.Bytes if name.startswith("bytes") else MetricUnit.Count
-        metrics.add_metric(name=name, unit=unit, value=value)
+    for key, value in summary.items():
+        unit = MetricUnit.Bytes if key.startswith("bytes") else MetricUnit.Count
+        metrics.add_metric(name=metric_name(key), unit=unit, value=value)
     return response(plan.outputs)
