@@ -13,6 +13,7 @@ from infra.settings import defaults
 DEFAULT_OUT = Path("local-run")
 DEFAULT_MINUTES = 15
 DEFAULT_SEED = 7
+DEFAULT_DAMAGED = 2
 USAGE_ERROR = 2
 
 
@@ -35,18 +36,25 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--minutes", type=int, default=DEFAULT_MINUTES,
                       help=f"minutes of generated traffic (default {DEFAULT_MINUTES})")
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the generated sample")
+    demo.add_argument("--damaged", type=int, default=DEFAULT_DAMAGED,
+                      help="REJECT lines of the generated sample to spoil, to show where bad input goes "
+                           f"(default {DEFAULT_DAMAGED}; 0 for none)")
     return root
 
 
 def read_lines(args: argparse.Namespace) -> tuple[list[str], str]:
     fmt = parse_format(args.format)
     if args.input is None:
-        from local.sample import default_start, sample_lines
+        from local.sample import damage, default_start, sample_lines
 
         if args.minutes < 1:
             raise InputError("--minutes must be at least 1")
+        if args.damaged < 0:
+            raise InputError("--damaged must be 0 or more")
         lines = sample_lines(fmt, args.minutes, args.seed, default_start(args.minutes))
-        return lines, f"generated sample ({args.minutes} min, seed {args.seed})"
+        lines = damage(lines, fmt, args.damaged, args.seed)
+        spoiled = f", {args.damaged} lines damaged on purpose" if args.damaged else ""
+        return lines, f"generated sample ({args.minutes} min, seed {args.seed}{spoiled})"
     try:
         text = args.input.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -239,3 +239,21 @@ def _no_data(interface: Interface, window: int) -> dict[str, str]:
 
 def _skip_data(interface: Interface, window: int) -> dict[str, str]:
     return _status_only(interface, window, "SKIPDATA")
+
+
+def damage(lines: list[str], fmt: FlowLogFormat, count: int, seed: int) -> list[str]:
+    """`count` REJECT lines spoiled as a corrupted file would spoil them, to show where bad input goes.
+
+    Alternately: a line cut short (the CloudWatch filter never ships it) and a line whose destination
+    port is not a number (it reaches the transform, which fails its record into errors/).
+    """
+    rejects = [i for i, line in enumerate(lines) if line.split(" ")[fmt.index_of("action")] == "REJECT"]
+    spoiled = list(lines)
+    for n, index in enumerate(random.Random(seed).sample(rejects, min(count, len(rejects)))):
+        parts = spoiled[index].split(" ")
+        if n % 2 == 0 or "dstport" not in fmt.fields:
+            spoiled[index] = " ".join(parts[:-2])
+        else:
+            parts[fmt.index_of("dstport")] = "ssh"
+            spoiled[index] = " ".join(parts)
+    return spoiled

@@ -48,3 +48,20 @@ def test_demo_command_runs_end_to_end(tmp_path):
 def test_minutes_below_one_is_a_usage_error(tmp_path, capsys):
     assert main(["demo", "--minutes", "0", "--out", str(tmp_path)]) == 2
     assert "--minutes" in capsys.readouterr().err
+
+
+def test_default_demo_shows_where_damaged_lines_go(tmp_path):
+    out = tmp_path / "out"
+    assert main(["demo", "--minutes", "3", "--out", str(out)]) == 0
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["not_shipped"] == 1
+    assert (out / "not-shipped.log").read_text().count("\n") == 1
+    assert list((out / "s3").rglob("errors/processing-failed/**/*.gz"))
+    events = [json.loads(line) for line in (out / "datadog-events.jsonl").read_text().splitlines()]
+    assert [e["alert_type"] for e in events].count("error") == 1
+
+
+def test_negative_damaged_is_a_usage_error(tmp_path, capsys):
+    assert main(["demo", "--damaged", "-1", "--out", str(tmp_path)]) == 2
+    assert "--damaged" in capsys.readouterr().err

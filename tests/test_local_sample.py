@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from contracts.flowlog import DEFAULT_FORMAT, RICH_FORMAT, parse_format
-from local.sample import NOISY_NEIGHBOUR, SCANNED_PORTS, sample_lines
+from local.sample import NOISY_NEIGHBOUR, SCANNED_PORTS, damage, sample_lines
 from tests.local_support import parse_flow
 
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -55,3 +55,18 @@ def test_sample_renders_a_format_without_timestamps():
     fmt = parse_format("${srcaddr} ${dstaddr} ${dstport} ${action}")
     lines = sample_lines(fmt, 1, 3, START)
     assert all(len(line.split()) == 4 for line in lines)
+
+
+def test_damaged_lines_are_cut_short_or_garbled_and_the_rest_untouched():
+    fmt = parse_format(DEFAULT_FORMAT)
+    lines = sample_lines(fmt, 3, 7, START)
+
+    spoiled = damage(lines, fmt, 2, 7)
+
+    changed = [(before, after) for before, after in zip(lines, spoiled, strict=True) if before != after]
+    assert len(changed) == 2
+    (cut_from, cut), (garbled_from, garbled) = changed if len(changed[0][1].split()) < 14 else changed[::-1]
+    assert cut == " ".join(cut_from.split(" ")[:-2]) and " REJECT " in cut_from
+    assert garbled.split(" ")[6] == "ssh" and garbled.split(" ")[12] == "REJECT"
+    assert garbled.split(" ")[:6] == garbled_from.split(" ")[:6]
+    assert damage(lines, fmt, 0, 7) == lines
