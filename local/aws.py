@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import urllib.request
 from typing import Any
 
 import boto3
@@ -28,6 +29,9 @@ class LocalAws:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
+        # moto keeps its state per process, not per server: a new stand-in starts from an empty account.
+        reset = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset, timeout=10).close()
 
     def client(self, service: str) -> Any:
         return boto3.client(
