@@ -42,8 +42,14 @@ class RecordOutcome:
     error: str | None = None
     # For Ok records, what re-ingestion needs if the flows do not fit the response.
     message: SubscriptionMessage | None = None
-    kept_events: list[dict[str, Any]] = field(default_factory=list)
+    kept_event_indexes: list[int] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+
+    @property
+    def kept_events(self) -> list[dict[str, Any]]:
+        """The events whose flows were kept: looked up only when the record is re-ingested."""
+        events = self.message.log_events if self.message else []
+        return [events[i] for i in self.kept_event_indexes]
 
 
 def transform_record(record: InputRecord, encoder: LineEncoder) -> RecordOutcome:
@@ -64,7 +70,7 @@ def transform_record(record: InputRecord, encoder: LineEncoder) -> RecordOutcome
         flows_seen=encoded.flows_seen,
         flows_kept=len(encoded.lines),
         message=message,
-        kept_events=[message.log_events[i] for i in encoded.kept_event_indexes],
+        kept_event_indexes=encoded.kept_event_indexes,
         lines=encoded.lines,
     )
 
