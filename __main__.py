@@ -2,7 +2,8 @@
 
 import pulumi
 
-from infra.settings import config_getter, load_settings
+from contracts.settings import load_settings
+from infra.config import config_getter
 from infra.stack import build_packages, build_pipeline
 
 config = pulumi.Config()

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from contracts.firehose import RESPONSE_LIMIT_BYTES
 from contracts.flowlog import DEFAULT_FORMAT, NUMERIC_FIELDS, RICH_FORMAT, parse_format
-from infra.settings import defaults
+from contracts.settings import defaults
 from local.cloudwatch import (
     FirehoseRecord,
     LogEvent,
@@ -29,7 +30,7 @@ from local.cloudwatch import (
 )
 from local.sample import sample_lines
 from transform.encoder import LineEncoder
-from transform.firehose import RESPONSE_LIMIT_BYTES, base64_size
+from transform.firehose import base64_size
 from transform.handler import handler, logger
 
 TARGET_COMPRESSED_BYTES = 400_000

@@ -18,6 +18,9 @@ ATHENA_DATABASE = "ATHENA_DATABASE"
 ATHENA_TABLE = "ATHENA_TABLE"
 ATHENA_WORKGROUP = "ATHENA_WORKGROUP"
 STACK_NAME = "STACK_NAME"
+# Comma-separated CIDRs counted as internal sources beside RFC 1918, RFC 6598 and IPv6 ULA (stack config
+# `internalCidrs`): an event is a `warning` when any rejected source is internal, else `info`.
+INTERNAL_CIDRS = "INTERNAL_CIDRS"
 
 # Powertools: both functions publish metrics under one namespace.
 METRICS_NAMESPACE = "RejectedFlows"

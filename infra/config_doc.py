@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.settings import declared_config
+from contracts.settings import declared_config
 
 
 def _default(spec: dict[str, Any]) -> str:

@@ -9,11 +9,11 @@ import pulumi
 import pulumi_aws as aws
 
 from contracts import environment as env
+from contracts.firehose import PROCESSOR_RETRIES
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX
 from infra import policies
 from infra.functions import FunctionArgs, python_function
 from infra.packaging import LambdaPackage
-from infra.settings import PROCESSOR_RETRIES
 
 # Firehose invokes the processor for up to 5 minutes; a batch plus re-ingestion needs well under 2.
 TRANSFORM_TIMEOUT_SECONDS = 120

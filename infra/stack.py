@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 import pulumi
 
+from contracts.naming import Names
+from contracts.settings import StackSettings, project_name
 from infra import policies
 from infra.analytics import Analytics, AnalyticsArgs
 from infra.archive import ATHENA_RESULTS_PREFIX, Archive, ArchiveArgs
 from infra.delivery import Delivery, DeliveryArgs
-from infra.naming import Names
 from infra.notifier import Notifier, NotifierArgs
 from infra.packaging import LambdaPackage, Target, build_function
-from infra.settings import StackSettings, project_name
 from infra.source import Source, SourceArgs
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from contracts.flowlog import DEFAULT_FORMAT, FlowLogFormatError, parse_format
-from infra.settings import defaults
+from contracts.settings import defaults
 
 DEFAULT_OUT = Path("local-run")
 DEFAULT_MINUTES = 15

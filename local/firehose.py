@@ -25,17 +25,20 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from infra.settings import PROCESSOR_RETRIES
+from contracts.firehose import (
+    LAMBDA_PAYLOAD_LIMIT_BYTES,
+    PROCESSING_FAILED,
+    PROCESSING_FAILED_CODE,
+    PROCESSOR_RETRIES,
+)
 from local.cloudwatch import FirehoseRecord, transformation_event
-from local.prefixes import PROCESSING_FAILED, evaluate_prefix, object_name
+from local.prefixes import evaluate_prefix, object_name
 
 Processor = Callable[[dict], dict]
 Sink = Callable[[str, bytes], None]
 
 MB = 1024 * 1024
-LAMBDA_PAYLOAD_LIMIT = 6 * MB
 RESULTS = frozenset({"Ok", "Dropped", "ProcessingFailed"})
-PROCESSING_FAILED_CODE = "Lambda.ProcessingFailedStatus"
 PROCESSING_FAILED_MESSAGE = "The Lambda function returned ProcessingFailed for this record."
 # Rounds of (process, then process what the processor put back) before we call it a loop.
 MAX_DRAIN_ROUNDS = 1_000
@@ -270,10 +273,10 @@ class DeliveryStream:
             raise ProcessorResponseError("Lambda.FunctionError", message) from error
         size = len(orjson.dumps(response))
         self.stats.max_response_bytes = max(self.stats.max_response_bytes, size)
-        if size > LAMBDA_PAYLOAD_LIMIT:
+        if size > LAMBDA_PAYLOAD_LIMIT_BYTES:
             raise ProcessorResponseError(
                 "Lambda.FunctionError",
-                f"response payload of {size} bytes exceeds Lambda's {LAMBDA_PAYLOAD_LIMIT} byte limit")
+                f"response payload of {size} bytes exceeds Lambda's {LAMBDA_PAYLOAD_LIMIT_BYTES} byte limit")
         return response
 
     def _route(self, records: list[FirehoseRecord], outcome: Outcome, attempts: int) -> None:

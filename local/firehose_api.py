@@ -15,13 +15,11 @@ from collections.abc import Callable
 import orjson
 from werkzeug.wrappers import Request, Response
 
+from contracts.firehose import PUT_BATCH_MAX_BYTES, PUT_BATCH_MAX_RECORDS, PUT_RECORD_MAX_BYTES
 from local.firehose import DeliveryStream
 from local.loopback import LoopbackServer
 
 TARGET_PREFIX = "Firehose_20150804."
-MAX_BATCH_RECORDS = 500
-MAX_BATCH_BYTES = 4 * 1024 * 1024
-MAX_RECORD_BYTES = 1_000 * 1024
 
 
 class FirehoseApiError(Exception):
@@ -88,10 +86,11 @@ class FirehoseApi:
     def _put_record_batch(self, body: dict) -> dict:
         stream = self._stream(body)
         records = [_decode(record) for record in body.get("Records", [])]
-        if not 1 <= len(records) <= MAX_BATCH_RECORDS:
+        if not 1 <= len(records) <= PUT_BATCH_MAX_RECORDS:
             raise FirehoseApiError("InvalidArgumentException",
-                                   f"Records must hold 1 to {MAX_BATCH_RECORDS} records, got {len(records)}")
-        if sum(len(r) for r in records) > MAX_BATCH_BYTES:
+                                   f"Records must hold 1 to {PUT_BATCH_MAX_RECORDS} records, "
+                                   f"got {len(records)}")
+        if sum(len(r) for r in records) > PUT_BATCH_MAX_BYTES:
             raise FirehoseApiError("InvalidArgumentException", "a PutRecordBatch request exceeds 4 MiB")
         self.calls.append(("PutRecordBatch", len(records)))
         with self._lock:
@@ -109,7 +108,7 @@ def _decode(record: dict) -> bytes:
         data = base64.b64decode(record.get("Data", ""), validate=True)
     except (binascii.Error, TypeError) as error:
         raise FirehoseApiError("SerializationException", "record Data is not base64") from error
-    if len(data) > MAX_RECORD_BYTES:
+    if len(data) > PUT_RECORD_MAX_BYTES:
         raise FirehoseApiError("InvalidArgumentException", f"a record of {len(data)} bytes exceeds 1,000 KiB")
     return data
 

@@ -25,8 +25,8 @@ from tqdm import tqdm
 from contracts import environment as env
 from contracts.flowlog import FlowLogFormat, subscription_filter_pattern
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION
-from infra.naming import Names as StackNames
-from infra.settings import StackSettings, project_name
+from contracts.naming import Names as StackNames
+from contracts.settings import StackSettings, project_name
 from local import query
 from local.archive import mirror
 from local.aws import ACCOUNT, without_profile

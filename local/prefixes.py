@@ -19,7 +19,6 @@ _EXPRESSION = re.compile(r"!\{(?P<namespace>[a-z]+):(?P<argument>[^}]*)\}")
 _JAVA_TO_STRFTIME = (("yyyy", "%Y"), ("yy", "%y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"),
                      ("mm", "%M"), ("ss", "%S"))
 DEFAULT_PREFIX = "!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/!{timestamp:HH}/"
-PROCESSING_FAILED = "processing-failed"
 
 
 class PrefixExpressionError(ValueError):

@@ -225,7 +225,8 @@ def components_program(packages_dir: Path) -> Callable[[], None]:
     """The pipeline as __main__ builds it, with tiny stand-in zips (test_packaging builds real ones)."""
 
     def program() -> None:
-        from infra.settings import config_getter, load_settings
+        from contracts.settings import load_settings
+        from infra.config import config_getter
         from infra.stack import Packages, build_pipeline
 
         config = pulumi.Config()
@@ -250,7 +251,7 @@ def pipeline_run(config_name: str, packages_dir: Path) -> Run:
 
 
 def settings_of(config_name: str) -> Any:
-    from infra.settings import settings_from
+    from contracts.settings import settings_from
 
     return settings_from(CONFIGS[config_name])
 

@@ -9,8 +9,9 @@ import json
 import boto3
 import pytest
 
+from contracts.firehose import LAMBDA_PAYLOAD_LIMIT_BYTES
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION, partition_of
-from local.firehose import LAMBDA_PAYLOAD_LIMIT, DeliveryStream, StreamConfig, check_response
+from local.firehose import DeliveryStream, StreamConfig, check_response
 from local.firehose import ProcessorResponseError as ResponseError
 from local.firehose_api import FirehoseApi, serve
 
@@ -139,7 +140,7 @@ def test_response_checks(records, code):
 
 
 def test_a_response_over_six_megabytes_fails_the_invocation():
-    big = b64(b"x" * (LAMBDA_PAYLOAD_LIMIT // 4 * 3 + 10))
+    big = b64(b"x" * (LAMBDA_PAYLOAD_LIMIT_BYTES // 4 * 3 + 10))
 
     def huge(event: dict) -> dict:
         return answer(event, lambda data: {"result": "Ok", "data": big})

@@ -13,7 +13,7 @@ import pytest
 
 from contracts.flowlog import parse_format
 from contracts.layout import object_key_from_event
-from infra.settings import defaults, settings_from
+from contracts.settings import defaults, settings_from
 from local.pipeline import RunOptions, run, s3_event
 from local.sample import sample_lines
 from local.services import LocalServices

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from contracts.settings import SettingsError, declared_config, defaults, project_name, settings_from
 from infra.config_doc import config_table
 from infra.packaging import ROOT
-from infra.settings import SettingsError, declared_config, defaults, project_name, settings_from
 
 # REFERENCE.md: CloudWatch payloads compress ~4.4x, an archived line is ~3x its raw message, and the
 # response is base64 (4/3): the factor from processor buffer to Lambda response.

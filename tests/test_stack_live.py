@@ -94,7 +94,7 @@ def test_reject_lines_reach_the_archive_and_athena(stack) -> None:
     now = int(time.time())
     # The created group's default format is the rich v2-v5 one; lines of another field count are not
     # shipped, so the live test writes to a stack configured with the created group and its format.
-    from infra.settings import defaults
+    from contracts.settings import defaults
 
     fields = defaults().flow_log_format.fields
     lines = [_rich_line(line, fields) for line in _flow_lines(now)]

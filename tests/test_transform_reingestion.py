@@ -12,14 +12,20 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from contracts.firehose import (
+    PUT_BATCH_MAX_BYTES,
+    PUT_BATCH_MAX_RECORDS,
+    PUT_RECORD_MAX_BYTES,
+    RESPONSE_LIMIT_BYTES,
+)
 from local.cloudwatch import FirehoseRecord
 from tests.transform_support import V5_FORMAT, data_message, event_of, flow_line, ok_lines, record
 from transform import reingest
-from transform.batch import MAX_REINGEST_RECORD_BYTES, plan_response, transform_record
+from transform.batch import plan_response, transform_record
 from transform.encoder import LineEncoder
-from transform.firehose import RESPONSE_LIMIT_BYTES, InputRecord
+from transform.firehose import InputRecord
 from transform.handler import firehose_client, handler
-from transform.reingest import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ReingestionError, batches
+from transform.reingest import ReingestionError, batches
 
 TARGET = "Firehose_20150804.PutRecordBatch"
 
@@ -38,8 +44,8 @@ class LoopbackFirehose:
         body = json.loads(request.data)
         assert body["DeliveryStreamName"] == "rejected-flows-test"
         records = body["Records"]
-        assert len(records) <= MAX_BATCH_RECORDS
-        assert sum(len(base64.b64decode(r["Data"])) for r in records) <= MAX_BATCH_BYTES
+        assert len(records) <= PUT_BATCH_MAX_RECORDS
+        assert sum(len(base64.b64decode(r["Data"])) for r in records) <= PUT_BATCH_MAX_BYTES
         self.calls.append(len(records))
         if self.fail_calls:
             self.fail_calls -= 1
@@ -163,7 +169,7 @@ def test_reingested_pieces_stay_within_putrecordbatch_record_limit() -> None:
 
     assert plan.reingested_record_ids == ["r1"]
     assert len(plan.reingest_payloads) >= 4
-    assert all(len(p) <= MAX_REINGEST_RECORD_BYTES for p in plan.reingest_payloads)
+    assert all(len(p) <= PUT_RECORD_MAX_BYTES for p in plan.reingest_payloads)
 
 
 def test_batches_respect_count_and_size_limits() -> None:
@@ -172,5 +178,5 @@ def test_batches_respect_count_and_size_limits() -> None:
     grouped = list(batches(payloads))
 
     assert [len(g) for g in grouped] == [500, 500, 204, 4, 1]
-    assert all(sum(map(len, g)) <= MAX_BATCH_BYTES for g in grouped)
+    assert all(sum(map(len, g)) <= PUT_BATCH_MAX_BYTES for g in grouped)
     assert [p for g in grouped for p in g] == payloads

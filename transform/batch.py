@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from contracts.firehose import PUT_RECORD_MAX_BYTES, RESPONSE_LIMIT_BYTES
 from transform.encoder import LineEncoder, LineFormatError
 from transform.firehose import (
     RECORD_OVERHEAD_BYTES,
-    RESPONSE_LIMIT_BYTES,
     RESPONSE_OVERHEAD_BYTES,
     InputRecord,
     OutputRecord,
@@ -28,9 +28,6 @@ from transform.payload import (
     encode_message,
     parse_message,
 )
-
-# PutRecordBatch takes records of at most 1,000 KiB.
-MAX_REINGEST_RECORD_BYTES = 1000 * 1024
 
 
 @dataclass
@@ -92,7 +89,7 @@ def split_for_reingestion(message: SubscriptionMessage, events: list[dict[str, A
     """Gzipped CloudWatch messages of `events`, halved until each one's output and payload fit."""
     output_size = base64_size(sum(len(line.encode()) for line in lines))
     payload = encode_message(message, events) if output_size <= max_output_bytes else b""
-    if payload and len(payload) <= MAX_REINGEST_RECORD_BYTES:
+    if payload and len(payload) <= PUT_RECORD_MAX_BYTES:
         return [payload]
     if len(events) == 1:
         raise EventTooLargeError(

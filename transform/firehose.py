@@ -8,8 +8,6 @@ from typing import Any, Literal
 
 Result = Literal["Ok", "Dropped", "ProcessingFailed"]
 
-# Lambda's response limit is 6 MB; AWS's blueprint keeps under 6,000,000 bytes for headroom.
-RESPONSE_LIMIT_BYTES = 6_000_000
 # `{"recordId":"","result":"ProcessingFailed","data":""},` and the envelope, rounded up.
 RECORD_OVERHEAD_BYTES = 64
 RESPONSE_OVERHEAD_BYTES = 16

@@ -9,8 +9,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-MAX_BATCH_RECORDS = 500
-MAX_BATCH_BYTES = 4 * 1024 * 1024
+from contracts.firehose import PUT_BATCH_MAX_BYTES, PUT_BATCH_MAX_RECORDS
+
 MAX_ATTEMPTS = 5
 BASE_BACKOFF_SECONDS = 0.2
 
@@ -24,7 +24,7 @@ def batches(payloads: list[bytes]) -> Iterator[list[bytes]]:
     batch: list[bytes] = []
     size = 0
     for payload in payloads:
-        if batch and (len(batch) == MAX_BATCH_RECORDS or size + len(payload) > MAX_BATCH_BYTES):
+        if batch and (len(batch) == PUT_BATCH_MAX_RECORDS or size + len(payload) > PUT_BATCH_MAX_BYTES):
             yield batch
             batch, size = [], 0
         batch.append(payload)

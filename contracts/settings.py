@@ -2,6 +2,8 @@
 
 Pulumi.yaml is the single source of every default. The Pulumi CLI applies those defaults itself; the
 mocks in tests and the local pipeline do not, so `load_settings` falls back to the same declarations.
+Pure (no Pulumi import): the stack reads it through `infra.config.config_getter`, and the local
+pipeline, the benchmarks and the tests read it directly.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import yaml
 
 from contracts.environment import DATADOG_SITES
+from contracts.firehose import PROCESSOR_BUFFER_MB_RANGE
 from contracts.flowlog import (
     DEFAULT_FORMAT,
     RICH_FORMAT,
@@ -30,9 +33,6 @@ LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 )
-PROCESSOR_BUFFER_MB_RANGE = (0.2, 3.0)
-# Firehose invokes the transform this many more times before a batch goes to errors/.
-PROCESSOR_RETRIES = 3
 
 
 class SettingsError(ValueError):
@@ -195,25 +195,6 @@ def _processor_buffer_mb(raw: Any) -> float:
     if not low <= size <= high:
         raise SettingsError(f"config processorBufferMb must be within {low}-{high} MB, got {size}")
     return size
-
-
-def config_getter(config: Any) -> Getter:
-    """A getter over `pulumi.Config` for `load_settings`.
-
-    `Config.get_object` parses every value as JSON: lists and numbers come back typed, but a plain
-    string such as `pulumi config set datadogSite datadoghq.eu` is not JSON and raises. Such values
-    are read back as the string they are.
-    """
-
-    from pulumi import ConfigTypeError  # here, so the local pipeline reads defaults without Pulumi
-
-    def get(key: str) -> Any:
-        try:
-            return config.get_object(key)
-        except ConfigTypeError:  # a plain string
-            return config.get(key)
-
-    return get
 
 
 def defaults() -> StackSettings:
