@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from contracts.events import KIND_ERRORS, KIND_REJECTED, SOURCE_TAG, stack_tag
 from contracts.layout import PARTITION_KEYS, partition_of
 from contracts.queries import hour_query
 from notifier.errorbatch import ErrorSummary
@@ -25,7 +26,6 @@ MARKDOWN_CLOSE = "\n%%%"
 MAX_EVENT_AGE_S = 17 * 3600
 # Ports listed per source in the text; the rest is "+N more".
 PORTS_SHOWN = 12
-SOURCE_TAG = "source:rejected-flows"
 
 
 @dataclass(frozen=True)
@@ -304,7 +304,7 @@ def flow_event(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, now_s: f
         alert_type="warning",
         aggregation_key=aggregation_key("rejected-flows", ctx.stack, hour),
         date_happened=clamp_date(happened if happened is not None else hour.timestamp(), now_s),
-        tags=merge_tags(ctx.tags, [SOURCE_TAG, f"stack:{ctx.stack}", "kind:rejected-flows"],
+        tags=merge_tags(ctx.tags, [SOURCE_TAG, stack_tag(ctx.stack), KIND_REJECTED],
                         single_valued_tags(summary)),
     )
 
@@ -349,7 +349,7 @@ def error_event(summary: ErrorSummary, obj: ObjectRef, ctx: EventContext, now_s:
         alert_type="error",
         aggregation_key=aggregation_key("rejected-flows-errors", ctx.stack, hour),
         date_happened=clamp_date(last_s if last_s is not None else hour.timestamp(), now_s),
-        tags=merge_tags(ctx.tags, [SOURCE_TAG, f"stack:{ctx.stack}", "kind:processing-errors"],
+        tags=merge_tags(ctx.tags, [SOURCE_TAG, stack_tag(ctx.stack), KIND_ERRORS],
                         [f"error_output_type:{output_type}"] if output_type else []),
     )
 

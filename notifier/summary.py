@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import orjson
 
+from contracts.protocols import PROTOCOL_NAMES
 from notifier.counters import HeavyHitters
 
 # Protocol numbers worth a name in the text; others are shown as numbers.
-PROTOCOL_NAMES: dict[int, str] = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
 
 
 @dataclass(frozen=True)

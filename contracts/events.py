@@ -1,0 +1,22 @@
+"""The tags every Datadog event of the notifier carries: monitors and dashboards select on exactly these.
+
+The notifier posts them; the stack's Datadog monitors and dashboard query them. One definition, so a
+monitor can never look for a tag the notifier does not post.
+"""
+
+from __future__ import annotations
+
+SOURCE_TAG = "source:rejected-flows"
+# One `kind:` tag per event: a batch of archived rejected flows, or records Firehose could not process.
+KIND_REJECTED = "kind:rejected-flows"
+KIND_ERRORS = "kind:processing-errors"
+# On rejected-flow events: whether any rejected source is internal (true -> warning, false -> info).
+INTERNAL_SOURCES_KEY = "internal_sources"
+
+
+def stack_tag(stack: str) -> str:
+    return f"stack:{stack}"
+
+
+def internal_sources_tag(internal: bool) -> str:
+    return f"{INTERNAL_SOURCES_KEY}:{'true' if internal else 'false'}"
