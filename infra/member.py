@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from contracts.naming import Names
-from contracts.settings import StackSettings, project_name
+from contracts.settings import SettingsError, StackSettings, project_name
 from infra import policies
 from infra.source import Source, SourceArgs
 
@@ -35,6 +36,13 @@ class MemberStack:
 def build_member(settings: StackSettings, stack: str, tags: dict[str, str]) -> MemberStack:
     destination = settings.collection.central_destination
     assert destination is not None, "build_member is for stacks with centralDestinationArn"
+    region = aws.config.region
+    if region is not None and region != destination.region:
+        raise SettingsError(
+            f"config centralDestinationArn is a destination in {destination.region} but this stack deploys "
+            f"to {region}: a log group can only subscribe to a destination of its own region; use the "
+            f"central stack's logDestinationArns entry for {region} (add {region} to its sourceRegions)"
+        )
     names = Names(project_name(), stack)
     source = Source("source", SourceArgs(
         stack=stack,

@@ -78,6 +78,13 @@ def member_run(name: str) -> Run:
     return _RUNS[name]
 
 
+@pytest.fixture(autouse=True)
+def no_region_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stack reads aws:region, else AWS_REGION: a developer's shell must not change the results."""
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+
+
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.getbasetemp() / "collection-packages"
@@ -272,6 +279,29 @@ def test_member_with_an_existing_group_creates_no_group_and_no_flow_log_role() -
     assert run.one(SUBSCRIPTION).inputs["logGroup"] == "/existing/flow-logs"
     assert [r.name for r in run.of_type(ROLE)] == ["source-subscription-role"]
     assert run.exports["flowLogIds"] == []
+
+
+def test_member_refuses_a_destination_of_another_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    with pytest.raises(SettingsError, match=f"a destination in {REGION} but this stack deploys to eu-west-1"):
+        run_program(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
+                    MEMBER_CONFIGS["member"], api_key=None)
+
+
+def test_member_example_stack_loads_as_a_member_without_a_datadog_key() -> None:
+    import yaml
+
+    from contracts.settings import declared_config, project_name
+
+    config = yaml.safe_load((ROOT / "Pulumi.member.example.yaml").read_text())["config"]
+    prefix = f"{project_name()}:"
+    ours = {key[len(prefix):]: value for key, value in config.items() if key.startswith(prefix)}
+    assert set(config) - {prefix + key for key in ours} == {"aws:region"}
+    assert set(ours) <= set(declared_config()) and "datadogApiKey" not in ours
+    settings = settings_from(ours)
+    assert settings.is_member and settings.vpc_ids
+    assert settings.collection.central_destination is not None
+    assert settings.collection.central_destination.region == config["aws:region"]
 
 
 def test_central_stack_still_requires_the_datadog_key() -> None:
