@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from contracts.settings import defaults
 
@@ -220,7 +221,15 @@ def measure_ratios(repeats: int | None = None) -> Ratios:
     """Run the real transform on an all-REJECT batch as a subscription ships it (version-2 lines)."""
     from bench import transform as transform_bench
 
+    level = transform_bench.logger.log_level
     transform_bench.logger.setLevel("WARNING")  # one info line per invocation would flood the output
+    try:
+        return _measure(transform_bench, repeats)
+    finally:
+        transform_bench.logger.setLevel(level)
+
+
+def _measure(transform_bench: Any, repeats: int | None) -> Ratios:
     event = transform_bench.build_event(1.0)
     payloads = [base64.b64decode(record["data"]) for record in event["records"]]
     raw = sum(len(log_event["message"].encode()) + 1
