@@ -220,13 +220,14 @@ def format_table(rows: Sequence[PathCost], gb_per_month: float, reject_share: fl
 def measure_ratios(repeats: int | None = None) -> Ratios:
     """Run the real transform on an all-REJECT batch as a subscription ships it (version-2 lines)."""
     from bench import transform as transform_bench
+    from transform.handler import logger
 
-    level = transform_bench.logger.log_level
-    transform_bench.logger.setLevel("WARNING")  # one info line per invocation would flood the output
+    level = logger.log_level
+    logger.setLevel("WARNING")  # one info line per invocation would flood the output
     try:
         return _measure(transform_bench, repeats)
     finally:
-        transform_bench.logger.setLevel(level)
+        logger.setLevel(level)
 
 
 def _measure(transform_bench: Any, repeats: int | None) -> Ratios:
