@@ -49,7 +49,7 @@ class SourceArgs:
 
 
 class Source(pulumi.ComponentResource):
-    """The flow-log group, a flow log per VPC into it, and the subscription into Firehose."""
+    """The flow-log group, a flow log per VPC, the subscription (to the stream or a central destination)."""
 
     def __init__(self, name: str, args: SourceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("rejected-flows:source:Source", name, None, opts)
@@ -129,14 +129,14 @@ class Source(pulumi.ComponentResource):
     ) -> aws.cloudwatch.LogSubscriptionFilter:
         """The member side of central collection: a subscription to the central account's destination.
 
-        CloudWatch Logs delivers through the destination's own role, so this role puts nothing
-        anywhere. It is the role AWS requires on the filter when the destination's policy grants an
-        organisation and the group holds vended logs such as flow logs ("Step 2: (Only if using an
-        organization) Create an IAM role" and "Updating an existing cross-account subscription" in the
-        CloudWatch Logs user guide, checked 2026-11): CloudWatch Logs assumes it to check that this
-        account may send to the destination. AWS's own migration procedure adds it to filters before the
-        destination policy switches from account ids to the organisation, so it is harmless with a
-        policy listing accounts; the member stack therefore always carries it and works with either.
+        CloudWatch Logs delivers through the destination's own role; this one grants only
+        logs:PutLogEvents on the destination. AWS requires such a role on the filter when the
+        destination's policy grants an organisation and the group holds vended logs such as flow
+        logs: CloudWatch Logs assumes it to check that this account may send to the destination
+        ("Step 2: (Only if using an organization) Create an IAM role", CloudWatch Logs user guide,
+        checked 2026-11). AWS's "Updating an existing cross-account subscription" adds it to filters
+        before a policy switches from account ids to the organisation, so it is harmless with a
+        policy listing accounts: the member stack always carries it and works with either.
         """
         destination_arn = args.central_destination_arn
         assert destination_arn is not None
