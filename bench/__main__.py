@@ -5,10 +5,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("bench.transform", "bench.notifier", "bench.local_pipeline")
+BENCHMARKS = ("bench.transform", "bench.notifier", "bench.local_pipeline", "bench.cost")
 
 
 def main(selected: list[str]) -> int:
+    if selected[:1] == ["cost"] and len(selected) > 1:  # python -m bench cost --gb-per-month N ...
+        return importlib.import_module("bench.cost").main(selected[1:])
     for name in BENCHMARKS:
         if selected and name.rsplit(".", 1)[-1] not in selected:
             continue

@@ -59,3 +59,8 @@ class Names:
     @property
     def subscription_filter(self) -> str:
         return self.prefix
+
+    @property
+    def log_destination(self) -> str:
+        """The CloudWatch Logs destination member accounts subscribe to (same name in every region)."""
+        return self._named("flows")

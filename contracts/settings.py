@@ -16,6 +16,16 @@ from typing import Any
 
 import yaml
 
+from contracts.collection import (
+    FLOW_LOG_DESTINATIONS,
+    Collection,
+    CollectionError,
+    check_collection,
+    parse_account_ids,
+    parse_destination_arn,
+    parse_organization_id,
+    parse_regions,
+)
 from contracts.environment import DATADOG_SITES
 from contracts.firehose import PROCESSOR_BUFFER_MB_RANGE
 from contracts.flowlog import (
@@ -70,10 +80,16 @@ class StackSettings:
     notifier_max_event_age_seconds: int
     notifier_retry_attempts: int
     resource_tags: dict[str, str]
+    collection: Collection
 
     @property
     def creates_log_group(self) -> bool:
-        return self.log_group_name is None
+        """The stack makes a flow-log group: not for an existing group, nor for flow logs to Firehose."""
+        return self.log_group_name is None and not self.collection.flow_logs_to_firehose
+
+    @property
+    def is_member(self) -> bool:
+        return self.collection.is_member
 
     @property
     def keep_actions_env(self) -> str:
@@ -127,7 +143,30 @@ def load_settings(get: Getter | None = None) -> StackSettings:
         notifier_max_event_age_seconds=_integer("notifierMaxEventAgeSeconds", value, 60, 21600),
         notifier_retry_attempts=_integer("notifierRetryAttempts", value, 0, 2),
         resource_tags=_key_values("resourceTags", _strings("resourceTags", value("resourceTags"))),
+        collection=_collection(value, log_group_name),
     )
+
+
+def _collection(value: Getter, log_group_name: str | None) -> Collection:
+    """sourceAccountIds, organizationId, sourceRegions, centralDestinationArn, flowLogDestination."""
+    collection = Collection(
+        source_account_ids=_checked("sourceAccountIds", parse_account_ids,
+                                    _strings("sourceAccountIds", value("sourceAccountIds"))),
+        organization_id=_checked("organizationId", parse_organization_id,
+                                 str(value("organizationId")).strip()),
+        source_regions=_checked("sourceRegions", parse_regions,
+                                _strings("sourceRegions", value("sourceRegions"))),
+        central_destination=_checked("centralDestinationArn", parse_destination_arn,
+                                     str(value("centralDestinationArn")).strip()),
+        flow_log_destination=_one_of("flowLogDestination", str(value("flowLogDestination")).strip(),
+                                     FLOW_LOG_DESTINATIONS),
+    )
+    try:
+        check_collection(collection, vpc_ids=_strings("vpcIds", value("vpcIds")),
+                         existing_log_group=log_group_name)
+    except CollectionError as error:
+        raise SettingsError(f"config: {error}") from error
+    return collection
 
 
 def _checked(key: str, parse: Callable[[Any], Any], raw: Any) -> Any:

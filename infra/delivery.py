@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from contracts import environment as env
+from contracts.collection import LOG_DELIVERY_TAG
 from contracts.firehose import PROCESSOR_RETRIES
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX
 from infra import policies
@@ -40,6 +41,8 @@ class DeliveryArgs:
     log_retention_days: int
     account: policies.Account
     tags: Mapping[str, str] = field(default_factory=dict)
+    accepts_vended_logs: bool = False
+    """Flow logs are delivered straight into the stream: it carries the tag AWS's log delivery needs."""
 
 
 class Delivery(pulumi.ComponentResource):
@@ -137,7 +140,7 @@ class Delivery(pulumi.ComponentResource):
                     processors=[processor(function.arn, args)],
                 ),
             ),
-            tags=tags,
+            tags={**tags, **dict([LOG_DELIVERY_TAG])} if args.accepts_vended_logs else tags,
             # Firehose checks its role when the stream is created: the policy must be in place.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role_policy]),
         )

@@ -1,4 +1,12 @@
-"""Where flow logs come from: the log group (created or existing), flow logs per VPC, the subscription."""
+"""Where flow logs come from: the log group (created or existing), flow logs per VPC, the subscription.
+
+Three shapes, from the same component:
+- into the stream of this stack (a central stack): group, flow logs into it, subscription to the stream;
+- into a central stack's CloudWatch Logs destination (a member stack): the same, subscribed to the
+  destination instead;
+- flow logs straight into the stream as vended logs (`flowLogDestination: firehose`): no group and no
+  subscription for them; an existing `logGroupName` is still subscribed.
+"""
 
 from __future__ import annotations
 
@@ -28,22 +36,31 @@ class SourceArgs:
     flow_log_format: FlowLogFormat
     keep_actions: frozenset[str]
     traffic_type: str
-    stream_arn: pulumi.Input[str]
+    stream_arn: pulumi.Input[str] | None
+    """This stack's delivery stream; None in a member stack."""
     account: policies.Account
     depends_on: Sequence[pulumi.Resource] = ()
     """What must exist before CloudWatch Logs test-delivers into the stream (the stream itself)."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    central_destination_arn: str | None = None
+    """A member stack subscribes to this CloudWatch Logs destination of the central account."""
+    flow_logs_to_firehose: bool = False
+    """Flow logs for vpc_ids go straight into stream_arn (vended logs), not into a log group."""
 
 
 class Source(pulumi.ComponentResource):
-    """The flow-log group, a flow log per VPC into it, and the subscription into Firehose."""
+    """The flow-log group, a flow log per VPC, the subscription (to the stream or a central destination)."""
 
     def __init__(self, name: str, args: SourceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("rejected-flows:source:Source", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         self.log_group: aws.cloudwatch.LogGroup | None = None
-        if args.existing_log_group is None:
+        self.log_group_name: pulumi.Output[str] | None = None
+        self.subscription: aws.cloudwatch.LogSubscriptionFilter | None = None
+        self.filter_pattern: str | None = None
+        log_group_arn: pulumi.Input[str] | None = None
+        if args.existing_log_group is None and not args.flow_logs_to_firehose:
             self.log_group = aws.cloudwatch.LogGroup(
                 f"{name}-logs",
                 name=f"/vpc/flow-logs/{args.stack}",
@@ -51,14 +68,24 @@ class Source(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-            self.log_group_name: pulumi.Output[str] = self.log_group.name
+            self.log_group_name = self.log_group.name
             log_group_arn = self.log_group.arn
-        else:
+        elif args.existing_log_group is not None:
             self.log_group_name = pulumi.Output.from_input(args.existing_log_group)
             log_group_arn = args.account.arn("logs", f"log-group:{args.existing_log_group}")
 
-        self.flow_logs = self._flow_logs(name, args, log_group_arn, tags)
+        if args.flow_logs_to_firehose:
+            self.flow_logs = self._flow_logs_to_firehose(name, args, tags)
+        else:
+            assert log_group_arn is not None
+            self.flow_logs = self._flow_logs(name, args, log_group_arn, tags)
+        if self.log_group_name is not None:
+            self.subscription = self._subscribe(name, args, self.log_group_name, tags)
+        self.register_outputs({"logGroupName": self.log_group_name, "filterPattern": self.filter_pattern})
 
+    def _subscribe(
+        self, name: str, args: SourceArgs, log_group_name: pulumi.Output[str], tags: dict[str, str],
+    ) -> aws.cloudwatch.LogSubscriptionFilter:
         pattern = subscription_filter_pattern(args.flow_log_format, args.keep_actions)
         if len(pattern) > MAX_FILTER_PATTERN:
             raise ValueError(
@@ -66,6 +93,9 @@ class Source(pulumi.ComponentResource):
                 f"CloudWatch Logs allows {MAX_FILTER_PATTERN}: use a format with fewer fields"
             )
         self.filter_pattern = pattern
+        if args.central_destination_arn is not None:
+            return self._subscribe_to_destination(name, args, log_group_name, pattern, tags)
+        assert args.stream_arn is not None, "a central stack subscribes its own stream"
         self.subscription_role, subscription_policy = policies.role(
             f"{name}-subscription-role",
             # AWS's documented guard for subscriptions: any log group of this account and region
@@ -80,10 +110,10 @@ class Source(pulumi.ComponentResource):
             tags=tags,
             parent=self,
         )
-        self.subscription = aws.cloudwatch.LogSubscriptionFilter(
+        return aws.cloudwatch.LogSubscriptionFilter(
             f"{name}-subscription",
             name=args.subscription_name,
-            log_group=self.log_group_name,
+            log_group=log_group_name,
             filter_pattern=pattern,
             destination_arn=args.stream_arn,
             role_arn=self.subscription_role.arn,
@@ -92,7 +122,45 @@ class Source(pulumi.ComponentResource):
                 parent=self, depends_on=[subscription_policy, *args.depends_on, *self._group()],
             ),
         )
-        self.register_outputs({"logGroupName": self.log_group_name, "filterPattern": pattern})
+
+    def _subscribe_to_destination(
+        self, name: str, args: SourceArgs, log_group_name: pulumi.Output[str], pattern: str,
+        tags: dict[str, str],
+    ) -> aws.cloudwatch.LogSubscriptionFilter:
+        """The member side of central collection: a subscription to the central account's destination.
+
+        CloudWatch Logs delivers through the destination's own role; this one grants only
+        logs:PutLogEvents on the destination. AWS requires such a role on the filter when the
+        destination's policy grants an organisation and the group holds vended logs such as flow
+        logs: CloudWatch Logs assumes it to check that this account may send to the destination
+        ("Step 2: (Only if using an organization) Create an IAM role", CloudWatch Logs user guide,
+        checked 2026-11). AWS's "Updating an existing cross-account subscription" adds it to filters
+        before a policy switches from account ids to the organisation, so it is harmless with a
+        policy listing accounts: the member stack always carries it and works with either.
+        """
+        destination_arn = args.central_destination_arn
+        assert destination_arn is not None
+        self.subscription_role, subscription_policy = policies.role(
+            f"{name}-subscription-role",
+            policies.trust_policy("logs.amazonaws.com", {
+                "StringLike": {"aws:SourceArn": args.account.arn("logs", "*")},
+            }),
+            policies.document(policies.statement(
+                ["logs:PutLogEvents"], [destination_arn], sid="SendToCentralDestination",
+            )),
+            description="CloudWatch Logs checks this account may send flow logs to the central destination",
+            tags=tags,
+            parent=self,
+        )
+        return aws.cloudwatch.LogSubscriptionFilter(
+            f"{name}-subscription",
+            name=args.subscription_name,
+            log_group=log_group_name,
+            filter_pattern=pattern,
+            destination_arn=destination_arn,
+            role_arn=self.subscription_role.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[subscription_policy, *self._group()]),
+        )
 
     def _group(self) -> list[pulumi.Resource]:
         return [self.log_group] if self.log_group is not None else []
@@ -132,6 +200,32 @@ class Source(pulumi.ComponentResource):
                 max_aggregation_interval=AGGREGATION_SECONDS,
                 tags={**tags, "Name": f"rejected-flows-{args.stack}-{vpc_id}"},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *self._group()]),
+            )
+            for vpc_id in args.vpc_ids
+        ]
+
+    def _flow_logs_to_firehose(
+        self, name: str, args: SourceArgs, tags: dict[str, str],
+    ) -> list[aws.ec2.FlowLog]:
+        """Flow logs delivered straight into the stream as vended logs ("Publish flow logs to Amazon
+        Data Firehose", Amazon VPC user guide, checked 2026-11): plain-text records, no CloudWatch Logs
+        ingestion. No role here: same-account delivery goes through the AWSServiceRoleForLogDelivery
+        service-linked role, which puts records only into streams tagged LogDeliveryEnabled=true (the
+        delivery stream carries that tag). The caller of `pulumi up` needs logs:CreateLogDelivery,
+        firehose:TagDeliveryStream and, the first time in an account, iam:CreateServiceLinkedRole.
+        """
+        assert args.stream_arn is not None, "flow logs go straight into this stack's own stream"
+        return [
+            aws.ec2.FlowLog(
+                f"{name}-flow-log-{vpc_id}",
+                vpc_id=vpc_id,
+                traffic_type=args.traffic_type,
+                log_destination_type="kinesis-data-firehose",
+                log_destination=args.stream_arn,
+                log_format=args.flow_log_format.text,
+                max_aggregation_interval=AGGREGATION_SECONDS,
+                tags={**tags, "Name": f"rejected-flows-{args.stack}-{vpc_id}"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on]),
             )
             for vpc_id in args.vpc_ids
         ]

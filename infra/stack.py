@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from contracts.naming import Names
 from contracts.settings import StackSettings, project_name
 from infra import policies
 from infra.analytics import Analytics, AnalyticsArgs
 from infra.archive import ATHENA_RESULTS_PREFIX, Archive, ArchiveArgs
+from infra.collection import Collection, CollectionArgs
 from infra.delivery import Delivery, DeliveryArgs
 from infra.notifier import Notifier, NotifierArgs
 from infra.packaging import LambdaPackage, Target, build_function
@@ -41,10 +43,14 @@ class Pipeline:
     delivery: Delivery
     source: Source
     notifier: Notifier
+    collection: Collection | None = None
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """Stack outputs, camelCase like the config keys."""
-        return {
+        collected: dict[str, pulumi.Input[object]] = (
+            {"logDestinationArns": self.collection.arns_by_region} if self.collection is not None else {}
+        )
+        return collected | {
             "bucketName": self.archive.bucket.bucket,
             "deliveryStreamName": self.delivery.stream.name,
             "deliveryStreamArn": self.delivery.stream.arn,
@@ -103,6 +109,7 @@ def build_pipeline(
         log_retention_days=settings.log_retention_days,
         account=account,
         tags=tags,
+        accepts_vended_logs=settings.collection.flow_logs_to_firehose,
     ), opts=pulumi.ResourceOptions(depends_on=[archive]))
     source = Source("source", SourceArgs(
         stack=stack,
@@ -117,6 +124,7 @@ def build_pipeline(
         account=account,
         depends_on=[delivery],
         tags=tags,
+        flow_logs_to_firehose=settings.collection.flow_logs_to_firehose,
     ))
     notifier = Notifier("notifier", NotifierArgs(
         function_name=names.notifier_function,
@@ -137,4 +145,17 @@ def build_pipeline(
         account=account,
         tags=tags,
     ))
-    return Pipeline(archive, analytics, delivery, source, notifier)
+    collection = None
+    if settings.collection.has_destinations:
+        collection = Collection("collection", CollectionArgs(
+            destination_name=names.log_destination,
+            stream_arn=delivery.stream.arn,
+            home_region=aws.config.region,
+            extra_regions=settings.collection.source_regions,
+            source_account_ids=settings.collection.source_account_ids,
+            organization_id=settings.collection.organization_id,
+            account=account,
+            depends_on=[delivery],
+            tags=tags,
+        ))
+    return Pipeline(archive, analytics, delivery, source, notifier, collection)

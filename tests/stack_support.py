@@ -36,6 +36,8 @@ class Registered:
     dependencies: list[str]
     parent: str
     urn: str
+    provider: str = ""
+    """`<provider urn>::<id>` when the resource names an explicit provider, else empty."""
 
 
 def _arn(service: str, resource: str, region: str = REGION, account: str = ACCOUNT_ID) -> str:
@@ -47,12 +49,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict]] = []
+        self.provider_regions: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         inputs = dict(args.inputs)
+        if args.typ == "pulumi:providers:aws":
+            # Remember each explicit provider's region: resources through it get ARNs in that region.
+            provider_id = f"{args.name}-id"
+            self.provider_regions[provider_id] = inputs.get("region", REGION)
+            return provider_id, inputs
+        region = self.provider_regions.get((args.provider or "").rsplit("::", 1)[-1], REGION)
         suffix = hashlib.sha1(args.name.encode()).hexdigest()[:7]
         name = inputs.get("name") or inputs.get("bucketPrefix", f"{args.name}-") + suffix
-        computed = _computed(args.typ, name, inputs)
+        computed = _computed(args.typ, name, inputs, region)
         resource_id = computed.pop("id", name)
         return resource_id, {**inputs, **computed}
 
@@ -70,7 +79,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"unexpected call {args.token}")
 
 
-def _computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+def _computed(typ: str, name: str, inputs: dict[str, Any], region: str = REGION) -> dict[str, Any]:
+    if typ == "aws:cloudwatch/logDestination:LogDestination":
+        arn = _arn("logs", f"destination:{name}", region)
+        return {"arn": arn, "id": name}
+    if typ == "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter":
+        return {"id": f"cwlsf-{hashlib.sha1(name.encode()).hexdigest()[:10]}"}
     if typ == "aws:s3/bucket:Bucket":
         return {"bucket": name, "arn": f"arn:aws:s3:::{name}", "id": name}
     if typ == "aws:iam/role:Role":
@@ -121,6 +135,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.registered.append(Registered(
                 type=request.type, name=request.name, inputs=dict(inputs), outputs=dict(state),
                 dependencies=list(request.dependencies), parent=request.parent, urn=response.urn,
+                provider=request.provider,
             ))
         return response
 
@@ -144,19 +159,25 @@ class Run:
         return next(r for r in self.resources if r.urn == urn)
 
 
-def config_values(overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
+def config_values(
+    overrides: Mapping[str, Any] | None = None, api_key: str | None = FAKE_API_KEY,
+) -> dict[str, str]:
     """Stack config as the CLI hands it to the program: `project:key` → string (JSON for lists)."""
-    values: dict[str, Any] = {"datadogApiKey": FAKE_API_KEY, **(overrides or {})}
+    key: dict[str, Any] = {"datadogApiKey": api_key} if api_key is not None else {}
+    values: dict[str, Any] = {**key, **(overrides or {})}
     return {f"{PROJECT}:{key}": value if isinstance(value, str) else json.dumps(value)
             for key, value in values.items()}
 
 
-def run_program(program: Callable[[], None], config: Mapping[str, Any] | None = None) -> Run:
-    """Run `program` under fresh mocks and config; return the registrations and exports."""
+def run_program(
+    program: Callable[[], None], config: Mapping[str, Any] | None = None, api_key: str | None = FAKE_API_KEY,
+) -> Run:
+    """Run `program` under fresh mocks and config (`api_key` None: no datadogApiKey set); return the
+    registrations and exports."""
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
-    set_all_config(config_values(config), CONFIG_SECRET_KEYS)
+    set_all_config(config_values(config, api_key), CONFIG_SECRET_KEYS)
     exports: dict[str, Any] = {}
 
     def export(name: str, value: Any) -> None:
@@ -266,6 +287,8 @@ def policy_documents(run: Run) -> list[tuple[str, str, dict[str, Any]]]:
             documents.append((resource.name, "identity", json.loads(resource.inputs["policy"])))
         elif resource.type == "aws:s3/bucketPolicy:BucketPolicy":
             documents.append((resource.name, "resource", json.loads(resource.inputs["policy"])))
+        elif resource.type == "aws:cloudwatch/logDestinationPolicy:LogDestinationPolicy":
+            documents.append((resource.name, "resource", json.loads(resource.inputs["accessPolicy"])))
     return documents
 
 

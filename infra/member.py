@@ -1,0 +1,64 @@
+"""A member stack: only what a source account needs to ship its flow logs to the central archive.
+
+Flow logs for `vpcIds` (or an existing `logGroupName`), their log group and role, and the subscription to
+the central stack's CloudWatch Logs destination. No stream, bucket, functions, Athena, SNS or Datadog key:
+those live once, in the central account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from contracts.naming import Names
+from contracts.settings import SettingsError, StackSettings, project_name
+from infra import policies
+from infra.source import Source, SourceArgs
+
+
+@dataclass
+class MemberStack:
+    source: Source
+
+    def outputs(self) -> dict[str, pulumi.Input[object]]:
+        """Stack outputs, camelCase like the central stack's."""
+        subscription = self.source.subscription
+        assert subscription is not None, "a member stack always subscribes its group"
+        return {
+            "logGroupName": self.source.log_group_name,
+            "flowLogIds": [flow_log.id for flow_log in self.source.flow_logs],
+            "subscriptionFilterName": subscription.name,
+        }
+
+
+def build_member(settings: StackSettings, stack: str, tags: dict[str, str]) -> MemberStack:
+    destination = settings.collection.central_destination
+    assert destination is not None, "build_member is for stacks with centralDestinationArn"
+    region = aws.config.region
+    if region is not None and region != destination.region:
+        raise SettingsError(
+            f"config centralDestinationArn is a destination in {destination.region} but this stack deploys "
+            f"to {region}: a log group can only subscribe to a destination of its own region; use the "
+            f"central stack's logDestinationArns entry for {region} (add {region} to its sourceRegions)"
+        )
+    names = Names(project_name(), stack)
+    source = Source("source", SourceArgs(
+        stack=stack,
+        subscription_name=names.subscription_filter,
+        existing_log_group=settings.log_group_name,
+        log_retention_days=settings.log_retention_days,
+        vpc_ids=settings.vpc_ids,
+        flow_log_format=settings.flow_log_format,
+        keep_actions=settings.keep_actions,
+        traffic_type=settings.flow_log_traffic_type,
+        stream_arn=None,
+        account=policies.Account.current(),
+        tags=tags,
+        central_destination_arn=(
+            f"arn:{destination.partition}:logs:{destination.region}:{destination.account_id}:"
+            f"destination:{destination.name}"
+        ),
+    ))
+    return MemberStack(source)
