@@ -1,0 +1,73 @@
+"""What a replay did, per object and in total, as plain data and as the lines the command prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ObjectOutcome:
+    key: str
+    status: str  # "replayed" | "would replay" | "skipped" | "failed"
+    records: int = 0
+    bytes: int = 0
+    calls: int = 0  # PutRecordBatch calls planned (dry run) or made
+    reason: str = ""  # why it failed
+
+
+REPLAYED, WOULD_REPLAY, SKIPPED, FAILED = "replayed", "would replay", "skipped", "failed"
+
+
+@dataclass
+class Summary:
+    bucket: str
+    prefix: str
+    dry_run: bool
+    outcomes: list[ObjectOutcome] = field(default_factory=list)
+
+    def of(self, status: str) -> list[ObjectOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.status == status]
+
+    @property
+    def put(self) -> list[ObjectOutcome]:
+        """The objects whose records were (or, in a dry run, would be) put."""
+        return self.of(WOULD_REPLAY if self.dry_run else REPLAYED)
+
+    @property
+    def records(self) -> int:
+        return sum(outcome.records for outcome in self.put)
+
+    @property
+    def bytes(self) -> int:
+        return sum(outcome.bytes for outcome in self.put)
+
+    @property
+    def failed(self) -> list[ObjectOutcome]:
+        return self.of(FAILED)
+
+
+def object_line(bucket: str, outcome: ObjectOutcome) -> str:
+    """One line per object: what happened to it and where it is."""
+    where = f"s3://{bucket}/{outcome.key}"
+    if outcome.status == FAILED:
+        return f"failed: {where}: {outcome.reason}"
+    if outcome.status == SKIPPED:
+        return f"skipped (already replayed): {where}"
+    calls = "call" if outcome.calls == 1 else "calls"
+    return (f"{outcome.status}: {where}: {outcome.records:,} records, {outcome.bytes:,} bytes, "
+            f"{outcome.calls} PutRecordBatch {calls}")
+
+
+def summary_line(summary: Summary) -> str:
+    """The final line: objects replayed/skipped/failed, records, bytes."""
+    verb = "would replay" if summary.dry_run else "replayed"
+    line = (f"{'dry run: ' if summary.dry_run else ''}{verb} {len(summary.put):,} objects "
+            f"({summary.records:,} records, {summary.bytes:,} bytes); "
+            f"skipped {len(summary.of(SKIPPED)):,} already replayed; {len(summary.failed):,} failed")
+    return line + ("" if summary.outcomes else f" (nothing under s3://{summary.bucket}/{summary.prefix})")
+
+
+def failure_advice(summary: Summary) -> str:
+    """After failures: which objects stay untagged, so a re-run retries exactly those."""
+    keys = ", ".join(outcome.key for outcome in summary.failed)
+    return (f"left untagged (a re-run retries exactly these once the cause is fixed): {keys}")
