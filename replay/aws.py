@@ -81,9 +81,13 @@ def setup_error(error: BotoCoreError | ClientError, what: str) -> ReplaySetupErr
 
 
 def clients() -> tuple[Any, Any]:
-    """S3 and Firehose clients from the default chain; a missing region is a setup error."""
+    """S3 and Firehose clients from the default chain; a missing region is a setup error.
+
+    A new session each time: boto3's default session keeps the credentials it found first, and a
+    process may replay more than once (the local demo, the tests)."""
+    session = boto3.session.Session()
     try:
-        return boto3.client("s3"), boto3.client("firehose")
+        return session.client("s3"), session.client("firehose")
     except (NoRegionError, NoCredentialsError, PartialCredentialsError) as error:
         raise setup_error(error, "AWS") or ReplaySetupError(str(error)) from error
 
