@@ -10,13 +10,11 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from contracts.firehose import PROCESSING_FAILED
 from contracts.layout import DATA_PREFIX, ERROR_PREFIX
 from replay.aws import REPLAYED_TAG, Bucket, ReplaySetupError, Stream, clients
-from replay.run import Options, Replayer
+from replay.run import DEFAULT_PREFIX, Options, Replayer
 from replay.summary import FAILED, SKIPPED, ObjectOutcome, failure_advice, object_line, summary_line
 
-DEFAULT_PREFIX = f"{ERROR_PREFIX}{PROCESSING_FAILED}/"
 OK, RECORDS_LEFT, USAGE_ERROR = 0, 1, 2
 
 

@@ -15,12 +15,16 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from contracts.firehose import PROCESSING_FAILED
+from contracts.layout import ERROR_PREFIX
 from replay.aws import REPLAYED_TAG, S3_MAX_TAGS, Bucket, ObjectAccessError, Stream, is_replayed
 from replay.plan import plan_batches
 from replay.records import MalformedObjectError, parse_error_object
 from replay.summary import FAILED, REPLAYED, SKIPPED, WOULD_REPLAY, ObjectOutcome, Summary
 from transform.reingest import MAX_ATTEMPTS, Reingester, ReingestionError
 
+# Where Firehose keeps the records the transform returned as ProcessingFailed (or failed to process).
+DEFAULT_PREFIX = f"{ERROR_PREFIX}{PROCESSING_FAILED}/"
 # From this many objects on a terminal, a progress bar (on stderr) is worth showing.
 PROGRESS_MIN_OBJECTS = 20
 
