@@ -53,8 +53,8 @@ class Replayer:
 
     def run(self, progress: bool | None = None, err: TextIO | None = None) -> Summary:
         summary = Summary(self.options.bucket, self.options.prefix, self.options.dry_run)
-        keys = self.bucket.keys(self.options.prefix)
         self.stream.check()
+        keys = self.bucket.keys(self.options.prefix)
         err = err or sys.stderr
         if progress is None:
             progress = len(keys) >= PROGRESS_MIN_OBJECTS and err.isatty()

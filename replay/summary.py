@@ -53,16 +53,19 @@ def object_line(bucket: str, outcome: ObjectOutcome) -> str:
         return f"failed: {where}: {outcome.reason}"
     if outcome.status == SKIPPED:
         return f"skipped (already replayed): {where}"
-    calls = "call" if outcome.calls == 1 else "calls"
-    return (f"{outcome.status}: {where}: {outcome.records:,} records, {outcome.bytes:,} bytes, "
-            f"{outcome.calls} PutRecordBatch {calls}")
+    return (f"{outcome.status}: {where}: {counted(outcome.records, 'record')}, "
+            f"{counted(outcome.bytes, 'byte')}, {counted(outcome.calls, 'PutRecordBatch call')}")
+
+
+def counted(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 def summary_line(summary: Summary) -> str:
     """The final line: objects replayed/skipped/failed, records, bytes."""
     verb = "would replay" if summary.dry_run else "replayed"
-    line = (f"{'dry run: ' if summary.dry_run else ''}{verb} {len(summary.put):,} objects "
-            f"({summary.records:,} records, {summary.bytes:,} bytes); "
+    line = (f"{'dry run: ' if summary.dry_run else ''}{verb} {counted(len(summary.put), 'object')} "
+            f"({counted(summary.records, 'record')}, {counted(summary.bytes, 'byte')}); "
             f"skipped {len(summary.of(SKIPPED)):,} already replayed; {len(summary.failed):,} failed")
     return line + ("" if summary.outcomes else f" (nothing under s3://{summary.bucket}/{summary.prefix})")
 

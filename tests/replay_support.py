@@ -41,4 +41,4 @@ def error_object(raws: list[bytes], compressed: bool = True) -> bytes:
 
 def error_key(hour: int = 3, name: str = "a") -> str:
     return (f"errors/processing-failed/year=2026/month=11/day=27/hour={hour:02d}/"
-            f"rejected-flows-dev-1-2026-11-27-{hour:02d}-01-00-{name}.gz")
+            f"rejected-flows-dev-flows-1-2026-11-27-{hour:02d}-01-00-{name}.gz")

@@ -138,7 +138,7 @@ def test_dry_run_summary_says_what_would_be_put():
     summary = Summary("archive", "errors/", dry_run=True,
                       outcomes=[ObjectOutcome("a", WOULD_REPLAY, records=4, bytes=10, calls=1)])
     assert summary_line(summary) == (
-        "dry run: would replay 1 objects (4 records, 10 bytes); skipped 0 already replayed; 0 failed")
+        "dry run: would replay 1 object (4 records, 10 bytes); skipped 0 already replayed; 0 failed")
 
 
 def test_summary_of_an_empty_prefix_says_where_it_looked():

@@ -21,6 +21,7 @@ from local.sample import sample_lines
 from local.services import LocalServices
 from local.subscription import apply_filter, compile_pattern, deliveries
 from replay.aws import REPLAYED_TAG
+from replay.summary import counted
 from tests.local_support import flow_multiset, rejected_flows
 
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -95,7 +96,8 @@ def test_replay_with_the_fixed_format_archives_what_the_wrong_one_failed(service
     outcome = replay_failed(services, "loop-archive", "loop-stream", RIGHT.text)
 
     assert len(outcome.summary.put) == len(errors) and outcome.summary.records == failed_records
-    assert outcome.lines[-1].startswith(f"replayed {len(errors)} objects ({failed_records:,} records, ")
+    assert outcome.lines[-1].startswith(
+        f"replayed {counted(len(errors), 'object')} ({counted(failed_records, 'record')}, ")
     assert outcome.archived and not outcome.failed_again
     rows = archived(services, "loop-archive")
     assert len(rows) == len(expected) > 100
