@@ -23,6 +23,10 @@ from botocore.exceptions import (
 
 # The tag a replayed object carries (value: when, in UTC); an object with it is skipped.
 REPLAYED_TAG = "rejected-flows-replayed"
+# On an object Firehose accepted only part of: how many of its records (from its start) went back, so
+# a re-run resumes after them instead of putting them twice. Replaced by REPLAYED_TAG once done.
+PROGRESS_TAG = "rejected-flows-replay-progress"
+_OURS = frozenset({REPLAYED_TAG, PROGRESS_TAG})
 # S3 allows at most 10 tags per object; replay keeps the others (the notifier's among them).
 S3_MAX_TAGS = 10
 
@@ -119,9 +123,16 @@ class Bucket:
         return body
 
     def mark_replayed(self, key: str, existing: list[dict[str, str]], when: str) -> None:
-        """Add the replayed tag, keeping the object's other tags (S3 replaces the whole set)."""
-        kept = [tag for tag in existing if tag["Key"] != REPLAYED_TAG]
-        tag_set = [*kept, {"Key": REPLAYED_TAG, "Value": when}]
+        """Tag the object replayed (dropping a progress tag), keeping its other tags."""
+        self._set_ours(key, existing, REPLAYED_TAG, when)
+
+    def mark_progress(self, key: str, existing: list[dict[str, str]], accepted: int) -> None:
+        """Record that the first `accepted` records are back in the stream, keeping the other tags."""
+        self._set_ours(key, existing, PROGRESS_TAG, str(accepted))
+
+    def _set_ours(self, key: str, existing: list[dict[str, str]], name: str, value: str) -> None:
+        # put_object_tagging replaces the whole set: keep every tag that is not replay's own.
+        tag_set = [*others(existing), {"Key": name, "Value": value}]
         self._call("tag", key, self.s3.put_object_tagging, Bucket=self.name, Key=key,
                    Tagging={"TagSet": tag_set})
 
@@ -137,6 +148,16 @@ class Bucket:
 
 def is_replayed(tags: list[dict[str, str]]) -> bool:
     return any(tag.get("Key") == REPLAYED_TAG for tag in tags)
+
+
+def others(tags: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The object's tags that are not replay's own."""
+    return [tag for tag in tags if tag.get("Key") not in _OURS]
+
+
+def progress(tags: list[dict[str, str]]) -> str | None:
+    """The progress tag's value, if a run was interrupted on this object."""
+    return next((tag.get("Value", "") for tag in tags if tag.get("Key") == PROGRESS_TAG), None)
 
 
 @dataclass

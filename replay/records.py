@@ -84,6 +84,16 @@ def parse_line(line: bytes) -> tuple[bytes, str]:
     return data, record["errorCode"]
 
 
+def resume_point(key: str, progress: str | None, records: int) -> int:
+    """How many records an interrupted run already put back (0 without a progress tag)."""
+    if progress is None:
+        return 0
+    if not progress.isdigit() or int(progress) > records:
+        raise MalformedObjectError(key, f"its progress tag says {progress!r} records were put back, but it "
+                                        f"holds {records}: check the object, then remove the tag")
+    return int(progress)
+
+
 def parse_error_object(key: str, body: bytes) -> list[FailedRecord]:
     """Every record of one error object, in order; MalformedObjectError naming each bad line."""
     text = decompress(key, body)

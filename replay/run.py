@@ -17,9 +17,19 @@ from tqdm import tqdm
 
 from contracts.firehose import PROCESSING_FAILED
 from contracts.layout import ERROR_PREFIX
-from replay.aws import REPLAYED_TAG, S3_MAX_TAGS, Bucket, ObjectAccessError, Stream, is_replayed
+from replay.aws import (
+    PROGRESS_TAG,
+    REPLAYED_TAG,
+    S3_MAX_TAGS,
+    Bucket,
+    ObjectAccessError,
+    Stream,
+    is_replayed,
+    others,
+    progress,
+)
 from replay.plan import plan_batches
-from replay.records import MalformedObjectError, parse_error_object
+from replay.records import FailedRecord, MalformedObjectError, parse_error_object, resume_point
 from replay.summary import FAILED, REPLAYED, SKIPPED, WOULD_REPLAY, ObjectOutcome, Summary
 from transform.reingest import MAX_ATTEMPTS, Reingester, ReingestionError
 
@@ -78,30 +88,47 @@ class Replayer:
         tags = self.bucket.tags(key)
         if is_replayed(tags):
             return ObjectOutcome(key, SKIPPED)
-        if len(tags) >= S3_MAX_TAGS:
+        if len(others(tags)) >= S3_MAX_TAGS:
             # Checked before putting anything: records put but never marked would be put again.
             return ObjectOutcome(key, FAILED, reason=f"it has {len(tags)} tags, S3's maximum, so it "
                                  f"could not be marked as replayed: remove one tag and run again")
         records = parse_error_object(key, self.bucket.read(key))
-        plan = plan_batches(records)
+        done = resume_point(key, progress(tags), len(records))
+        pending = records[done:]
+        plan = plan_batches(pending)
         size = sum(batch.size for batch in plan)
         if self.options.dry_run:
-            return ObjectOutcome(key, WOULD_REPLAY, len(records), size, len(plan))
+            return ObjectOutcome(key, WOULD_REPLAY, len(pending), size, len(plan), resumed_after=done)
         reingester = Reingester(self.stream, self.options.stream, sleep=self.sleep)
-        accepted = calls = 0
+        accepted = accepted_bytes = calls = 0
         for batch in plan:
             try:
                 calls += reingester.put(batch.payloads)
             except ReingestionError:
-                return ObjectOutcome(key, FAILED, len(records), size, calls, reason=(
-                    f"Firehose still refused records after {MAX_ATTEMPTS} attempts (last answer: "
-                    f"{self.stream.last_error or 'none'}); {accepted:,} of its {len(records):,} records "
-                    f"had been accepted and a re-run puts them again"))
+                reason = (f"Firehose still refused records after {MAX_ATTEMPTS} attempts (last answer: "
+                          f"{self.stream.last_error or 'none'}); ")
+                return ObjectOutcome(key, FAILED, accepted, accepted_bytes, calls, resumed_after=done,
+                                     reason=reason + self._note_progress(key, tags, done, accepted, records))
             accepted += len(batch.records)
+            accepted_bytes += batch.size
         try:
             self.bucket.mark_replayed(key, tags, self.clock())
         except ObjectAccessError as error:
-            return ObjectOutcome(key, FAILED, len(records), size, calls, reason=(
-                f"all {len(records):,} records were put back but {error}: tag it "
-                f"{REPLAYED_TAG!r} by hand, or a re-run puts them again"))
-        return ObjectOutcome(key, REPLAYED, len(records), size, calls)
+            return ObjectOutcome(key, FAILED, accepted, accepted_bytes, calls, resumed_after=done, reason=(
+                f"all its records were put back but {error}: tag it {REPLAYED_TAG!r} by hand, or a "
+                f"re-run puts them again"))
+        return ObjectOutcome(key, REPLAYED, accepted, accepted_bytes, calls, resumed_after=done)
+
+    def _note_progress(self, key: str, tags: list[dict[str, str]], done: int, accepted: int,
+                       records: list[FailedRecord]) -> str:
+        """After a refused batch: remember the batches Firehose took, so a re-run resumes after them."""
+        total = len(records)
+        if not accepted:
+            return f"{done:,} of its {total:,} records are back; a re-run puts the other {total - done:,}"
+        try:
+            self.bucket.mark_progress(key, tags, done + accepted)
+        except ObjectAccessError as error:
+            return (f"{done + accepted:,} of its {total:,} records were accepted but {error}, so a re-run "
+                    f"puts them again")
+        return (f"{done + accepted:,} of its {total:,} records are back (tag {PROGRESS_TAG}); a re-run "
+                f"puts the other {total - done - accepted:,}")

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 class ObjectOutcome:
     key: str
     status: str  # "replayed" | "would replay" | "skipped" | "failed"
-    records: int = 0
+    records: int = 0  # put back (or, in a dry run, to be put back) by this run
     bytes: int = 0
     calls: int = 0  # PutRecordBatch calls planned (dry run) or made
     reason: str = ""  # why it failed
+    resumed_after: int = 0  # records an interrupted run had already put back (not counted again)
 
 
 REPLAYED, WOULD_REPLAY, SKIPPED, FAILED = "replayed", "would replay", "skipped", "failed"
@@ -30,16 +31,17 @@ class Summary:
 
     @property
     def put(self) -> list[ObjectOutcome]:
-        """The objects whose records were (or, in a dry run, would be) put."""
+        """The objects whose records were all (or, in a dry run, would be) put back."""
         return self.of(WOULD_REPLAY if self.dry_run else REPLAYED)
 
     @property
     def records(self) -> int:
-        return sum(outcome.records for outcome in self.put)
+        """Records put back by this run, those of objects that failed half-way included."""
+        return sum(outcome.records for outcome in self.outcomes)
 
     @property
     def bytes(self) -> int:
-        return sum(outcome.bytes for outcome in self.put)
+        return sum(outcome.bytes for outcome in self.outcomes)
 
     @property
     def failed(self) -> list[ObjectOutcome]:
@@ -53,8 +55,11 @@ def object_line(bucket: str, outcome: ObjectOutcome) -> str:
         return f"failed: {where}: {outcome.reason}"
     if outcome.status == SKIPPED:
         return f"skipped (already replayed): {where}"
+    resumed = ""
+    if outcome.resumed_after:
+        resumed = f" (resumed after the {counted(outcome.resumed_after, 'record')} an earlier run put back)"
     return (f"{outcome.status}: {where}: {counted(outcome.records, 'record')}, "
-            f"{counted(outcome.bytes, 'byte')}, {counted(outcome.calls, 'PutRecordBatch call')}")
+            f"{counted(outcome.bytes, 'byte')}, {counted(outcome.calls, 'PutRecordBatch call')}{resumed}")
 
 
 def counted(number: int, noun: str) -> str:
@@ -63,10 +68,10 @@ def counted(number: int, noun: str) -> str:
 
 def summary_line(summary: Summary) -> str:
     """The final line: objects replayed/skipped/failed, records, bytes."""
-    verb = "would replay" if summary.dry_run else "replayed"
-    line = (f"{'dry run: ' if summary.dry_run else ''}{verb} {counted(len(summary.put), 'object')} "
-            f"({counted(summary.records, 'record')}, {counted(summary.bytes, 'byte')}); "
-            f"skipped {len(summary.of(SKIPPED)):,} already replayed; {len(summary.failed):,} failed")
+    verb, done = ("dry run: would put back", "to replay") if summary.dry_run else ("put back", "replayed")
+    line = (f"{verb} {counted(summary.records, 'record')} ({counted(summary.bytes, 'byte')}): "
+            f"{counted(len(summary.put), 'object')} {done}, {len(summary.of(SKIPPED)):,} skipped (already "
+            f"replayed), {len(summary.failed):,} failed")
     return line + ("" if summary.outcomes else f" (nothing under s3://{summary.bucket}/{summary.prefix})")
 
 

@@ -140,8 +140,8 @@ def test_dry_run_lists_what_it_would_put_and_puts_and_tags_nothing(setup, fireho
     assert out.splitlines() == [
         f"would replay: s3://{bucket}/{gzipped}: 2 records, {first_bytes:,} bytes, 1 PutRecordBatch call",
         f"would replay: s3://{bucket}/{plain}: 2 records, {second_bytes:,} bytes, 1 PutRecordBatch call",
-        f"dry run: would replay 2 objects (4 records, {first_bytes + second_bytes:,} bytes); "
-        "skipped 0 already replayed; 0 failed",
+        f"dry run: would put back 4 records ({first_bytes + second_bytes:,} bytes): 2 objects to replay, "
+        "0 skipped (already replayed), 0 failed",
     ]
     assert len(firehose[0].calls) == calls_before
     assert received.drain() == []
@@ -155,8 +155,8 @@ def test_replay_puts_back_the_exact_records_in_order_and_tags_each_object(setup,
     assert (code, err) == (0, "")
     assert received.drain() == FIRST + SECOND
     assert out.splitlines()[-1] == (
-        f"replayed 2 objects (4 records, {sum(map(len, FIRST + SECOND)):,} bytes); "
-        "skipped 0 already replayed; 0 failed")
+        f"put back 4 records ({sum(map(len, FIRST + SECOND)):,} bytes): 2 objects replayed, "
+        "0 skipped (already replayed), 0 failed")
     notified, replayed = tags(s3, bucket, gzipped)
     assert notified == NOTIFIED, "the notifier's tag is kept"
     assert replayed["Key"] == REPLAYED_TAG and STAMP.fullmatch(replayed["Value"])
@@ -171,7 +171,7 @@ def test_a_second_run_puts_nothing(setup, firehose):
     calls_after_first = len(firehose[0].calls)
     code, out, err = run_cli("--bucket", bucket, "--stream", stream)
     assert (code, err) == (0, "")
-    assert out == "replayed 0 objects (0 records, 0 bytes); skipped 2 already replayed; 0 failed\n"
+    assert out == "put back 0 records (0 bytes): 0 objects replayed, 2 skipped (already replayed), 0 failed\n"
     assert len(firehose[0].calls) == calls_after_first
     assert received.drain() == FIRST + SECOND, "each record exactly once"
 
@@ -204,8 +204,8 @@ def test_records_firehose_keeps_refusing_leave_their_object_untagged_and_exit_1(
     first, advice = err.getvalue().splitlines()
     assert first == (
         f"error: failed: s3://{bucket}/{refused}: Firehose still refused records after 5 attempts (last "
-        "answer: ServiceUnavailableException: Slow down.); 0 of its 2 records had been accepted and a "
-        "re-run puts them again")
+        "answer: ServiceUnavailableException: Slow down.); 0 of its 2 records are back; a re-run puts "
+        "the other 2")
     assert advice == f"left untagged (a re-run retries exactly these once the cause is fixed): {refused}"
     assert tags(s3, bucket, refused) == []
     assert [t["Key"] for t in tags(s3, bucket, fine)] == [REPLAYED_TAG]
@@ -213,6 +213,56 @@ def test_records_firehose_keeps_refusing_leave_their_object_untagged_and_exit_1(
     # Once Firehose takes records again, a re-run puts exactly the object left untagged.
     assert run_cli("--bucket", bucket, "--stream", stream)[0] == 0
     assert received.drain() == SECOND + FIRST
+
+
+class RefusingAfter:
+    """The loopback Firehose's client, with the stream refusing every entry after the first `calls` calls."""
+
+    def __init__(self, api: FirehoseApi, calls: int):
+        self.client, self.api, self.calls_left = boto3.client("firehose"), api, calls
+
+    def put_record_batch(self, **kwargs):
+        if self.calls_left <= 0:
+            self.api.fail_next(len(kwargs["Records"]))
+        self.calls_left -= 1
+        return self.client.put_record_batch(**kwargs)
+
+    def describe_delivery_stream(self, **kwargs):
+        return self.client.describe_delivery_stream(**kwargs)
+
+
+def test_an_object_refused_half_way_resumes_where_firehose_stopped_taking_it(setup, firehose):
+    s3, bucket, stream, received = setup
+    raws = [b"record %d\n" % i for i in range(501)]  # two PutRecordBatch calls: 500, then 1
+    put_errors(s3, bucket, error_key(), raws)
+    options = options_from(parser().parse_args(["--bucket", bucket, "--stream", stream]))
+    out, err = io.StringIO(), io.StringIO()
+    code = replay(options, Bucket(s3, bucket), Stream(RefusingAfter(firehose[0], calls=1), stream), out, err,
+                  sleep=lambda seconds: None)
+    assert code == 1
+    assert err.getvalue().splitlines()[0].endswith(
+        "500 of its 501 records are back (tag rejected-flows-replay-progress); a re-run puts the other 1")
+    assert out.getvalue().startswith("put back 500 records (")
+    assert tags(s3, bucket, error_key()) == [{"Key": "rejected-flows-replay-progress", "Value": "500"}]
+
+    code, out_dry, _ = run_cli("--bucket", bucket, "--stream", stream, "--dry-run")
+    assert code == 0 and "1 record, 11 bytes, 1 PutRecordBatch call (resumed after the 500 records" in out_dry
+    code, out_real, _ = run_cli("--bucket", bucket, "--stream", stream)
+    assert code == 0 and out_real.startswith("replayed: ") and "1 record, 11 bytes" in out_real
+    assert received.drain() == raws, "each record exactly once, in order"
+    (tag,) = tags(s3, bucket, error_key())
+    assert tag["Key"] == REPLAYED_TAG, "the progress tag gives way to the replayed tag"
+
+
+def test_a_progress_tag_larger_than_the_object_is_an_error_not_a_guess(setup):
+    s3, bucket, stream, received = setup
+    put_errors(s3, bucket, error_key(), FIRST)
+    s3.put_object_tagging(Bucket=bucket, Key=error_key(), Tagging={"TagSet": [
+        {"Key": "rejected-flows-replay-progress", "Value": "7"}]})
+    code, _, err = run_cli("--bucket", bucket, "--stream", stream)
+    assert code == 1
+    assert "its progress tag says '7' records were put back, but it holds 2" in err
+    assert received.drain() == []
 
 
 def test_a_corrupt_object_is_reported_by_line_and_left_untagged(setup):
@@ -229,7 +279,7 @@ def test_a_corrupt_object_is_reported_by_line_and_left_untagged(setup):
         "errorCode, rawData)",
         f"left untagged (a re-run retries exactly these once the cause is fixed): {corrupt}",
     ]
-    assert out.splitlines()[-1].endswith("skipped 0 already replayed; 1 failed")
+    assert out.splitlines()[-1].endswith("1 object replayed, 0 skipped (already replayed), 1 failed")
     assert tags(s3, bucket, corrupt) == []
     assert received.drain() == SECOND, "nothing of the corrupt object is put"
 
@@ -340,6 +390,6 @@ def test_the_command_in_a_subprocess_uses_the_service_endpoint_variables(setup, 
     result = subprocess.run([sys.executable, "-m", "replay", "--bucket", bucket, "--stream", stream],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout.splitlines()[-1].startswith("replayed 2 objects (4 records, ")
+    assert result.stdout.splitlines()[-1].startswith("put back 4 records (")
     assert received.drain() == FIRST + SECOND
     assert all(REPLAYED_TAG in {t["Key"] for t in tags(s3, bucket, key)} for key in (gzipped, plain))

@@ -131,17 +131,18 @@ def test_summary_line_counts_objects_records_and_bytes():
         ObjectOutcome("d", FAILED, reason="line 1: not JSON"),
     ])
     assert summary_line(summary) == (
-        "replayed 2 objects (5 records, 2,000 bytes); skipped 1 already replayed; 1 failed")
+        "put back 5 records (2,000 bytes): 2 objects replayed, 1 skipped (already replayed), 1 failed")
 
 
 def test_dry_run_summary_says_what_would_be_put():
     summary = Summary("archive", "errors/", dry_run=True,
                       outcomes=[ObjectOutcome("a", WOULD_REPLAY, records=4, bytes=10, calls=1)])
     assert summary_line(summary) == (
-        "dry run: would replay 1 object (4 records, 10 bytes); skipped 0 already replayed; 0 failed")
+        "dry run: would put back 4 records (10 bytes): 1 object to replay, 0 skipped (already replayed), "
+        "0 failed")
 
 
 def test_summary_of_an_empty_prefix_says_where_it_looked():
     assert summary_line(Summary("archive", "errors/processing-failed/", dry_run=False)) == (
-        "replayed 0 objects (0 records, 0 bytes); skipped 0 already replayed; 0 failed "
+        "put back 0 records (0 bytes): 0 objects replayed, 0 skipped (already replayed), 0 failed "
         "(nothing under s3://archive/errors/processing-failed/)")

@@ -97,7 +97,8 @@ def test_replay_with_the_fixed_format_archives_what_the_wrong_one_failed(service
 
     assert len(outcome.summary.put) == len(errors) and outcome.summary.records == failed_records
     assert outcome.lines[-1].startswith(
-        f"replayed {counted(len(errors), 'object')} ({counted(failed_records, 'record')}, ")
+        f"put back {counted(failed_records, 'record')} (")
+    assert f": {counted(len(errors), 'object')} replayed, 0 skipped" in outcome.lines[-1]
     assert outcome.archived and not outcome.failed_again
     rows = archived(services, "loop-archive")
     assert len(rows) == len(expected) > 100
