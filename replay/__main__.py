@@ -15,7 +15,7 @@ from replay.aws import REPLAYED_TAG, Bucket, ReplaySetupError, Stream, clients
 from replay.run import DEFAULT_PREFIX, Options, Replayer
 from replay.summary import FAILED, SKIPPED, ObjectOutcome, failure_advice, object_line, summary_line
 
-OK, RECORDS_LEFT, USAGE_ERROR = 0, 1, 2
+OK, RECORDS_LEFT, USAGE_ERROR, INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageError(ValueError):
@@ -65,6 +65,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except ReplaySetupError as error:
         print(f"error: {error}", file=err)
         return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("interrupted: objects not tagged yet are replayed by the next run", file=err)
+        return INTERRUPTED
 
 
 def replay(options: Options, bucket: Bucket, stream: Stream, out: TextIO, err: TextIO,

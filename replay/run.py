@@ -90,7 +90,7 @@ class Replayer:
             return ObjectOutcome(key, SKIPPED)
         if len(others(tags)) >= S3_MAX_TAGS:
             # Checked before putting anything: records put but never marked would be put again.
-            return ObjectOutcome(key, FAILED, reason=f"it has {len(tags)} tags, S3's maximum, so it "
+            return ObjectOutcome(key, FAILED, reason=f"it has {len(others(tags))} tags, S3's maximum, so it "
                                  f"could not be marked as replayed: remove one tag and run again")
         records = parse_error_object(key, self.bucket.read(key))
         done = resume_point(key, progress(tags), len(records))
