@@ -3,7 +3,8 @@
 Clients come from boto3's default credential chain (environment, shared config and SSO, container or
 instance role) and honour the service-specific endpoint variables `AWS_ENDPOINT_URL_S3` and
 `AWS_ENDPOINT_URL_FIREHOSE` as well as `AWS_ENDPOINT_URL`: botocore resolves them itself (AWS SDKs and
-Tools Reference Guide, "Service-specific endpoints", `AWS_ENDPOINT_URL_<SERVICE>`; checked 2026-11).
+Tools Reference Guide, "Service-specific endpoints", `AWS_ENDPOINT_URL_<SERVICE>`,
+https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html; checked 2026-11).
 """
 
 from __future__ import annotations
