@@ -5,6 +5,10 @@ A run whose transform could not read its records (a wrong `FLOW_LOG_FORMAT`, say
 `errors/processing-failed/`. Once the format is fixed, replay puts them back into the stream; the stream
 runs the transform again, now with the fixed format, and the flows land in the archive. The replayed
 error objects are tagged, so replaying again puts nothing.
+
+In a pipeline run, call `replay_failed` once the run's stream is closed and before the notifier goes
+over the stream's objects: the archive objects the replay writes join `stream.stats.objects`, so they
+are notified and mirrored like the others.
 """
 
 from __future__ import annotations
