@@ -1,0 +1,92 @@
+"""`python -m replay`: put Firehose's failed records (under `errors/`) back into the delivery stream."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from tqdm import tqdm
+
+from contracts.layout import DATA_PREFIX, ERROR_PREFIX
+from replay.aws import REPLAYED_TAG, Bucket, ReplaySetupError, Stream, clients
+from replay.run import DEFAULT_PREFIX, Options, Replayer
+from replay.summary import FAILED, SKIPPED, ObjectOutcome, failure_advice, object_line, summary_line
+
+OK, RECORDS_LEFT, USAGE_ERROR, INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(ValueError):
+    """Arguments that cannot work: reported on one line, exit code 2."""
+
+
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(
+        prog="python -m replay", description=__doc__,
+        epilog=f"Each object is tagged {REPLAYED_TAG}=<UTC time> once Firehose has accepted all its "
+               "records; tagged objects are skipped. Exit codes: 0 done, 1 some objects left untagged "
+               "(named; a re-run retries exactly those), 2 usage or setup error.")
+    cli.add_argument("--bucket", required=True, help="the archive bucket (`pulumi stack output bucketName`)")
+    cli.add_argument("--stream", required=True,
+                     help="the delivery stream (`pulumi stack output deliveryStreamName`)")
+    cli.add_argument("--prefix", default=DEFAULT_PREFIX,
+                     help=f"where the failed records are (default {DEFAULT_PREFIX})")
+    cli.add_argument("--dry-run", action="store_true",
+                     help="list the objects, records and bytes that would be put; put and tag nothing")
+    return cli
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    bucket, stream, prefix = args.bucket.strip(), args.stream.strip(), args.prefix
+    if not bucket or "/" in bucket:
+        raise UsageError(f"--bucket takes a bucket name (not a URL or path), got {args.bucket!r}")
+    if not stream or "/" in stream:
+        raise UsageError(f"--stream takes a delivery stream name (not an ARN), got {args.stream!r}")
+    if DATA_PREFIX.startswith(prefix) or prefix.startswith(DATA_PREFIX):
+        raise UsageError(f"--prefix {prefix!r} covers {DATA_PREFIX}, which holds archived flows, not "
+                         f"failed records (they are under {ERROR_PREFIX})")
+    return Options(bucket, stream, prefix, args.dry_run)
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        options = options_from(parser().parse_args(argv))
+    except SystemExit as stop:  # argparse has printed its usage error (or the help)
+        return int(stop.code or 0)
+    except UsageError as error:
+        print(f"error: {error}", file=err)
+        return USAGE_ERROR
+    try:
+        s3, firehose = clients()
+        return replay(options, Bucket(s3, options.bucket), Stream(firehose, options.stream), out, err)
+    except ReplaySetupError as error:
+        print(f"error: {error}", file=err)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("interrupted: objects not tagged yet are replayed by the next run", file=err)
+        return INTERRUPTED
+
+
+def replay(options: Options, bucket: Bucket, stream: Stream, out: TextIO, err: TextIO,
+           sleep: Callable[[float], None] = time.sleep) -> int:
+    """Run, print one line per object put (stdout) or failed (stderr), then the summary."""
+    def report(outcome: ObjectOutcome) -> None:
+        # tqdm.write keeps these lines clear of the progress bar when both go to the terminal.
+        if outcome.status == FAILED:
+            tqdm.write(f"error: {object_line(options.bucket, outcome)}", file=err)
+        elif outcome.status != SKIPPED:
+            tqdm.write(object_line(options.bucket, outcome), file=out)
+
+    summary = Replayer(options, bucket, stream, report, sleep=sleep).run(err=err)
+    print(summary_line(summary), file=out)
+    if summary.failed:
+        print(failure_advice(summary), file=err)
+        return RECORDS_LEFT
+    return OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

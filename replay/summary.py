@@ -1,0 +1,81 @@
+"""What a replay did, per object and in total, as plain data and as the lines the command prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ObjectOutcome:
+    key: str
+    status: str  # "replayed" | "would replay" | "skipped" | "failed"
+    records: int = 0  # put back (or, in a dry run, to be put back) by this run
+    bytes: int = 0
+    calls: int = 0  # PutRecordBatch calls planned (dry run) or made
+    reason: str = ""  # why it failed
+    resumed_after: int = 0  # records an interrupted run had already put back (not counted again)
+
+
+REPLAYED, WOULD_REPLAY, SKIPPED, FAILED = "replayed", "would replay", "skipped", "failed"
+
+
+@dataclass
+class Summary:
+    bucket: str
+    prefix: str
+    dry_run: bool
+    outcomes: list[ObjectOutcome] = field(default_factory=list)
+
+    def of(self, status: str) -> list[ObjectOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.status == status]
+
+    @property
+    def put(self) -> list[ObjectOutcome]:
+        """The objects whose records were all (or, in a dry run, would be) put back."""
+        return self.of(WOULD_REPLAY if self.dry_run else REPLAYED)
+
+    @property
+    def records(self) -> int:
+        """Records put back by this run, those of objects that failed half-way included."""
+        return sum(outcome.records for outcome in self.outcomes)
+
+    @property
+    def bytes(self) -> int:
+        return sum(outcome.bytes for outcome in self.outcomes)
+
+    @property
+    def failed(self) -> list[ObjectOutcome]:
+        return self.of(FAILED)
+
+
+def object_line(bucket: str, outcome: ObjectOutcome) -> str:
+    """One line per object: what happened to it and where it is."""
+    where = f"s3://{bucket}/{outcome.key}"
+    if outcome.status == FAILED:
+        return f"failed: {where}: {outcome.reason}"
+    if outcome.status == SKIPPED:
+        return f"skipped (already replayed): {where}"
+    resumed = ""
+    if outcome.resumed_after:
+        resumed = f" (resumed after the {counted(outcome.resumed_after, 'record')} an earlier run put back)"
+    return (f"{outcome.status}: {where}: {counted(outcome.records, 'record')}, "
+            f"{counted(outcome.bytes, 'byte')}, {counted(outcome.calls, 'PutRecordBatch call')}{resumed}")
+
+
+def counted(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
+def summary_line(summary: Summary) -> str:
+    """The final line: objects replayed/skipped/failed, records, bytes."""
+    verb, done = ("dry run: would put back", "to replay") if summary.dry_run else ("put back", "replayed")
+    line = (f"{verb} {counted(summary.records, 'record')} ({counted(summary.bytes, 'byte')}): "
+            f"{counted(len(summary.put), 'object')} {done}, {len(summary.of(SKIPPED)):,} skipped (already "
+            f"replayed), {len(summary.failed):,} failed")
+    return line + ("" if summary.outcomes else f" (nothing under s3://{summary.bucket}/{summary.prefix})")
+
+
+def failure_advice(summary: Summary) -> str:
+    """After failures: which objects stay untagged, so a re-run retries exactly those."""
+    keys = ", ".join(outcome.key for outcome in summary.failed)
+    return (f"left untagged (a re-run retries exactly these once the cause is fixed): {keys}")

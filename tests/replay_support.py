@@ -1,0 +1,44 @@
+"""Builders of what replay reads: Firehose's error records, as Firehose writes them under errors/."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+
+from local.cloudwatch import LogEvent, SubscriptionMessage, encode_payload
+
+T0 = 1_795_748_400_000  # 2026-11-27 03:00:00 UTC
+LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:rejected-flows-dev-transform:$LATEST"
+# AWS's documented flow-log examples (VPC user guide, "Flow log record examples").
+REJECTED_RDP = ("2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 "
+                "1418530010 1418530070 REJECT OK")
+ACCEPTED_SSH = ("2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 "
+                "1418530010 1418530070 ACCEPT OK")
+NO_DATA = "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA"
+
+
+def subscription_record(*lines: str, log_stream: str = "eni-1235b8ca123456789-all") -> bytes:
+    """A Firehose record as CloudWatch Logs delivers it: gzip of one subscription message."""
+    events = [LogEvent(message=line, timestamp_ms=1418530070000 + i) for i, line in enumerate(lines)]
+    return encode_payload(SubscriptionMessage(log_events=events, log_stream=log_stream).as_dict())
+
+
+def error_line(raw: bytes, arrival_ms: int = T0, code: str = "Lambda.ProcessingFailedStatus") -> bytes:
+    """One line of an error object, with the keys Firehose writes."""
+    return json.dumps({
+        "attemptsMade": 1, "arrivalTimestamp": arrival_ms, "errorCode": code,
+        "errorMessage": "The Lambda function returned ProcessingFailed for this record.",
+        "attemptEndingTimestamp": arrival_ms + 61_000,
+        "rawData": base64.b64encode(raw).decode("ascii"), "lambdaArn": LAMBDA_ARN,
+    }, separators=(",", ":")).encode() + b"\n"
+
+
+def error_object(raws: list[bytes], compressed: bool = True) -> bytes:
+    body = b"".join(error_line(raw, T0 + i) for i, raw in enumerate(raws))
+    return gzip.compress(body) if compressed else body
+
+
+def error_key(hour: int = 3, name: str = "a") -> str:
+    return (f"errors/processing-failed/year=2026/month=11/day=27/hour={hour:02d}/"
+            f"rejected-flows-dev-flows-1-2026-11-27-{hour:02d}-01-00-{name}.gz")

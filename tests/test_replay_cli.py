@@ -1,0 +1,395 @@
+"""`python -m replay` end to end: a moto S3 server holds the error objects, the loopback Firehose takes
+the records back (PutRecordBatch), through the real command line."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import itertools
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION
+from local.aws import CREDENTIALS, LocalAws
+from local.firehose import DeliveryStream, StreamConfig
+from local.firehose_api import FirehoseApi, serve
+from replay.__main__ import main, options_from, parser, replay
+from replay.aws import REPLAYED_TAG, Bucket, Stream
+from tests.replay_support import (
+    ACCEPTED_SSH,
+    NO_DATA,
+    REJECTED_RDP,
+    error_key,
+    error_object,
+    subscription_record,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "errors/processing-failed/"
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+NOTIFIED = {"Key": "rejected-flows-notified", "Value": "7781234567890123456"}
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def aws():
+    local = LocalAws()
+    yield local
+    local.stop()
+
+
+@pytest.fixture(scope="module")
+def firehose():
+    api = FirehoseApi()
+    with serve(api) as server:
+        yield api, server.url
+
+
+@pytest.fixture
+def environment(aws, firehose, monkeypatch, tmp_path):
+    """Only the service-specific endpoint variables point boto3 at the stand-ins; no user config."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    values = {
+        **CREDENTIALS, "AWS_DEFAULT_REGION": aws.region, "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+        "AWS_ENDPOINT_URL_S3": aws.url, "AWS_ENDPOINT_URL_FIREHOSE": firehose[1],
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+class Received:
+    """A delivery stream on the loopback Firehose whose processor records what reaches it."""
+
+    def __init__(self, api: FirehoseApi, name: str):
+        self.records: list[bytes] = []
+        self.stream = DeliveryStream(StreamConfig(
+            name=name, lambda_arn="arn:aws:lambda:us-east-1:123456789012:function:t:$LATEST",
+            data_prefix=FIREHOSE_DATA_PREFIX, error_prefix=FIREHOSE_ERROR_PREFIX, extension=GZIP_EXTENSION,
+            processor_buffer_bytes=10**6, processor_buffer_ms=60_000,
+            archive_buffer_bytes=10**6, archive_buffer_ms=300_000), self._process, lambda key, body: None)
+        api.register(self.stream)
+
+    def _process(self, event: dict) -> dict:
+        self.records += [base64.b64decode(record["data"]) for record in event["records"]]
+        return {"records": [{"recordId": r["recordId"], "result": "Dropped", "data": ""}
+                            for r in event["records"]]}
+
+    def drain(self) -> list[bytes]:
+        """What the stream took in so far (puts are accepted into an inbox until the stream runs)."""
+        self.stream.close()
+        return self.records
+
+
+@pytest.fixture
+def setup(aws, firehose, environment):
+    """A fresh bucket and stream per test: (s3 client, bucket, stream name, Received)."""
+    number = next(_names)
+    bucket, stream = f"rejected-flows-replay-{number}", f"rejected-flows-replay-{number}"
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    return s3, bucket, stream, Received(firehose[0], stream)
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def tags(s3, bucket: str, key: str) -> list[dict]:
+    return s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+
+
+def put_errors(s3, bucket: str, key: str, raws: list[bytes], compressed: bool = True) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=error_object(raws, compressed=compressed))
+
+
+FIRST = [subscription_record(REJECTED_RDP), subscription_record(REJECTED_RDP, ACCEPTED_SSH, NO_DATA)]
+# The second object also holds a plain-text record, as flow logs delivered straight to Firehose are.
+SECOND = [subscription_record(NO_DATA, log_stream="eni-2"),
+          b"2 123456789010 eni-9 - - - - - - - 1 2 - NODATA\n"]
+
+
+def two_objects(s3, bucket: str) -> tuple[str, str]:
+    gzipped, plain = error_key(3, "a"), error_key(4, "b").removesuffix(".gz")
+    put_errors(s3, bucket, gzipped, FIRST)
+    put_errors(s3, bucket, plain, SECOND, compressed=False)
+    s3.put_object_tagging(Bucket=bucket, Key=gzipped, Tagging={"TagSet": [NOTIFIED]})
+    return gzipped, plain
+
+
+def test_dry_run_lists_what_it_would_put_and_puts_and_tags_nothing(setup, firehose):
+    s3, bucket, stream, received = setup
+    gzipped, plain = two_objects(s3, bucket)
+    calls_before = len(firehose[0].calls)
+    code, out, err = run_cli("--bucket", bucket, "--stream", stream, "--dry-run")
+    assert (code, err) == (0, "")
+    first_bytes, second_bytes = sum(map(len, FIRST)), sum(map(len, SECOND))
+    assert out.splitlines() == [
+        f"would replay: s3://{bucket}/{gzipped}: 2 records, {first_bytes:,} bytes, 1 PutRecordBatch call",
+        f"would replay: s3://{bucket}/{plain}: 2 records, {second_bytes:,} bytes, 1 PutRecordBatch call",
+        f"dry run: would put back 4 records ({first_bytes + second_bytes:,} bytes): 2 objects to replay, "
+        "0 skipped (already replayed), 0 failed",
+    ]
+    assert len(firehose[0].calls) == calls_before
+    assert received.drain() == []
+    assert tags(s3, bucket, gzipped) == [NOTIFIED] and tags(s3, bucket, plain) == []
+
+
+def test_replay_puts_back_the_exact_records_in_order_and_tags_each_object(setup, firehose):
+    s3, bucket, stream, received = setup
+    gzipped, plain = two_objects(s3, bucket)
+    code, out, err = run_cli("--bucket", bucket, "--stream", stream)
+    assert (code, err) == (0, "")
+    assert received.drain() == FIRST + SECOND
+    assert out.splitlines()[-1] == (
+        f"put back 4 records ({sum(map(len, FIRST + SECOND)):,} bytes): 2 objects replayed, "
+        "0 skipped (already replayed), 0 failed")
+    notified, replayed = tags(s3, bucket, gzipped)
+    assert notified == NOTIFIED, "the notifier's tag is kept"
+    assert replayed["Key"] == REPLAYED_TAG and STAMP.fullmatch(replayed["Value"])
+    (only,) = tags(s3, bucket, plain)
+    assert only["Key"] == REPLAYED_TAG
+
+
+def test_a_second_run_puts_nothing(setup, firehose):
+    s3, bucket, stream, received = setup
+    two_objects(s3, bucket)
+    assert run_cli("--bucket", bucket, "--stream", stream)[0] == 0
+    calls_after_first = len(firehose[0].calls)
+    code, out, err = run_cli("--bucket", bucket, "--stream", stream)
+    assert (code, err) == (0, "")
+    assert out == "put back 0 records (0 bytes): 0 objects replayed, 2 skipped (already replayed), 0 failed\n"
+    assert len(firehose[0].calls) == calls_after_first
+    assert received.drain() == FIRST + SECOND, "each record exactly once"
+
+
+def test_entries_firehose_refuses_are_retried_until_accepted(setup, firehose):
+    s3, bucket, stream, received = setup
+    raws = [subscription_record(REJECTED_RDP, log_stream=f"eni-{i}") for i in range(5)]
+    put_errors(s3, bucket, error_key(), raws)
+    api = firehose[0]
+    before = len(api.calls)
+    api.fail_next(2)
+    code, out, _ = run_cli("--bucket", bucket, "--stream", stream)
+    assert code == 0
+    assert api.calls[before:] == [("PutRecordBatch", 5), ("PutRecordBatch", 2)]
+    assert sorted(received.drain()) == sorted(raws), "every record once, the refused ones on retry"
+    assert "5 records" in out and "2 PutRecordBatch calls" in out
+
+
+def test_records_firehose_keeps_refusing_leave_their_object_untagged_and_exit_1(setup, firehose):
+    s3, bucket, stream, received = setup
+    refused, fine = error_key(3, "a"), error_key(5, "b")
+    put_errors(s3, bucket, refused, FIRST)
+    put_errors(s3, bucket, fine, SECOND)
+    firehose[0].fail_next(2 * 5)  # both records of the first object, on each of the 5 attempts
+    out, err = io.StringIO(), io.StringIO()
+    options = options_from(parser().parse_args(["--bucket", bucket, "--stream", stream]))
+    code = replay(options, Bucket(s3, bucket), Stream(boto3.client("firehose"), stream), out, err,
+                  sleep=lambda seconds: None)
+    assert code == 1
+    first, advice = err.getvalue().splitlines()
+    assert first == (
+        f"error: failed: s3://{bucket}/{refused}: Firehose still refused records after 5 attempts (last "
+        "answer: ServiceUnavailableException: Slow down.); 0 of its 2 records are back; a re-run puts "
+        "the other 2")
+    assert advice == f"left untagged (a re-run retries exactly these once the cause is fixed): {refused}"
+    assert tags(s3, bucket, refused) == []
+    assert [t["Key"] for t in tags(s3, bucket, fine)] == [REPLAYED_TAG]
+    assert received.drain() == SECOND
+    # Once Firehose takes records again, a re-run puts exactly the object left untagged.
+    assert run_cli("--bucket", bucket, "--stream", stream)[0] == 0
+    assert received.drain() == SECOND + FIRST
+
+
+class RefusingAfter:
+    """The loopback Firehose's client, with the stream refusing every entry after the first `calls` calls."""
+
+    def __init__(self, api: FirehoseApi, calls: int):
+        self.client, self.api, self.calls_left = boto3.client("firehose"), api, calls
+
+    def put_record_batch(self, **kwargs):
+        if self.calls_left <= 0:
+            self.api.fail_next(len(kwargs["Records"]))
+        self.calls_left -= 1
+        return self.client.put_record_batch(**kwargs)
+
+    def describe_delivery_stream(self, **kwargs):
+        return self.client.describe_delivery_stream(**kwargs)
+
+
+def test_an_object_refused_half_way_resumes_where_firehose_stopped_taking_it(setup, firehose):
+    s3, bucket, stream, received = setup
+    raws = [b"record %d\n" % i for i in range(501)]  # two PutRecordBatch calls: 500, then 1
+    put_errors(s3, bucket, error_key(), raws)
+    options = options_from(parser().parse_args(["--bucket", bucket, "--stream", stream]))
+    out, err = io.StringIO(), io.StringIO()
+    code = replay(options, Bucket(s3, bucket), Stream(RefusingAfter(firehose[0], calls=1), stream), out, err,
+                  sleep=lambda seconds: None)
+    assert code == 1
+    assert err.getvalue().splitlines()[0].endswith(
+        "500 of its 501 records are back (tag rejected-flows-replay-progress); a re-run puts the other 1")
+    assert out.getvalue().startswith("put back 500 records (")
+    assert tags(s3, bucket, error_key()) == [{"Key": "rejected-flows-replay-progress", "Value": "500"}]
+
+    code, out_dry, _ = run_cli("--bucket", bucket, "--stream", stream, "--dry-run")
+    assert code == 0 and "1 record, 11 bytes, 1 PutRecordBatch call (resumed after the 500 records" in out_dry
+    code, out_real, _ = run_cli("--bucket", bucket, "--stream", stream)
+    assert code == 0 and out_real.startswith("replayed: ") and "1 record, 11 bytes" in out_real
+    assert received.drain() == raws, "each record exactly once, in order"
+    (tag,) = tags(s3, bucket, error_key())
+    assert tag["Key"] == REPLAYED_TAG, "the progress tag gives way to the replayed tag"
+
+
+def test_a_progress_tag_larger_than_the_object_is_an_error_not_a_guess(setup):
+    s3, bucket, stream, received = setup
+    put_errors(s3, bucket, error_key(), FIRST)
+    s3.put_object_tagging(Bucket=bucket, Key=error_key(), Tagging={"TagSet": [
+        {"Key": "rejected-flows-replay-progress", "Value": "7"}]})
+    code, _, err = run_cli("--bucket", bucket, "--stream", stream)
+    assert code == 1
+    assert "its progress tag says '7' records were put back, but it holds 2" in err
+    assert received.drain() == []
+
+
+def test_a_corrupt_object_is_reported_by_line_and_left_untagged(setup):
+    s3, bucket, stream, received = setup
+    corrupt, good = error_key(3, "corrupt"), error_key(4, "good")
+    lines = gzip.decompress(error_object(FIRST)).splitlines(keepends=True)
+    s3.put_object(Bucket=bucket, Key=corrupt, Body=gzip.compress(
+        lines[0] + b'{"srcaddr":"198.51.100.7","dstport":22,"action":"REJECT"}\n' + lines[1]))
+    put_errors(s3, bucket, good, SECOND)
+    code, out, err = run_cli("--bucket", bucket, "--stream", stream)
+    assert code == 1
+    assert err.splitlines() == [
+        f"error: failed: s3://{bucket}/{corrupt}: line 2: not a Firehose error record (no string "
+        "errorCode, rawData)",
+        f"left untagged (a re-run retries exactly these once the cause is fixed): {corrupt}",
+    ]
+    assert out.splitlines()[-1].endswith("1 object replayed, 0 skipped (already replayed), 1 failed")
+    assert tags(s3, bucket, corrupt) == []
+    assert received.drain() == SECOND, "nothing of the corrupt object is put"
+
+
+def test_a_truncated_gzip_object_is_reported_and_left_untagged(setup):
+    s3, bucket, stream, received = setup
+    body = error_object(FIRST * 30)
+    s3.put_object(Bucket=bucket, Key=error_key(), Body=body[:100])
+    code, _, err = run_cli("--bucket", bucket, "--stream", stream)
+    assert code == 1
+    assert "starts like gzip but cannot be decompressed" in err.splitlines()[0]
+    assert tags(s3, bucket, error_key()) == [] and received.drain() == []
+
+
+def test_an_object_with_s3s_maximum_of_tags_is_refused_before_anything_is_put(setup, firehose):
+    s3, bucket, stream, received = setup
+    put_errors(s3, bucket, error_key(), FIRST)
+    full = [{"Key": f"team-{i}", "Value": "x"} for i in range(10)]
+    s3.put_object_tagging(Bucket=bucket, Key=error_key(), Tagging={"TagSet": full})
+    code, _, err = run_cli("--bucket", bucket, "--stream", stream)
+    assert code == 1
+    assert "it has 10 tags, S3's maximum" in err
+    assert received.drain() == [] and tags(s3, bucket, error_key()) == full
+
+
+def test_objects_outside_the_prefix_are_left_alone(setup):
+    s3, bucket, stream, received = setup
+    put_errors(s3, bucket, error_key(), FIRST)
+    other = "errors/format-conversion-failed/year=2026/month=11/day=27/hour=03/x.gz"
+    put_errors(s3, bucket, other, SECOND)
+    assert run_cli("--bucket", bucket, "--stream", stream)[0] == 0
+    assert received.drain() == FIRST and tags(s3, bucket, other) == []
+    other_prefix = "errors/format-conversion-failed/"
+    assert run_cli("--bucket", bucket, "--stream", stream, "--prefix", other_prefix)[0] == 0
+    assert received.drain() == FIRST + SECOND
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--stream", "s"], "the following arguments are required: --bucket"),
+    (["--bucket", "s3://archive", "--stream", "s"], "error: --bucket takes a bucket name"),
+    (["--bucket", "b", "--stream", "arn:aws:firehose:us-east-1:1:deliverystream/s"],
+     "error: --stream takes a delivery stream name"),
+    (["--bucket", "b", "--stream", "s", "--prefix", "rejected/"], "holds archived flows, not failed records"),
+    (["--bucket", "b", "--stream", "s", "--prefix", ""], "holds archived flows, not failed records"),
+])
+def test_usage_errors_exit_2_with_one_clear_line(argv, message, capsys):
+    code, _, err = run_cli(*argv)
+    assert code == 2
+    assert message in err + capsys.readouterr().err
+
+
+def test_a_bucket_that_does_not_exist_exits_2(setup):
+    _, _, stream, _ = setup
+    assert run_cli("--bucket", "no-such-archive-bucket", "--stream", stream) == (
+        2, "", "error: bucket 'no-such-archive-bucket' does not exist (check `pulumi stack output "
+               "bucketName` and the account you are using)\n")
+
+
+def test_a_stream_that_does_not_exist_exits_2_and_tags_nothing(setup):
+    s3, bucket, _, _ = setup
+    put_errors(s3, bucket, error_key(), FIRST)
+    code, out, err = run_cli("--bucket", bucket, "--stream", "no-such-stream")
+    assert (code, out) == (2, "")
+    assert err == ("error: delivery stream 'no-such-stream' does not exist in this account and region "
+                   "(check `pulumi stack output deliveryStreamName` and AWS_REGION)\n")
+    assert tags(s3, bucket, error_key()) == []
+
+
+def test_no_credentials_exits_2_saying_where_boto3_looked(setup, monkeypatch):
+    _, bucket, stream, _ = setup
+    for name in CREDENTIALS:
+        monkeypatch.delenv(name)
+    code, out, err = run_cli("--bucket", bucket, "--stream", stream)
+    assert (code, out) == (2, "")
+    assert err.startswith("error: no AWS credentials found: boto3 looks in the environment")
+
+
+def test_no_region_exits_2(setup, monkeypatch):
+    _, bucket, stream, _ = setup
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    code, _, err = run_cli("--bucket", bucket, "--stream", stream)
+    assert code == 2 and err.startswith("error: no AWS region: set AWS_REGION")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("err_stream", "shown"), [(Terminal, True), (io.StringIO, False)])
+def test_a_progress_bar_over_many_objects_only_on_a_terminal(setup, err_stream, shown):
+    s3, bucket, stream, received = setup
+    keys = [error_key(3, f"n{i:02d}") for i in range(20)]
+    for key in keys:
+        put_errors(s3, bucket, key, [subscription_record(REJECTED_RDP, log_stream=key)])
+    out, err = io.StringIO(), err_stream()
+    options = options_from(parser().parse_args(["--bucket", bucket, "--stream", stream]))
+    assert replay(options, Bucket(s3, bucket), Stream(boto3.client("firehose"), stream), out, err) == 0
+    assert ("replay:   0%|          | 0/20 [" in err.getvalue()) is shown
+    assert shown or err.getvalue() == ""
+    assert len(received.drain()) == 20
+
+
+def test_the_command_in_a_subprocess_uses_the_service_endpoint_variables(setup, environment):
+    s3, bucket, stream, received = setup
+    gzipped, plain = two_objects(s3, bucket)
+    env = {"PATH": os.environ.get("PATH", ""), **environment}
+    result = subprocess.run([sys.executable, "-m", "replay", "--bucket", bucket, "--stream", stream],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[-1].startswith("put back 4 records (")
+    assert received.drain() == FIRST + SECOND
+    assert all(REPLAYED_TAG in {t["Key"] for t in tags(s3, bucket, key)} for key in (gzipped, plain))

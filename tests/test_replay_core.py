@@ -1,0 +1,148 @@
+"""Replay's pure core: reading error objects, planning PutRecordBatch calls, the summary lines."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.firehose import PUT_BATCH_MAX_BYTES, PUT_BATCH_MAX_RECORDS, PUT_RECORD_MAX_BYTES
+from replay.plan import plan_batches
+from replay.records import FailedRecord, MalformedObjectError, parse_error_object
+from replay.summary import FAILED, REPLAYED, SKIPPED, WOULD_REPLAY, ObjectOutcome, Summary, summary_line
+from tests.replay_support import (
+    ACCEPTED_SSH,
+    NO_DATA,
+    REJECTED_RDP,
+    error_key,
+    error_line,
+    error_object,
+    subscription_record,
+)
+
+KEY = error_key()
+
+
+@pytest.mark.parametrize("compressed", [True, False], ids=["gzip", "plain"])
+def test_error_object_gives_back_each_raw_record_in_order(compressed):
+    raws = [subscription_record(REJECTED_RDP), subscription_record(ACCEPTED_SSH, NO_DATA), b"plain text\n"]
+    records = parse_error_object(KEY, error_object(raws, compressed=compressed))
+    assert records == [
+        FailedRecord(KEY, 1, raws[0], "Lambda.ProcessingFailedStatus"),
+        FailedRecord(KEY, 2, raws[1], "Lambda.ProcessingFailedStatus"),
+        FailedRecord(KEY, 3, raws[2], "Lambda.ProcessingFailedStatus"),
+    ]
+
+
+def test_records_of_a_failed_invocation_are_replayed_too():
+    body = error_line(b"x", code="Lambda.FunctionError") + error_line(b"y", code="Lambda.MissingRecordId")
+    assert [(r.data, r.error_code) for r in parse_error_object(KEY, body)] == [
+        (b"x", "Lambda.FunctionError"), (b"y", "Lambda.MissingRecordId")]
+
+
+def test_an_empty_object_has_nothing_to_replay():
+    assert parse_error_object(KEY, b"") == []
+    assert parse_error_object(KEY, gzip.compress(b"")) == []
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    (b'{"srcaddr":"10.0.0.1","dstport":22}',
+     "line 2: not a Firehose error record (no string errorCode, rawData)"),
+    (b"2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 REJECT OK", "line 2: not JSON"),
+    (b'["rawData"]', "line 2: a JSON list, not a Firehose error record"),
+    (b'{"errorCode":"x","rawData":"not base64!"}', "line 2: rawData is not base64"),
+    (b'{"errorCode":"x","rawData":7}', "line 2: not a Firehose error record (no string rawData)"),
+])
+def test_a_line_that_is_not_an_error_record_fails_the_whole_object_naming_the_line(line, reason):
+    body = gzip.compress(error_line(b"good") + line + b"\n" + error_line(b"good too"))
+    with pytest.raises(MalformedObjectError) as caught:
+        parse_error_object(KEY, body)
+    assert caught.value.key == KEY
+    assert caught.value.reason.startswith(reason)
+    assert str(caught.value).startswith(f"{KEY}: line 2: ")
+
+
+def test_many_bad_lines_are_named_then_counted():
+    body = b"".join(b"nope %d\n" % i for i in range(6))
+    with pytest.raises(MalformedObjectError) as caught:
+        parse_error_object(KEY, body)
+    assert caught.value.reason.count("line ") == 3
+    assert caught.value.reason.startswith("line 1: not JSON")
+    assert caught.value.reason.endswith("(and 3 more bad lines)")
+
+
+def test_a_truncated_gzip_object_is_reported_not_skipped():
+    body = error_object([subscription_record(REJECTED_RDP)] * 20)
+    with pytest.raises(MalformedObjectError) as caught:
+        parse_error_object(KEY, body[: len(body) // 2])
+    assert caught.value.reason.startswith("starts like gzip but cannot be decompressed")
+
+
+def test_a_record_too_big_for_put_record_batch_is_an_error_not_a_failed_call():
+    body = error_line(b"x" * (PUT_RECORD_MAX_BYTES + 1))
+    with pytest.raises(MalformedObjectError) as caught:
+        parse_error_object(KEY, body)
+    assert "over Firehose's 1,024,000 byte limit per record" in caught.value.reason
+    largest = b"x" * PUT_RECORD_MAX_BYTES
+    assert parse_error_object(KEY, error_line(largest))[0].data == largest
+
+
+def test_base64_in_raw_data_is_decoded_byte_for_byte():
+    raw = bytes(range(256)) * 3
+    (record,) = parse_error_object(KEY, error_line(raw))
+    assert record.data == raw and base64.b64encode(record.data) == base64.b64encode(raw)
+
+
+# Record sizes: mostly small, some near Firehose's per-record maximum, so both limits are reached.
+_SIZES = st.one_of(st.integers(0, 2_000), st.sampled_from(
+    [PUT_RECORD_MAX_BYTES, PUT_RECORD_MAX_BYTES - 1, 700_000, 350_000, 4 * 1024]))
+_PAYLOADS: dict[int, bytes] = {}  # one bytes object per size: lists of ~1,000 large records stay cheap
+
+
+def _payload(size: int) -> bytes:
+    return _PAYLOADS.setdefault(size, b"r" * size)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_SIZES, max_size=1_300))
+def test_planned_batches_stay_within_limits_and_keep_every_record_in_order(sizes):
+    records = [FailedRecord(KEY, line, _payload(size), "c") for line, size in enumerate(sizes, start=1)]
+    plan = plan_batches(records)
+    assert [record for batch in plan for record in batch.records] == records
+    for batch in plan:
+        assert 1 <= len(batch.records) <= PUT_BATCH_MAX_RECORDS
+        assert batch.size <= PUT_BATCH_MAX_BYTES
+        assert batch.size == sum(len(p) for p in batch.payloads)
+    # Never more calls than needed: each batch is full, or the next record would not have fitted.
+    for batch, following in itertools.pairwise(plan):
+        assert (len(batch.records) == PUT_BATCH_MAX_RECORDS
+                or batch.size + len(following.records[0].data) > PUT_BATCH_MAX_BYTES)
+
+
+def test_summary_line_counts_objects_records_and_bytes():
+    summary = Summary("archive", "errors/processing-failed/", dry_run=False, outcomes=[
+        ObjectOutcome("a", REPLAYED, records=3, bytes=1_500, calls=1),
+        ObjectOutcome("b", REPLAYED, records=2, bytes=500, calls=1),
+        ObjectOutcome("c", SKIPPED),
+        ObjectOutcome("d", FAILED, reason="line 1: not JSON"),
+    ])
+    assert summary_line(summary) == (
+        "put back 5 records (2,000 bytes): 2 objects replayed, 1 skipped (already replayed), 1 failed")
+
+
+def test_dry_run_summary_says_what_would_be_put():
+    summary = Summary("archive", "errors/", dry_run=True,
+                      outcomes=[ObjectOutcome("a", WOULD_REPLAY, records=4, bytes=10, calls=1)])
+    assert summary_line(summary) == (
+        "dry run: would put back 4 records (10 bytes): 1 object to replay, 0 skipped (already replayed), "
+        "0 failed")
+
+
+def test_summary_of_an_empty_prefix_says_where_it_looked():
+    assert summary_line(Summary("archive", "errors/processing-failed/", dry_run=False)) == (
+        "put back 0 records (0 bytes): 0 objects replayed, 0 skipped (already replayed), 0 failed "
+        "(nothing under s3://archive/errors/processing-failed/)")
