@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi import Config, ConfigTypeError
+from pulumi import Config, ConfigTypeError, Output
 
 from contracts.settings import Getter
 
@@ -25,3 +25,12 @@ def config_getter(config: Config) -> Getter:
 
     return get
 
+
+
+def optional_secret(config: Config, key: str) -> Output[str] | None:
+    """A secret that may be left unset: None when unset or empty (its Pulumi.yaml default is ""),
+    otherwise the value as a secret Output, so that it never shows in plain text."""
+    secret = config.get_secret(key)
+    # `get_secret` wraps the value at once; an empty one (the declared default) means "not configured".
+    plain = config.get(key)
+    return secret if plain is not None and plain.strip() else None
