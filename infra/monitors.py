@@ -71,6 +71,7 @@ class Where:
     """Where an operator looks next: the stack's Athena names (outputs) and the archive bucket."""
 
     bucket: pulumi.Input[str]
+    stream: pulumi.Input[str]
     database: pulumi.Input[str]
     table: pulumi.Input[str]
     workgroup: pulumi.Input[str]
@@ -122,8 +123,8 @@ def monitor_specs(stack: str, where: Where, volume_threshold: int) -> list[Monit
                 "and the object.\n\nWhat to do: read the transform's `record failed` log lines (CloudWatch "
                 "Logs, the transform Lambda's group) for the cause (usually a flow-log format that does "
                 "not match `flowLogFormat`), fix it, then replay the error objects into the stream with "
-                "`python -m replay --bucket {1} --stream <deliveryStreamName>`.",
-                stack, where.bucket,
+                "`python -m replay --bucket {1} --stream {2}`.",
+                stack, where.bucket, where.stream,
             ),
             2,
         ),

@@ -163,7 +163,7 @@ def build_pipeline(
         account=account,
         tags=tags,
     ))
-    monitors = build_monitors(settings, stack, datadog_api_key, datadog_app_key, archive, analytics)
+    monitors = build_monitors(settings, stack, datadog_api_key, datadog_app_key, archive, analytics, delivery)
     return Pipeline(archive, analytics, delivery, source, notifier, alarms, monitors)
 
 
@@ -174,6 +174,7 @@ def build_monitors(
     datadog_app_key: pulumi.Input[str] | None,
     archive: Archive,
     analytics: Analytics,
+    delivery: Delivery,
 ) -> Monitors | None:
     """Datadog monitors and dashboard, only with an application key: nothing in Datadog without one."""
     if datadog_app_key is None:
@@ -185,6 +186,7 @@ def build_monitors(
         app_key=datadog_app_key,
         where=Where(
             bucket=archive.bucket.bucket,
+            stream=delivery.stream.name,
             database=analytics.database.name,
             table=analytics.table.name,
             workgroup=analytics.workgroup.name,
