@@ -32,7 +32,8 @@ LESS = "LessThanThreshold"
 LESS_OR_EQUAL = "LessThanOrEqualToThreshold"
 # Missing data: `notBreaching` where a metric exists only while there is traffic (no data = nothing
 # wrong), `breaching` where silence is the problem, `ignore` where the metric may stop while the
-# condition persists (keep the last state).
+# condition persists (keep the last state): SQS publishes metrics only while a queue is active, and a
+# dead-letter queue is idle.
 NOT_BREACHING = "notBreaching"
 BREACHING = "breaching"
 IGNORE = "ignore"
