@@ -8,13 +8,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 from datadog_api_client.configuration import Configuration
 from datadog_api_client.model_utils import ModelComposed, ModelNormal, validate_and_convert_types
 from datadog_api_client.v1.model.dashboard import Dashboard
 from datadog_api_client.v1.model.monitor import Monitor
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.sync_await import _sync_await
 
 from contracts.events import KIND_ERRORS, KIND_REJECTED, SOURCE_TAG, internal_sources_tag, stack_tag
+from infra.config import PlainSecretError, optional_secret
 from infra.monitors import (
     api_url,
     dashboard_definition,
@@ -237,3 +241,29 @@ def test_monitor_bodies_are_valid_datadog_monitors(runs) -> None:
         body = {key: monitor.inputs[key] for key in ("name", "type", "query", "message", "tags")}
         parsed = as_model(body, Monitor)
         assert str(parsed.type) == "event-v2 alert" and _unparsed(parsed) == []
+
+
+@pytest.mark.parametrize(("values", "secret_keys", "expected"), [
+    ({}, [], None),
+    ({"rejected-flows:datadogAppKey": ""}, [], None),
+    ({"rejected-flows:datadogAppKey": FAKE_APP_KEY}, ["rejected-flows:datadogAppKey"], FAKE_APP_KEY),
+])
+def test_the_app_key_is_optional_and_always_a_secret(values, secret_keys, expected) -> None:
+    set_all_config(values, secret_keys)
+    try:
+        secret = optional_secret(pulumi.Config("rejected-flows"), "datadogAppKey")
+        if expected is None:
+            assert secret is None
+        else:
+            assert _sync_await(secret.future()) == expected and _sync_await(secret.is_secret())
+    finally:
+        set_all_config({}, [])
+
+
+def test_an_app_key_in_plain_text_is_refused_with_the_command_to_fix_it() -> None:
+    set_all_config({"rejected-flows:datadogAppKey": FAKE_APP_KEY}, [])
+    try:
+        with pytest.raises(PlainSecretError, match="pulumi config set --secret datadogAppKey"):
+            optional_secret(pulumi.Config("rejected-flows"), "datadogAppKey")
+    finally:
+        set_all_config({}, [])
