@@ -7,13 +7,16 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pulumi.runtime.sync_await import _sync_await
 
 from contracts import environment as env
 from contracts.naming import MAX_NAME, Names, name_safe
 from contracts.settings import SettingsError, defaults, settings_from
+from infra.delivery import processor_parameters
 from infra.monitors import event_alert_query, internal_rejections
 from tests.stack_support import FAKE_APP_KEY, Run, components_program, run_program
 
@@ -130,3 +133,21 @@ def test_internal_cidrs_default_to_an_empty_variable(tmp_path: Path) -> None:
     run = run_program(components_program(tmp_path), {})
     notifier = run.one("aws:lambda/function:Function", "notifier-function").inputs
     assert notifier["environment"]["variables"][env.INTERNAL_CIDRS] == ""
+
+
+def _resolved(parameters: dict[str, Any]) -> dict[str, str]:
+    return {key: _sync_await(pulumi.Output.from_input(value).future()) for key, value in parameters.items()}
+
+
+@pytest.mark.parametrize(("buffer_mb", "buffer_seconds", "retries", "expected"), [
+    # Firehose's defaults are left out: sending them would be an update on every `pulumi up`.
+    (1.0, 60, 3, {}),
+    (0.2, 60, 3, {"BufferSizeInMBs": "0.2"}),
+    (3.0, 0, 3, {"BufferSizeInMBs": "3", "BufferIntervalInSeconds": "0"}),
+    (1.0, 900, 5, {"BufferIntervalInSeconds": "900", "NumberOfRetries": "5"}),
+])
+def test_processor_parameters_are_only_those_that_differ_from_firehoses_defaults(
+        buffer_mb: float, buffer_seconds: int, retries: int, expected: dict[str, str]) -> None:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:rejected-flows-test-transform"
+    parameters = _resolved(processor_parameters(arn, buffer_mb, buffer_seconds, retries))
+    assert parameters == {"LambdaArn": f"{arn}:$LATEST", **expected}
