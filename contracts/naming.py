@@ -9,6 +9,15 @@ from contracts.environment import DEFAULT_ATHENA_TABLE
 
 # Lambda function and Firehose stream names are at most 64 characters.
 MAX_NAME = 64
+# What every named resource accepts: Lambda functions and SQS queues allow letters, digits, hyphens and
+# underscores only (no `.`), SNS topics the same; Firehose streams, IAM and Athena allow more. Pulumi
+# allows `.` in stack names (`prod.eu`), so anything else in the prefix becomes a hyphen.
+_NOT_NAME_SAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def name_safe(text: str) -> str:
+    """`rejected-flows-prod.eu` -> `rejected-flows-prod-eu`: valid for Lambda, Firehose, IAM, SQS, SNS."""
+    return _NOT_NAME_SAFE.sub("-", text)
 
 
 @dataclass(frozen=True)
@@ -18,7 +27,8 @@ class Names:
 
     @property
     def prefix(self) -> str:
-        return f"{self.project}-{self.stack}"
+        """Project and stack, safe for every resource name (a stack `prod.eu` gives `...-prod-eu`)."""
+        return name_safe(f"{self.project}-{self.stack}")
 
     def _named(self, suffix: str) -> str:
         name = f"{self.prefix}-{suffix}"
@@ -64,3 +74,12 @@ class Names:
     def log_destination(self) -> str:
         """The CloudWatch Logs destination member accounts subscribe to (same name in every region)."""
         return self._named("flows")
+
+    @property
+    def alarm_topic(self) -> str:
+        """SNS topic names: letters, digits, hyphens and underscores, at most 256."""
+        return self._named("alarms")
+
+    def alarm(self, what: str) -> str:
+        """CloudWatch alarm names (<= 255): the prefix keeps the stacks of one account apart."""
+        return f"{self.prefix}-{what}"

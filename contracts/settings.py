@@ -8,6 +8,8 @@ pipeline, the benchmarks and the tests read it directly.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -81,6 +83,17 @@ class StackSettings:
     notifier_retry_attempts: int
     resource_tags: dict[str, str]
     collection: Collection
+    # Operations: pipeline-health alarms and, with a datadogAppKey, Datadog monitors as code.
+    alarm_email: str | None
+    alarm_topic_arn: str | None
+    silence_alarm_hours: int
+    datadog_monitor_threshold: int
+    internal_cidrs: tuple[str, ...]
+
+    @property
+    def internal_cidrs_env(self) -> str:
+        """INTERNAL_CIDRS as the notifier reads it (comma-separated)."""
+        return ",".join(self.internal_cidrs)
 
     @property
     def creates_log_group(self) -> bool:
@@ -144,6 +157,12 @@ def load_settings(get: Getter | None = None) -> StackSettings:
         notifier_retry_attempts=_integer("notifierRetryAttempts", value, 0, 2),
         resource_tags=_key_values("resourceTags", _strings("resourceTags", value("resourceTags"))),
         collection=_collection(value, log_group_name),
+        alarm_email=_optional("alarmEmail", value("alarmEmail"), _email),
+        alarm_topic_arn=_optional("alarmTopicArn", value("alarmTopicArn"), _topic_arn),
+        silence_alarm_hours=_integer("silenceAlarmHours", value, 0, MAX_SILENCE_ALARM_HOURS),
+        datadog_monitor_threshold=_integer("datadogMonitorThreshold", value, 0),
+        internal_cidrs=tuple(_cidr("internalCidrs", item)
+                             for item in _strings("internalCidrs", value("internalCidrs"))),
     )
 
 
@@ -234,6 +253,43 @@ def _processor_buffer_mb(raw: Any) -> float:
     if not low <= size <= high:
         raise SettingsError(f"config processorBufferMb must be within {low}-{high} MB, got {size}")
     return size
+
+
+# CloudWatch: Period x EvaluationPeriods of an alarm with hourly periods is at most 7 days (604,800 s).
+MAX_SILENCE_ALARM_HOURS = 7 * 24
+# Loose on purpose: one @, no spaces, a dot in the domain. SNS sends the confirmation that proves it.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# arn:<partition>:sns:<region>:<account>:<topic name>
+_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
+
+
+def _optional(key: str, raw: Any, check: Callable[[str, str], str]) -> str | None:
+    if not isinstance(raw, str):
+        raise SettingsError(f"config {key} must be a string, got {raw!r}")
+    text = raw.strip()
+    return check(key, text) if text else None
+
+
+def _email(key: str, text: str) -> str:
+    if not _EMAIL.fullmatch(text):
+        raise SettingsError(f"config {key} must be an email address, got {text!r}")
+    return text
+
+
+def _topic_arn(key: str, text: str) -> str:
+    if not _TOPIC_ARN.fullmatch(text):
+        raise SettingsError(
+            f"config {key} must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>), got {text!r}"
+        )
+    return text
+
+
+def _cidr(key: str, text: str) -> str:
+    """A network in CIDR notation, IPv4 or IPv6, normalised (`10.1.2.3/8` is refused: host bits set)."""
+    try:
+        return str(ipaddress.ip_network(text))
+    except ValueError as error:
+        raise SettingsError(f"config {key}: {text!r} is not a network in CIDR notation ({error})") from error
 
 
 def defaults() -> StackSettings:

@@ -10,7 +10,11 @@ import pulumi_aws as aws
 
 from contracts import environment as env
 from contracts.collection import LOG_DELIVERY_TAG
-from contracts.firehose import PROCESSOR_RETRIES
+from contracts.firehose import (
+    PROCESSOR_BUFFER_MB_DEFAULT,
+    PROCESSOR_BUFFER_SECONDS_DEFAULT,
+    PROCESSOR_RETRIES,
+)
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX
 from infra import policies
 from infra.functions import FunctionArgs, python_function
@@ -20,7 +24,6 @@ from infra.packaging import LambdaPackage
 TRANSFORM_TIMEOUT_SECONDS = 120
 # CPU scales with memory: 512 MB keeps a 0.25 MB (compressed) batch well under a second.
 TRANSFORM_MEMORY_MB = 512
-# Firehose's own retries of a failed invocation before the records go to errors/.
 ERROR_LOG_STREAM = "DestinationDelivery"
 
 
@@ -151,17 +154,32 @@ class Delivery(pulumi.ComponentResource):
         })
 
 
+def processor_parameters(
+    function_arn: pulumi.Input[str], buffer_mb: float, buffer_seconds: int, retries: int = PROCESSOR_RETRIES,
+) -> dict[str, pulumi.Input[str]]:
+    """The Lambda processor's parameters, without those equal to Firehose's defaults.
+
+    Firehose does not store a parameter equal to its default (nor does the provider read it back), so
+    sending `NumberOfRetries=3` or `BufferIntervalInSeconds=60` would show as a change on every
+    `pulumi up` and bump the stream's version. Firehose's retries of a failed invocation before the
+    records go to errors/ stay at its default of 3.
+    """
+    parameters: dict[str, pulumi.Input[str]] = {"LambdaArn": pulumi.Output.concat(function_arn, ":$LATEST")}
+    # Sized so an all-REJECT batch fits the transform's 6 MB response (README: processor buffer).
+    if buffer_mb != PROCESSOR_BUFFER_MB_DEFAULT:
+        parameters["BufferSizeInMBs"] = f"{buffer_mb:g}"
+    if buffer_seconds != PROCESSOR_BUFFER_SECONDS_DEFAULT:
+        parameters["BufferIntervalInSeconds"] = str(buffer_seconds)
+    if retries != PROCESSOR_RETRIES:
+        parameters["NumberOfRetries"] = str(retries)
+    return parameters
+
+
 def processor(
     function_arn: pulumi.Input[str], args: DeliveryArgs,
 ) -> aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs:
     parameter = aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorParameterArgs  # noqa: E501
-    parameters = {
-        "LambdaArn": pulumi.Output.concat(function_arn, ":$LATEST"),
-        # Sized so an all-REJECT batch fits the transform's 6 MB response (README: processor buffer).
-        "BufferSizeInMBs": f"{args.processor_buffer_mb:g}",
-        "BufferIntervalInSeconds": str(args.processor_buffer_seconds),
-        "NumberOfRetries": str(PROCESSOR_RETRIES),
-    }
+    parameters = processor_parameters(function_arn, args.processor_buffer_mb, args.processor_buffer_seconds)
     return aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs(
         type="Lambda",
         parameters=[parameter(parameter_name=key, parameter_value=value)

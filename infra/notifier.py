@@ -44,6 +44,8 @@ class NotifierArgs:
     log_retention_days: int
     account: policies.Account
     tags: Mapping[str, str] = field(default_factory=dict)
+    internal_cidrs: Sequence[str] = ()
+    """Networks counted as internal beside the private ranges (config internalCidrs)."""
 
 
 class Notifier(pulumi.ComponentResource):
@@ -92,6 +94,7 @@ class Notifier(pulumi.ComponentResource):
                 env.ATHENA_TABLE: args.athena_table,
                 env.ATHENA_WORKGROUP: args.athena_workgroup,
                 env.STACK_NAME: args.stack,
+                env.INTERNAL_CIDRS: ",".join(args.internal_cidrs),
                 env.POWERTOOLS_SERVICE_NAME: env.NOTIFIER_SERVICE,
                 env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
             },

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from contracts.events import SOURCE_TAG, stack_tag
 from contracts.naming import Names
 from contracts.settings import StackSettings, project_name
 from infra import policies
+from infra.alarms import Alarms, AlarmsArgs, Watched
 from infra.analytics import Analytics, AnalyticsArgs
 from infra.archive import ATHENA_RESULTS_PREFIX, Archive, ArchiveArgs
 from infra.collection import Collection, CollectionArgs
 from infra.delivery import Delivery, DeliveryArgs
+from infra.monitors import Monitors, MonitorsArgs, Where
 from infra.notifier import Notifier, NotifierArgs
 from infra.packaging import LambdaPackage, Target, build_function
 from infra.source import Source, SourceArgs
@@ -44,6 +47,8 @@ class Pipeline:
     source: Source
     notifier: Notifier
     collection: Collection | None = None
+    alarms: Alarms | None = None
+    monitors: Monitors | None = None
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """Stack outputs, camelCase like the config keys."""
@@ -64,6 +69,8 @@ class Pipeline:
             "deadLetterQueueUrl": self.notifier.dead_letter_queue.url,
             "datadogApiKeySecretArn": self.notifier.secret.arn,
             "flowLogIds": [flow_log.id for flow_log in self.source.flow_logs],
+            **(self.alarms.outputs() if self.alarms else {}),
+            **(self.monitors.outputs() if self.monitors else {}),
         }
 
 
@@ -72,7 +79,9 @@ def build_pipeline(
     stack: str,
     datadog_api_key: pulumi.Input[str],
     packages: Packages,
+    datadog_app_key: pulumi.Input[str] | None = None,
 ) -> Pipeline:
+    """`datadog_app_key` (config datadogAppKey, a secret) adds the Datadog monitors and dashboard."""
     names = Names(project_name(), stack)
     tags = resource_tags(settings, stack)
     account = policies.Account.current()
@@ -144,6 +153,7 @@ def build_pipeline(
         log_retention_days=settings.log_retention_days,
         account=account,
         tags=tags,
+        internal_cidrs=settings.internal_cidrs,
     ))
     collection = None
     if settings.collection.has_destinations:
@@ -158,4 +168,51 @@ def build_pipeline(
             depends_on=[delivery],
             tags=tags,
         ))
-    return Pipeline(archive, analytics, delivery, source, notifier, collection)
+    alarms = Alarms("alarms", AlarmsArgs(
+        watched=Watched(
+            stream_name=names.delivery_stream,
+            transform_function=names.transform_function,
+            notifier_function=names.notifier_function,
+            dead_letter_queue_name=notifier.dead_letter_queue.name,
+        ),
+        names=names,
+        existing_topic_arn=settings.alarm_topic_arn,
+        email=settings.alarm_email,
+        archive_buffer_seconds=settings.archive_buffer_seconds,
+        processor_buffer_seconds=settings.processor_buffer_seconds,
+        silence_alarm_hours=settings.silence_alarm_hours,
+        account=account,
+        tags=tags,
+    ))
+    monitors = build_monitors(settings, stack, datadog_api_key, datadog_app_key, archive, analytics, delivery)
+    return Pipeline(archive, analytics, delivery, source, notifier, collection, alarms, monitors)
+
+
+def build_monitors(
+    settings: StackSettings,
+    stack: str,
+    datadog_api_key: pulumi.Input[str],
+    datadog_app_key: pulumi.Input[str] | None,
+    archive: Archive,
+    analytics: Analytics,
+    delivery: Delivery,
+) -> Monitors | None:
+    """Datadog monitors and dashboard, only with an application key: nothing in Datadog without one."""
+    if datadog_app_key is None:
+        return None
+    return Monitors("monitors", MonitorsArgs(
+        stack=stack,
+        site=settings.datadog_site,
+        api_key=datadog_api_key,
+        app_key=datadog_app_key,
+        where=Where(
+            bucket=archive.bucket.bucket,
+            stream=delivery.stream.name,
+            database=analytics.database.name,
+            table=analytics.table.name,
+            workgroup=analytics.workgroup.name,
+        ),
+        volume_threshold=settings.datadog_monitor_threshold,
+        tags=(SOURCE_TAG, stack_tag(stack), *settings.datadog_tags,
+              *(f"{key}:{value}" for key, value in settings.resource_tags.items())),
+    ))

@@ -24,7 +24,8 @@ ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 PARTITION = "aws"
 FAKE_API_KEY = "fake-dd-api-key-for-tests"
-CONFIG_SECRET_KEYS = [f"{PROJECT}:datadogApiKey"]
+CONFIG_SECRET_KEYS = [f"{PROJECT}:datadogApiKey", f"{PROJECT}:datadogAppKey"]
+FAKE_APP_KEY = "fake-dd-app-key-for-tests"
 
 
 @dataclass
@@ -79,12 +80,29 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"unexpected call {args.token}")
 
 
+def _monitor(name: str) -> dict[str, Any]:
+    return {"id": str(int(hashlib.sha1(name.encode()).hexdigest()[:8], 16))}
+
+
+def _dashboard(name: str) -> dict[str, Any]:
+    dashboard_id = f"abc-{hashlib.sha1(name.encode()).hexdigest()[:3]}-xyz"
+    return {"id": dashboard_id, "url": f"/dashboard/{dashboard_id}/rejected-flows"}
+
+
+# The alarm topic and Datadog's resources: what their APIs compute.
+_OPERATIONS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "aws:sns/topic:Topic": lambda name: {"arn": _arn("sns", name), "id": _arn("sns", name)},
+    "datadog:index/monitor:Monitor": _monitor,
+    "datadog:index/dashboardJson:DashboardJson": _dashboard,
+    "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter":
+        lambda name: {"id": f"cwlsf-{hashlib.sha1(name.encode()).hexdigest()[:10]}"},
+}
+
+
 def _computed(typ: str, name: str, inputs: dict[str, Any], region: str = REGION) -> dict[str, Any]:
     if typ == "aws:cloudwatch/logDestination:LogDestination":
         arn = _arn("logs", f"destination:{name}", region)
         return {"arn": arn, "id": name}
-    if typ == "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter":
-        return {"id": f"cwlsf-{hashlib.sha1(name.encode()).hexdigest()[:10]}"}
     if typ == "aws:s3/bucket:Bucket":
         return {"bucket": name, "arn": f"arn:aws:s3:::{name}", "id": name}
     if typ == "aws:iam/role:Role":
@@ -112,6 +130,8 @@ def _computed(typ: str, name: str, inputs: dict[str, Any], region: str = REGION)
         return {"arn": _arn("athena", f"workgroup/{name}"), "id": name}
     if typ == "aws:athena/namedQuery:NamedQuery":
         return {"id": hashlib.sha1(name.encode()).hexdigest()}
+    if typ in _OPERATIONS:
+        return _OPERATIONS[typ](name)
     if typ == "aws:ec2/flowLog:FlowLog":
         return {"id": f"fl-{hashlib.sha1(name.encode()).hexdigest()[:17]}",
                 "arn": _arn("ec2", f"vpc-flow-log/fl-{name}")}
@@ -171,12 +191,13 @@ def config_values(
 
 def run_program(
     program: Callable[[], None], config: Mapping[str, Any] | None = None, api_key: str | None = FAKE_API_KEY,
+    stack: str = STACK,
 ) -> Run:
     """Run `program` under fresh mocks and config (`api_key` None: no datadogApiKey set); return the
     registrations and exports."""
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     set_all_config(config_values(config, api_key), CONFIG_SECRET_KEYS)
     exports: dict[str, Any] = {}
 
@@ -247,14 +268,15 @@ def components_program(packages_dir: Path) -> Callable[[], None]:
 
     def program() -> None:
         from contracts.settings import load_settings
-        from infra.config import config_getter
+        from infra.config import config_getter, optional_secret
         from infra.stack import Packages, build_pipeline
 
         config = pulumi.Config()
         settings = load_settings(config_getter(config))
         packages = Packages(fake_package(packages_dir, "transform"), fake_package(packages_dir, "notifier"))
         api_key = config.require_secret("datadogApiKey")
-        pipeline = build_pipeline(settings, pulumi.get_stack(), api_key, packages)
+        app_key = optional_secret(config, "datadogAppKey")
+        pipeline = build_pipeline(settings, pulumi.get_stack(), api_key, packages, app_key)
         for name, value in pipeline.outputs().items():
             pulumi.export(name, value)
 

@@ -1,0 +1,58 @@
+"""The alarms' custom metrics are the ones the handlers really publish: same namespace, name, dimensions.
+
+Each handler runs on an input that makes it count a failure; its Powertools EMF line (stdout) is read
+back and compared with contracts/metrics.py, which the alarms use.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from contracts import metrics
+from notifier.datadog import DatadogAuthError
+from tests.notifier_support import DATA_KEY, gz, ndjson, s3_event, scanner_batch
+from tests.test_notifier_handler import BUCKET, EVENTS, aws, clock, env, invoke, put  # noqa: F401 (fixtures)
+from tests.transform_support import data_message, event_of, flow_line, raw_record, record
+from transform.handler import handler as transform_handler
+
+
+def emf_metrics(out: str) -> list[dict[str, Any]]:
+    """Every metric of the EMF lines: name, namespace, dimension names and values, value."""
+    found = []
+    for line in out.splitlines():
+        if '"_aws"' not in line:
+            continue
+        entry = json.loads(line)
+        for directive in entry["_aws"]["CloudWatchMetrics"]:
+            dimension_names = {name for names in directive["Dimensions"] for name in names}
+            for metric in directive["Metrics"]:
+                found.append({"namespace": directive["Namespace"], "name": metric["Name"],
+                              "dimensions": {name: entry[name] for name in dimension_names},
+                              "value": entry[metric["Name"]]})
+    return found
+
+
+def test_transform_publishes_records_failed_as_the_alarm_watches_it(capsys: pytest.CaptureFixture) -> None:
+    event = event_of(record(data_message([flow_line()]), "ok"))
+    event["records"].append(raw_record("%%% not base64 %%%", "bad"))
+
+    transform_handler(event, None)
+
+    published = emf_metrics(capsys.readouterr().out)
+    assert {"namespace": metrics.NAMESPACE, "name": metrics.RECORDS_FAILED,
+            "dimensions": metrics.transform_dimensions(), "value": [1.0]} in published
+
+
+def test_notifier_publishes_events_failed_as_the_alarm_watches_it(aws, env, httpserver, clock,  # noqa: F811
+                                                                  capsys: pytest.CaptureFixture) -> None:
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["Forbidden"]}, status=403)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    with pytest.raises(DatadogAuthError):
+        invoke(s3_event(BUCKET, DATA_KEY), clock)
+
+    published = emf_metrics(capsys.readouterr().out)
+    assert {"namespace": metrics.NAMESPACE, "name": metrics.EVENTS_FAILED,
+            "dimensions": metrics.notifier_dimensions(), "value": [1.0]} in published

@@ -1,0 +1,153 @@
+"""The operations config keys (validated in contracts/settings.py), name-safe stack names, and where the
+values land under Pulumi's mocks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pulumi.runtime.sync_await import _sync_await
+
+from contracts import environment as env
+from contracts.naming import MAX_NAME, Names, name_safe
+from contracts.settings import SettingsError, defaults, settings_from
+from infra.delivery import processor_parameters
+from infra.monitors import event_alert_query, internal_rejections
+from tests.stack_support import FAKE_APP_KEY, Run, components_program, run_program
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+# Lambda function names: letters, digits, hyphens, underscores (1-64); SQS and SNS the same (1-80/256).
+LAMBDA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def test_operations_keys_default_to_off() -> None:
+    settings = defaults()
+    assert (settings.alarm_email, settings.alarm_topic_arn, settings.silence_alarm_hours,
+            settings.datadog_monitor_threshold, settings.internal_cidrs) == (None, None, 0, 0, ())
+    assert settings.internal_cidrs_env == ""
+
+
+def test_operations_keys_are_read_and_normalised() -> None:
+    settings = settings_from({
+        "alarmEmail": " oncall@example.com ", "alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:ops-pager",
+        "silenceAlarmHours": 168, "datadogMonitorThreshold": 25,
+        "internalCidrs": ["100.127.0.0/16", "2001:DB8::/32", " 192.0.2.0/24"],
+    })
+    assert settings.alarm_email == "oncall@example.com"
+    assert settings.alarm_topic_arn == "arn:aws:sns:eu-west-1:123456789012:ops-pager"
+    assert settings.silence_alarm_hours == 168 and settings.datadog_monitor_threshold == 25
+    assert settings.internal_cidrs == ("100.127.0.0/16", "2001:db8::/32", "192.0.2.0/24")
+    assert settings.internal_cidrs_env == "100.127.0.0/16,2001:db8::/32,192.0.2.0/24"
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"alarmEmail": "oncall-at-example.com"}, "alarmEmail must be an email address"),
+    ({"alarmEmail": ["oncall@example.com"]}, "alarmEmail must be a string"),
+    ({"alarmTopicArn": "ops-pager"}, "alarmTopicArn must be an SNS topic ARN"),
+    ({"alarmTopicArn": "arn:aws:sqs:us-east-1:123456789012:ops"}, "alarmTopicArn must be an SNS topic ARN"),
+    ({"silenceAlarmHours": 169}, r"silenceAlarmHours must be within 0..168"),
+    ({"silenceAlarmHours": -1}, r"silenceAlarmHours must be within 0..168"),
+    ({"datadogMonitorThreshold": -5}, r"datadogMonitorThreshold must be within 0..inf"),
+    ({"internalCidrs": ["10.0.0.300/8"]}, "internalCidrs: '10.0.0.300/8' is not a network"),
+    ({"internalCidrs": ["10.1.2.3/8"]}, "internalCidrs: '10.1.2.3/8' is not a network.*host bits"),
+    ({"internalCidrs": "10.0.0.0/8"}, "internalCidrs must be a list"),
+])
+def test_bad_operations_values_name_the_key(values: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        settings_from(values)
+
+
+def test_a_stack_name_with_a_dot_gives_valid_names() -> None:
+    names = Names("rejected-flows", "prod.eu")
+    assert name_safe("rejected-flows-prod.eu") == names.prefix == "rejected-flows-prod-eu"
+    assert names.transform_function == "rejected-flows-prod-eu-transform"
+    assert names.notifier_function == "rejected-flows-prod-eu-notifier"
+    assert names.delivery_stream == "rejected-flows-prod-eu-flows"
+    assert names.alarm_topic == "rejected-flows-prod-eu-alarms"
+    assert names.glue_database == "rejected_flows_prod_eu"
+
+
+# Pulumi stack names: letters, digits, hyphens, underscores and periods.
+@given(st.from_regex(r"[A-Za-z0-9_.-]{1,40}", fullmatch=True))
+def test_every_pulumi_stack_name_gives_valid_names_or_a_clear_error(stack: str) -> None:
+    names = Names("rejected-flows", stack)
+    try:
+        named = [names.transform_function, names.notifier_function, names.delivery_stream, names.alarm_topic]
+    except ValueError as error:
+        assert f"longer than {MAX_NAME} characters" in str(error)
+        return
+    assert all(LAMBDA_NAME.fullmatch(name) for name in named), named
+    assert all(LAMBDA_NAME.fullmatch(names.alarm(what)) for what in ("dead-letters", "silence"))
+
+
+# --- under Pulumi's mocks ------------------------------------------------------------------------
+
+_RUNS: dict[str, Run] = {}
+
+
+@pytest.fixture(scope="module")
+def prod_eu(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    packages: Path = tmp_path_factory.mktemp("packages")
+    if "prod.eu" not in _RUNS:
+        _RUNS["prod.eu"] = run_program(components_program(packages), {
+            "datadogAppKey": FAKE_APP_KEY, "alarmEmail": "oncall@example.com", "silenceAlarmHours": 2,
+            "internalCidrs": ["100.127.0.0/16", "2001:db8::/32"], "vpcIds": ["vpc-0123456789abcdef0"],
+        }, stack="prod.eu")
+    return _RUNS["prod.eu"]
+
+
+def test_stack_prod_eu_deploys_with_valid_physical_names(prod_eu: Run) -> None:
+    functions = [f.inputs["name"] for f in prod_eu.of_type("aws:lambda/function:Function")]
+    assert sorted(functions) == ["rejected-flows-prod-eu-notifier", "rejected-flows-prod-eu-transform"]
+    stream = prod_eu.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream").inputs["name"]
+    topic = prod_eu.one("aws:sns/topic:Topic").inputs["name"]
+    queue = prod_eu.one("aws:sqs/queue:Queue").outputs["name"]
+    roles = [role.outputs["name"] for role in prod_eu.of_type("aws:iam/role:Role")]
+    alarms = [alarm.inputs["name"] for alarm in prod_eu.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")]
+    for name in [*functions, stream, topic, queue, *roles, *alarms]:
+        # Letters, digits, hyphens, underscores: what Lambda, SQS and SNS accept (Firehose and IAM, more).
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", name), name
+    assert all(len(name) <= 64 for name in [*functions, stream])
+    assert prod_eu.one("aws:athena/workgroup:Workgroup").inputs["name"] == "rejected-flows-prod-eu"
+
+
+def test_stack_prod_eu_keeps_its_real_name_where_people_read_it(prod_eu: Run) -> None:
+    notifier = prod_eu.one("aws:lambda/function:Function", "notifier-function").inputs
+    variables = notifier["environment"]["variables"]
+    assert variables[env.STACK_NAME] == "prod.eu"
+    assert variables[env.INTERNAL_CIDRS] == "100.127.0.0/16,2001:db8::/32"
+    assert notifier["tags"]["stack"] == "prod.eu"
+    queries = {m.inputs["query"] for m in prod_eu.of_type("datadog:index/monitor:Monitor")}
+    assert event_alert_query(internal_rejections("prod.eu"), "15m") in queries
+    flow_log_group = prod_eu.one("aws:cloudwatch/logGroup:LogGroup", "source").inputs["name"]
+    assert flow_log_group == "/vpc/flow-logs/prod.eu"  # log group names allow periods
+
+
+def test_internal_cidrs_default_to_an_empty_variable(tmp_path: Path) -> None:
+    run = run_program(components_program(tmp_path), {})
+    notifier = run.one("aws:lambda/function:Function", "notifier-function").inputs
+    assert notifier["environment"]["variables"][env.INTERNAL_CIDRS] == ""
+
+
+def _resolved(parameters: dict[str, Any]) -> dict[str, str]:
+    return {key: _sync_await(pulumi.Output.from_input(value).future()) for key, value in parameters.items()}
+
+
+@pytest.mark.parametrize(("buffer_mb", "buffer_seconds", "retries", "expected"), [
+    # Firehose's defaults are left out: sending them would be an update on every `pulumi up`.
+    (1.0, 60, 3, {}),
+    (0.2, 60, 3, {"BufferSizeInMBs": "0.2"}),
+    (3.0, 0, 3, {"BufferSizeInMBs": "3", "BufferIntervalInSeconds": "0"}),
+    (1.0, 900, 5, {"BufferIntervalInSeconds": "900", "NumberOfRetries": "5"}),
+])
+def test_processor_parameters_are_only_those_that_differ_from_firehoses_defaults(
+        buffer_mb: float, buffer_seconds: int, retries: int, expected: dict[str, str]) -> None:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:rejected-flows-test-transform"
+    parameters = _resolved(processor_parameters(arn, buffer_mb, buffer_seconds, retries))
+    assert parameters == {"LambdaArn": f"{arn}:$LATEST", **expected}
