@@ -152,7 +152,7 @@ def processor(
     function_arn: pulumi.Input[str], args: DeliveryArgs,
 ) -> aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs:
     parameter = aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorParameterArgs  # noqa: E501
-    parameters = {
+    parameters: dict[str, pulumi.Input[str]] = {
         "LambdaArn": pulumi.Output.concat(function_arn, ":$LATEST"),
         # Sized so an all-REJECT batch fits the transform's 6 MB response (README: processor buffer).
         "BufferSizeInMBs": f"{args.processor_buffer_mb:g}",

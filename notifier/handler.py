@@ -82,7 +82,7 @@ def _fetch_secret(arn: str) -> str:
     global _secrets_client
     if _secrets_client is None:
         _secrets_client = _boto3_client("secretsmanager")
-    return _secrets_client.get_secret_value(SecretId=arn)["SecretString"]
+    return str(_secrets_client.get_secret_value(SecretId=arn)["SecretString"])
 
 
 _runtime: Runtime | None = None

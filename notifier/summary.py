@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -162,7 +163,7 @@ class FlowSummariser:
             else:
                 self.invalid_lines += 1
 
-    def add(self, record: dict) -> None:
+    def add(self, record: dict[str, Any]) -> None:
         get = record.get
         self.flows += 1
         src = get("srcaddr")

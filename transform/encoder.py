@@ -97,7 +97,8 @@ def encode_block(messages, candidates, sfx, keep, lines, kept):
         "encode_checked": _encode_checked, "fmt": fmt, "never_kept": NEVER_KEPT_STATUSES,
     }
     exec(compile(source, f"<flow-log encoder for {fmt.text[:60]}>", "exec"), namespace)
-    return namespace["encode_block"]
+    encode_block: BlockEncoder = namespace["encode_block"]
+    return encode_block
 
 
 @dataclass
