@@ -1,19 +1,8 @@
-"""rejected-flows: read the stack's config, build the pipeline from infra/, export its outputs."""
+"""rejected-flows: run the stack program (infra/program.py) and export its outputs."""
 
 import pulumi
 
-from contracts.settings import load_settings
-from infra.config import config_getter
-from infra.stack import build_packages, build_pipeline
+from infra.program import run
 
-config = pulumi.Config()
-settings = load_settings(config_getter(config))
-# Secret from the start: it only ever reaches the Secrets Manager secret version.
-datadog_api_key = config.require_secret("datadogApiKey")
-
-# Built now (preview and up alike), never inside an apply: the engine sees plain file archives.
-packages = build_packages(settings.lambda_architecture)
-pipeline = build_pipeline(settings, pulumi.get_stack(), datadog_api_key, packages)
-
-for output_name, value in pipeline.outputs().items():
+for output_name, value in run(pulumi.Config()).items():
     pulumi.export(output_name, value)
