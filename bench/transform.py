@@ -1,6 +1,6 @@
 """Transform speed: the handler against the decode floor and a naive transform, side by side.
 
-Targets (issue 2): <= 2.0x the floor at 20% REJECT, <= 3.5x at 100% REJECT, >= 2x faster than naive
+Targets: <= 2.0x the floor at 20% REJECT, <= 3.5x at 100% REJECT, >= 2x faster than naive
 at 100% REJECT. Inputs are ~0.4 MB of compressed CloudWatch payloads, as Firehose would buffer them.
 """
 

@@ -1,4 +1,4 @@
-"""Summarise a stream of archived flow records (contract 2 NDJSON lines) in bounded memory.
+"""Summarise a stream of archived flow records (NDJSON lines) in bounded memory.
 
 Pure: takes lines (bytes) and returns plain data. The handler feeds it lines of a gunzipped S3 body;
 the benchmark feeds it a file. Memory is bounded by the counters' capacities, not the batch size.

@@ -1,4 +1,4 @@
-"""Flow-log lines -> archived NDJSON records (contract 2), fast.
+"""Flow-log lines -> archived NDJSON records (docs/architecture.md, The archived record), fast.
 
 Building a dict and serialising it per line dominates a naive transform. Instead, each format gets a
 loop generated once (the way `dataclasses` generates `__init__`) that unpacks each line's fields and
