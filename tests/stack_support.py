@@ -8,8 +8,10 @@ in tests/pulumi_adapter.py.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 
 import pulumi
 
+from infra.packaging import LambdaPackage
 from tests.pulumi_adapter import Program, Registered, run_mocked
 
 PROJECT = "rejected-flows"
@@ -124,13 +127,8 @@ def run_program(program: Program, config: Mapping[str, Any] | None = None) -> Ru
     return Run(resources, exports, mocks.calls)
 
 
-def fake_package(tmp: Path, name: str) -> Any:
+def fake_package(tmp: Path, name: str) -> LambdaPackage:
     """A tiny zip standing in for a built Lambda package (the packaging tests build the real ones)."""
-    import base64
-    import zipfile
-
-    from infra.packaging import LambdaPackage
-
     path = tmp / f"{name}.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(f"{name}/handler.py", "def handler(event, context):\n    return None\n")
