@@ -60,6 +60,7 @@ def names(package: LambdaPackage) -> list[str]:
         return archive.namelist()
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pulumi_aws.lambda_ loads deprecated resources
 def test_runtime_is_the_newest_python_pulumi_aws_knows() -> None:
     from pulumi_aws.lambda_ import Runtime
 
