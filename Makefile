@@ -14,8 +14,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-lint: $(STAMP)
-	$(VENV)/bin/ruff check .
+lint: $(STAMP)  # ruff, mypy and the import rules, all configured in pyproject.toml
+	$(VENV)/bin/ruff check . && $(VENV)/bin/mypy && $(VENV)/bin/lint-imports --no-cache --no-logo
 
 test: lint
 	$(PY) -m pytest

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-# Transform (contract 1).
+# Transform (docs/architecture.md, The transform).
 FLOW_LOG_FORMAT = "FLOW_LOG_FORMAT"
 KEEP_ACTIONS = "KEEP_ACTIONS"
 
-# Notifier (contract 4), named as the Datadog Forwarder names them.
+# Notifier (docs/architecture.md, The notifier), named as the Datadog Forwarder names them.
 DD_SITE = "DD_SITE"
 DD_API_KEY_SECRET_ARN = "DD_API_KEY_SECRET_ARN"
 DD_API_KEY = "DD_API_KEY"

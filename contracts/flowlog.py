@@ -1,4 +1,4 @@
-"""VPC Flow Logs: the field catalogue, format strings and the CloudWatch filter pattern.
+"""VPC Flow Logs fields, formats, filter pattern and columns (docs/architecture.md, The archived record).
 
 One definition of every flow-log fact the stack, the handlers, the local pipeline and the tests share.
 Field names are AWS's (`account-id`); columns are the archived keys and Athena columns (`account_id`).
@@ -48,7 +48,7 @@ ACTIONS: frozenset[str] = frozenset({"ACCEPT", "REJECT"})
 DEFAULT_KEEP_ACTIONS: tuple[str, ...] = ("REJECT",)
 NOT_APPLICABLE = "-"
 
-# Provenance columns the transform adds to every archived record (contract 2).
+# Provenance columns the transform adds to every archived record (docs/architecture.md, The archived record).
 PROVENANCE_COLUMNS: tuple[str, ...] = ("log_group", "log_stream")
 
 

@@ -1,4 +1,4 @@
-"""The archive's S3 layout (contract 3): one definition for Firehose, S3 notifications, Glue and readers."""
+"""The archive's S3 layout, one definition for every part using it (docs/architecture.md, The S3 layout)."""
 
 from __future__ import annotations
 

@@ -54,11 +54,12 @@ class SettingsError(ValueError):
 @cache
 def declared_config() -> dict[str, dict[str, Any]]:
     """The `config:` section of Pulumi.yaml."""
-    return yaml.safe_load(PROJECT_FILE.read_text())["config"]
+    declared: dict[str, dict[str, Any]] = yaml.safe_load(PROJECT_FILE.read_text())["config"]
+    return declared
 
 
 def project_name() -> str:
-    return yaml.safe_load(PROJECT_FILE.read_text())["name"]
+    return str(yaml.safe_load(PROJECT_FILE.read_text())["name"])
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ def _integer(key: str, value: Getter, low: int | None = None, high: int | None =
     return number
 
 
-def _one_of(key: str, raw: Any, allowed: tuple) -> Any:
+def _one_of(key: str, raw: Any, allowed: tuple[Any, ...]) -> Any:
     if raw not in allowed:
         raise SettingsError(f"config {key} must be one of {', '.join(map(str, allowed))}; got {raw!r}")
     return raw

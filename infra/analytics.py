@@ -32,7 +32,7 @@ class AnalyticsArgs:
 
 
 def columns() -> list[aws.glue.CatalogTableStorageDescriptorColumnArgs]:
-    """Every field of versions 2-8 (contract 2's names and types), then the provenance columns."""
+    """Every field of versions 2-8 (the archived record's names and types), then the provenance columns."""
     fields = [aws.glue.CatalogTableStorageDescriptorColumnArgs(name=column_name(f), type=athena_type(f))
               for f in ALL_FIELDS]
     provenance = [aws.glue.CatalogTableStorageDescriptorColumnArgs(name=c, type="string")

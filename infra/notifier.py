@@ -20,7 +20,7 @@ NOTIFIER_TIMEOUT_SECONDS = 120
 NOTIFIER_MEMORY_MB = 256
 # SQS keeps a message at most 14 days: the longest time to notice and redrive a failed notification.
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
-# Objects the notifier reads and marks (contract 3's prefixes).
+# Objects the notifier reads and marks (the archive layout's prefixes, contracts/layout.py).
 NOTIFIED_PREFIXES: tuple[str, ...] = (DATA_PREFIX, ERROR_PREFIX)
 
 

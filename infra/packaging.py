@@ -9,7 +9,6 @@ bytes, the same `source_code_hash`, and `pulumi up` redeploys nothing.
 
 from __future__ import annotations
 
-import ast
 import base64
 import hashlib
 import io
@@ -21,6 +20,7 @@ import sys
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from modulefinder import ModuleFinder
 from pathlib import Path
 
 import pulumi
@@ -239,49 +239,20 @@ def deterministic_zip(files: dict[str, Path]) -> bytes:
 def datadog_modules_needed(package_dir: Path, tree: Path) -> set[str]:
     """Archive names of the datadog_api_client files the notifier can reach.
 
-    Roots: every `datadog_api_client` module the notifier's sources import, plus the Events API.
-    Closure: every import statement of a reached module, including imports inside functions and
-    `TYPE_CHECKING` blocks (the client imports models lazily inside `openapi_types`), and every
-    package `__init__` on the way. The client's core modules (the package's top level) stay whole.
+    The standard library's ModuleFinder follows every import of the notifier's sources through the
+    installed client, including imports inside functions and `TYPE_CHECKING` blocks (the client imports
+    models lazily inside `openapi_types`), plus the Events API. The other installed packages are not
+    followed (they ship whole). The client's core modules (the package's top level) stay whole too.
     """
-    roots = set(DATADOG_ROOTS)
+    tree = tree.resolve()  # found modules' files are absolute
+    others = {path.name.split(".")[0] for path in tree.iterdir()} - {DATADOG_PACKAGE}
+    finder = ModuleFinder(path=[str(tree)], excludes=sorted(others))
     for source in sorted(package_dir.rglob("*.py")):
-        roots.update(m for m in _imported_modules(source) if m.split(".")[0] == DATADOG_PACKAGE)
-    core = sorted(p for p in (tree / DATADOG_PACKAGE).iterdir() if p.is_file())
-    roots.update(_module_name(tree, p) for p in core if p.suffix == ".py")
-    kept: set[Path] = set(core)  # py.typed and the like come along with the core modules
-    pending, seen = sorted(roots), set()
-    while pending:
-        module = pending.pop()
-        if module in seen:
-            continue
-        seen.add(module)
-        for path in _module_files(tree, module):
-            kept.add(path)
-            pending.extend(m for m in _imported_modules(path) if m.split(".")[0] == DATADOG_PACKAGE)
-    return {p.relative_to(tree).as_posix() for p in kept}
-
-
-def _module_name(tree: Path, path: Path) -> str:
-    parts = path.relative_to(tree).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _module_files(tree: Path, module: str) -> list[Path]:
-    """The file of `module` and the `__init__.py` of every package above it (those import first)."""
-    parts = module.split(".")
-    files = [tree.joinpath(*parts[:i], "__init__.py") for i in range(1, len(parts) + 1)]
-    files.append(tree.joinpath(*parts[:-1], parts[-1] + ".py"))
-    return [f for f in files if f.is_file()]
-
-
-def _imported_modules(path: Path) -> set[str]:
-    """Absolute module names imported anywhere in `path`; `from a import b` yields `a` and `a.b`."""
-    modules: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            modules.add(node.module)
-            modules.update(f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*")
-    return modules
+        finder.run_script(str(source))
+    for root in DATADOG_ROOTS:
+        finder.import_hook(root)
+    # Each found module records its file as `__file__` (typeshed leaves ModuleFinder's Module bare).
+    files = {name: getattr(module, "__file__", None) for name, module in finder.modules.items()}
+    reached = {Path(file) for name, file in files.items() if name.split(".")[0] == DATADOG_PACKAGE and file}
+    core = {path for path in (tree / DATADOG_PACKAGE).iterdir() if path.is_file()}
+    return {path.relative_to(tree).as_posix() for path in reached | core}

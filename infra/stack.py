@@ -1,4 +1,4 @@
-"""The whole pipeline from settings: which component gets what, in dependency order."""
+"""The whole pipeline from settings, in dependency order (docs/architecture.md, The stack)."""
 
 from __future__ import annotations
 

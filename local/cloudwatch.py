@@ -102,7 +102,3 @@ def transformation_event(
         "region": region,
         "records": [record.as_dict() for record in records],
     }
-
-
-def decode_response_data(record: dict) -> bytes:
-    return base64.b64decode(record.get("data", ""))

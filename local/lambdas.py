@@ -86,12 +86,12 @@ class LocalFunction:
     invocations: int = 0
 
     def handler(self) -> Callable[[Any, Any], Any]:
-        with contextlib.redirect_stdout(LAMBDA_STDOUT):  # type: ignore[type-var]
+        with contextlib.redirect_stdout(LAMBDA_STDOUT):
             return importlib.import_module(self.module).handler
 
     def __call__(self, event: Any) -> Any:
         handler = self.handler()
         self.invocations += 1
         context = FakeContext(self.name, self.arn, timeout_s=self.timeout_s)
-        with contextlib.redirect_stdout(LAMBDA_STDOUT):  # type: ignore[type-var]
+        with contextlib.redirect_stdout(LAMBDA_STDOUT):
             return handler(event, context)

@@ -28,6 +28,7 @@ class LoopbackServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str), "an IPv4/IPv6 server address"
         return f"http://{host}:{port}"
 
     def stop(self) -> None:

@@ -16,7 +16,7 @@ import urllib3
 from datadog_api_client.api_client import ApiClient
 from datadog_api_client.configuration import Configuration
 from datadog_api_client.exceptions import ApiException
-from datadog_api_client.v1.api.events_api import EventsApi
+from datadog_api_client.v1.api.events_api import EventsApi as EventsApi  # the handler annotates with it
 from datadog_api_client.v1.model.event_alert_type import EventAlertType
 from datadog_api_client.v1.model.event_create_request import EventCreateRequest
 from datadog_api_client.v1.model.event_priority import EventPriority
@@ -108,7 +108,7 @@ def retry_delay(status: int, headers: Mapping[str, str] | None, attempt: int, po
     reset = _seconds(_header(headers, RATE_LIMIT_RESET)) if status == 429 else None
     if reset is not None:
         return reset
-    return min(policy.base_delay_s * 2 ** (attempt - 1), policy.max_backoff_s)
+    return min(policy.base_delay_s * 2.0 ** (attempt - 1), policy.max_backoff_s)
 
 
 def _event_id(response: Any) -> str | None:

@@ -1,4 +1,4 @@
-"""S3 ObjectCreated -> one Datadog event per archived object (contract 4). A thin shell over pure parts.
+"""S3 ObjectCreated -> one Datadog event per archived object (docs/architecture.md, The notifier).
 
 Per object: skip it if already marked; stream and summarise it; post one event; mark it. Clients,
 settings and the API key are created on first use and kept for the container (no I/O at import).
@@ -82,7 +82,7 @@ def _fetch_secret(arn: str) -> str:
     global _secrets_client
     if _secrets_client is None:
         _secrets_client = _boto3_client("secretsmanager")
-    return _secrets_client.get_secret_value(SecretId=arn)["SecretString"]
+    return str(_secrets_client.get_secret_value(SecretId=arn)["SecretString"])
 
 
 _runtime: Runtime | None = None

@@ -1,6 +1,6 @@
 """Turn a summary into a Datadog event: title, markdown text, tags, aggregation key, date. Pure.
 
-Datadog's limits (REFERENCE.md): title ≤ 100 chars (kept), text ≤ 4,000 chars with markdown between
+Datadog's limits (docs/architecture.md): title ≤ 100 chars (kept), text ≤ 4,000 chars with markdown between
 `%%%\\n` and `\\n%%%`, aggregation_key ≤ 100, date_happened within the last 18 hours.
 """
 

@@ -59,7 +59,7 @@ def iter_lines(fileobj: Readable) -> Iterator[bytes]:
     reader = _Replay(head, fileobj)
     if head == GZIP_MAGIC:
         # GzipFile handles concatenated members too (Firehose may append them).
-        with gzip.GzipFile(fileobj=reader, mode="rb") as lines:  # type: ignore[arg-type]
+        with gzip.GzipFile(fileobj=reader, mode="rb") as lines:  # type: ignore[call-overload]
             yield from lines
     else:
         yield from io.BufferedReader(_Raw(reader), CHUNK)

@@ -1,4 +1,4 @@
-"""Summarise a stream of archived flow records (contract 2 NDJSON lines) in bounded memory.
+"""Summarise a stream of archived flow records (NDJSON lines) in bounded memory.
 
 Pure: takes lines (bytes) and returns plain data. The handler feeds it lines of a gunzipped S3 body;
 the benchmark feeds it a file. Memory is bounded by the counters' capacities, not the batch size.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -162,7 +163,7 @@ class FlowSummariser:
             else:
                 self.invalid_lines += 1
 
-    def add(self, record: dict) -> None:
+    def add(self, record: dict[str, Any]) -> None:
         get = record.get
         self.flows += 1
         src = get("srcaddr")

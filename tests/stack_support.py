@@ -1,22 +1,26 @@
-"""Pulumi mocks for the stack tests: record every resource, answer the AWS lookups, run a program.
+"""Pulumi mocks for the stack tests: record every resource, answer the AWS lookups, run the program.
 
 Not a conftest: the stack tests import it. Each `run_program` call sets fresh mocks and config, runs
-the program function under Pulumi's runtime, and returns what was registered and exported.
+the stack program (infra/program.py, the function `__main__.py` calls) under Pulumi's runtime, and
+returns what was registered and the outputs the program returned. What needs Pulumi's internals is
+in tests/pulumi_adapter.py.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.sync_await import _sync_await
+
+from infra.packaging import LambdaPackage
+from tests.pulumi_adapter import Program, Registered, run_mocked
 
 PROJECT = "rejected-flows"
 STACK = "test"
@@ -28,19 +32,6 @@ CONFIG_SECRET_KEYS = [f"{PROJECT}:datadogApiKey", f"{PROJECT}:datadogAppKey"]
 FAKE_APP_KEY = "fake-dd-app-key-for-tests"
 
 
-@dataclass
-class Registered:
-    type: str
-    name: str
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
-    dependencies: list[str]
-    parent: str
-    urn: str
-    provider: str = ""
-    """`<provider urn>::<id>` when the resource names an explicit provider, else empty."""
-
-
 def _arn(service: str, resource: str, region: str = REGION, account: str = ACCOUNT_ID) -> str:
     return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
 
@@ -49,10 +40,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
     """Outputs are the inputs plus what AWS would compute (ids, ARNs, names), with camelCase keys."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, dict]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
         self.provider_regions: dict[str, str] = {}
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = dict(args.inputs)
         if args.typ == "pulumi:providers:aws":
             # Remember each explicit provider's region: resources through it get ARNs in that region.
@@ -66,7 +57,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         resource_id = computed.pop("id", name)
         return resource_id, {**inputs, **computed}
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.calls.append((args.token, dict(args.args)))
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/test",
@@ -138,34 +129,11 @@ def _computed(typ: str, name: str, inputs: dict[str, Any], region: str = REGION)
     return {"name": name} if "name" not in inputs else {}
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The mock monitor, also keeping each registration's inputs, parent and dependencies."""
-
-    def __init__(self, mocks: RecordingMocks) -> None:
-        super().__init__(mocks)
-        self.registered: list[Registered] = []
-
-    def RegisterResource(self, request):
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            from pulumi.runtime import rpc
-
-            inputs = rpc.deserialize_properties(request.object)
-            state = self.resources[response.urn].state
-            self.registered.append(Registered(
-                type=request.type, name=request.name, inputs=dict(inputs), outputs=dict(state),
-                dependencies=list(request.dependencies), parent=request.parent, urn=response.urn,
-                provider=request.provider,
-            ))
-        return response
-
-
 @dataclass
 class Run:
     resources: list[Registered]
     exports: dict[str, Any] = field(default_factory=dict)
-    secret_exports: set[str] = field(default_factory=set)
-    calls: list[tuple[str, dict]] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.resources if r.type == typ]
@@ -174,9 +142,6 @@ class Run:
         found = [r for r in self.of_type(typ) if name_part in r.name]
         assert len(found) == 1, f"expected one {typ} named *{name_part}*, got {[r.name for r in found]}"
         return found[0]
-
-    def by_urn(self, urn: str) -> Registered:
-        return next(r for r in self.resources if r.urn == urn)
 
 
 def config_values(
@@ -190,51 +155,19 @@ def config_values(
 
 
 def run_program(
-    program: Callable[[], None], config: Mapping[str, Any] | None = None, api_key: str | None = FAKE_API_KEY,
+    program: Program, config: Mapping[str, Any] | None = None, api_key: str | None = FAKE_API_KEY,
     stack: str = STACK,
 ) -> Run:
     """Run `program` under fresh mocks and config (`api_key` None: no datadogApiKey set); return the
-    registrations and exports."""
+    registrations and its resolved outputs."""
     mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    set_all_config(config_values(config, api_key), CONFIG_SECRET_KEYS)
-    exports: dict[str, Any] = {}
-
-    def export(name: str, value: Any) -> None:
-        exports[name] = value
-
-    original_export = pulumi.export
-    pulumi.export = export
-    try:
-        settings = pulumi.runtime.settings.SETTINGS
-        settings.rpc_manager.clear()
-        settings.outputs.clear()
-        _sync_await(pulumi.runtime.stack.run_pulumi_func(program))
-    finally:
-        pulumi.export = original_export
-    resolved, secret = _resolve_exports(exports)
-    return Run(monitor.registered, resolved, secret, mocks.calls)
+    resources, exports = run_mocked(program, mocks, project=PROJECT, stack=stack,
+                                    config=config_values(config, api_key), secret_keys=CONFIG_SECRET_KEYS)
+    return Run(resources, exports, mocks.calls)
 
 
-def _resolve_exports(exports: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
-    resolved: dict[str, Any] = {}
-    secret: set[str] = set()
-    for name, value in exports.items():
-        output = pulumi.Output.from_input(value)
-        resolved[name] = _sync_await(output.future())
-        if _sync_await(output.is_secret()):
-            secret.add(name)
-    return resolved, secret
-
-
-def fake_package(tmp: Path, name: str) -> Any:
+def fake_package(tmp: Path, name: str) -> LambdaPackage:
     """A tiny zip standing in for a built Lambda package (the packaging tests build the real ones)."""
-    import base64
-    import zipfile
-
-    from infra.packaging import LambdaPackage
-
     path = tmp / f"{name}.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(f"{name}/handler.py", "def handler(event, context):\n    return None\n")
@@ -263,22 +196,17 @@ CONFIGS: dict[str, dict[str, Any]] = {
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 
 
-def components_program(packages_dir: Path) -> Callable[[], None]:
-    """The pipeline as __main__ builds it, with tiny stand-in zips (test_packaging builds real ones)."""
+def components_program(packages_dir: Path) -> Program:
+    """The stack program with tiny stand-in zips (test_packaging and test_stack_main build real ones)."""
 
-    def program() -> None:
-        from contracts.settings import load_settings
-        from infra.config import config_getter, optional_secret
-        from infra.stack import Packages, build_pipeline
+    def program() -> dict[str, pulumi.Input[object]]:
+        from infra.program import run
+        from infra.stack import Packages
 
-        config = pulumi.Config()
-        settings = load_settings(config_getter(config))
-        packages = Packages(fake_package(packages_dir, "transform"), fake_package(packages_dir, "notifier"))
-        api_key = config.require_secret("datadogApiKey")
-        app_key = optional_secret(config, "datadogAppKey")
-        pipeline = build_pipeline(settings, pulumi.get_stack(), api_key, packages, app_key)
-        for name, value in pipeline.outputs().items():
-            pulumi.export(name, value)
+        def stand_ins(_architecture: str) -> Packages:
+            return Packages(fake_package(packages_dir, "transform"), fake_package(packages_dir, "notifier"))
+
+        return run(pulumi.Config(), stand_ins)
 
     return program
 

@@ -60,8 +60,9 @@ def names(package: LambdaPackage) -> list[str]:
         return archive.namelist()
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pulumi_aws.lambda_ loads deprecated resources
 def test_runtime_is_the_newest_python_pulumi_aws_knows() -> None:
-    from pulumi_aws.lambda_._enums import Runtime
+    from pulumi_aws.lambda_ import Runtime
 
     pythons = sorted(tuple(int(p) for p in r.value[len("python"):].split(".")) for r in Runtime
                       if r.value.startswith("python3."))

@@ -14,6 +14,7 @@ import pytest
 from contracts.collection import LOG_DELIVERY_TAG
 from contracts.flowlog import subscription_filter_pattern
 from contracts.settings import SettingsError, settings_from
+from infra import program
 from infra.packaging import ROOT
 from tests.stack_support import (
     ACCOUNT_ID,
@@ -71,10 +72,9 @@ def central_run(name: str, tmp: Path) -> Run:
 
 
 def member_run(name: str) -> Run:
-    """`__main__.py` itself, with no datadogApiKey in the config at all."""
+    """The stack program `__main__.py` runs, with no datadogApiKey in the config at all."""
     if name not in _RUNS:
-        _RUNS[name] = run_program(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
-                                  MEMBER_CONFIGS[name], api_key=None)
+        _RUNS[name] = run_program(lambda: program.run(pulumi.Config()), MEMBER_CONFIGS[name], api_key=None)
     return _RUNS[name]
 
 

@@ -9,7 +9,7 @@ from contracts.settings import SettingsError, declared_config, defaults, project
 from infra.config_doc import config_table
 from infra.packaging import ROOT
 
-# REFERENCE.md: CloudWatch payloads compress ~4.4x, an archived line is ~3x its raw message, and the
+# Measured (docs/architecture.md): payloads compress ~4.4x, an archived line is ~3x its raw message; the
 # response is base64 (4/3): the factor from processor buffer to Lambda response.
 RESPONSE_PER_BUFFER_MB = 4.4 * 3 * 4 / 3
 # Measured by `make bench` (bench/transform.py, buffer_sizing) on the rich v2-v5 format as the

@@ -1,4 +1,4 @@
-"""`__main__.py` itself under Pulumi's mocks, with real Lambda zips, for the default config and with VPCs.
+"""The stack program (infra/program.py, all `__main__.py` runs) under Pulumi's mocks, with real Lambda zips.
 
 The zips come from infra.packaging's cache under build/ (test_packaging fills it; the first run here
 builds it otherwise, ~30 s).
@@ -15,6 +15,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
+from infra import program
 from infra.packaging import BUILD_DIR, LAMBDA_RUNTIME, ROOT
 from tests.stack_support import CONFIGS, FAKE_API_KEY, SECRET_SIG_KEY, Run, run_program
 
@@ -24,7 +25,8 @@ MAIN = ROOT / "__main__.py"
 
 
 def run_main(config_name: str) -> Run:
-    return run_program(lambda: runpy.run_path(str(MAIN), run_name="__main__"), CONFIGS[config_name])
+    """The program as `pulumi up` runs it: real zips, the outputs `__main__.py` exports."""
+    return run_program(lambda: program.run(pulumi.Config()), CONFIGS[config_name])
 
 
 @pytest.fixture(scope="module", params=["default", "vpcs"])
@@ -71,14 +73,23 @@ def test_main_twice_gives_the_same_code_hashes() -> None:
     assert hashes(run_main("default")) == hashes(run_main("default"))
 
 
+def test_main_py_registers_what_the_program_registers() -> None:
+    def registered(run: Run) -> list[tuple[str, str]]:
+        return sorted((r.type, r.name) for r in run.resources)
+
+    def main_py() -> None:
+        runpy.run_path(str(MAIN), run_name="__main__")
+
+    through_main = run_program(main_py, CONFIGS["vpcs"])
+    assert registered(through_main) == registered(run_main("vpcs"))
+
+
 def test_main_rejects_a_missing_api_key() -> None:
     config = {key: value for key, value in CONFIGS["default"].items()}
 
-    def program() -> None:
-        from pulumi.runtime.config import set_all_config
-
-        set_all_config({f"rejected-flows:{k}": json.dumps(v) for k, v in config.items()}, [])
+    def without_key() -> None:
+        pulumi.runtime.set_all_config({f"rejected-flows:{k}": json.dumps(v) for k, v in config.items()}, [])
         runpy.run_path(str(MAIN), run_name="__main__")
 
     with pytest.raises(pulumi.ConfigMissingError, match="datadogApiKey"):
-        run_program(program)
+        run_program(without_key)

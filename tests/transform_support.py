@@ -55,7 +55,7 @@ def flow_line(fmt: FlowLogFormat | None = None, **overrides: str) -> str:
 
 def expected_record(fmt: FlowLogFormat | None = None, log_group: str = LOG_GROUP,
                     log_stream: str = LOG_STREAM, **overrides: str) -> dict[str, Any]:
-    """Contract 2, written out independently of the encoder: `-` is null, numbers are numbers."""
+    """The archived record, written out independently of the encoder: `-` is null, numbers are numbers."""
     fmt = fmt or parse_format(None)
     record: dict[str, Any] = {}
     for field, column, value in zip(fmt.fields, fmt.columns, flow_values(fmt, **overrides), strict=True):

@@ -1,4 +1,4 @@
-"""Flow-log lines -> archived NDJSON records (contract 2), fast.
+"""Flow-log lines -> archived NDJSON records (docs/architecture.md, The archived record), fast.
 
 Building a dict and serialising it per line dominates a naive transform. Instead, each format gets a
 loop generated once (the way `dataclasses` generates `__init__`) that unpacks each line's fields and
@@ -97,7 +97,8 @@ def encode_block(messages, candidates, sfx, keep, lines, kept):
         "encode_checked": _encode_checked, "fmt": fmt, "never_kept": NEVER_KEPT_STATUSES,
     }
     exec(compile(source, f"<flow-log encoder for {fmt.text[:60]}>", "exec"), namespace)
-    return namespace["encode_block"]
+    encode_block: BlockEncoder = namespace["encode_block"]
+    return encode_block
 
 
 @dataclass

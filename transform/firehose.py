@@ -1,4 +1,4 @@
-"""The Firehose data-transformation event and response (contract 1), as plain typed data."""
+"""The Firehose data-transformation event and response as typed data (docs/architecture.md, The transform)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Firehose data-transformation Lambda: CloudWatch Logs flow-log payloads -> REJECT flows as NDJSON."""
+"""Firehose transform Lambda: flow logs in, kept flows out as NDJSON (docs/architecture.md, The transform)."""
 
 from __future__ import annotations
 
