@@ -130,8 +130,13 @@ class Analytics(pulumi.ComponentResource):
             )
             for query in NAMED_QUERIES
         }
-        self.register_outputs({
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, pulumi.Input[object]]:
+        """This component's stack outputs (camelCase), registered with it and exported by the stack."""
+        return {
             "glueDatabaseName": self.database.name,
             "glueTableName": self.table.name,
             "athenaWorkgroupName": self.workgroup.name,
-        })
+            "athenaNamedQueryIds": {name: query.id for name, query in self.named_queries.items()},
+        }

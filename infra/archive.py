@@ -85,7 +85,11 @@ class Archive(pulumi.ComponentResource):
             rules=lifecycle_rules(args),
             opts=child,
         )
-        self.register_outputs({"bucketName": self.bucket.bucket, "bucketArn": self.bucket.arn})
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, pulumi.Input[object]]:
+        """This component's stack outputs (camelCase), registered with it and exported by the stack."""
+        return {"bucketName": self.bucket.bucket}
 
 
 def lifecycle_rules(args: ArchiveArgs) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:

@@ -86,7 +86,11 @@ class Collection(pulumi.ComponentResource):
         self.arns_by_region: pulumi.Output[dict[str, str]] = pulumi.Output.all(
             args.account.region, home_arn, pulumi.Output.from_input(extra),
         ).apply(lambda parts: {parts[0]: parts[1], **parts[2]})
-        self.register_outputs({"logDestinationArns": self.arns_by_region})
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, pulumi.Input[object]]:
+        """This component's stack outputs (camelCase), registered with it and exported by the stack."""
+        return {"logDestinationArns": self.arns_by_region}
 
     def _destination(
         self, name: str, args: CollectionArgs, region: str | None,

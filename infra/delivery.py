@@ -147,11 +147,16 @@ class Delivery(pulumi.ComponentResource):
             # Firehose checks its role when the stream is created: the policy must be in place.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role_policy]),
         )
-        self.register_outputs({
+        self.transform_function_name = function.name
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, pulumi.Input[object]]:
+        """This component's stack outputs (camelCase), registered with it and exported by the stack."""
+        return {
             "deliveryStreamName": self.stream.name,
             "deliveryStreamArn": self.stream.arn,
-            "transformFunctionName": function.name,
-        })
+            "transformFunctionName": self.transform_function_name,
+        }
 
 
 def processor_parameters(

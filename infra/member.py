@@ -26,11 +26,7 @@ class MemberStack:
         """Stack outputs, camelCase like the central stack's."""
         subscription = self.source.subscription
         assert subscription is not None, "a member stack always subscribes its group"
-        return {
-            "logGroupName": self.source.log_group_name,
-            "flowLogIds": [flow_log.id for flow_log in self.source.flow_logs],
-            "subscriptionFilterName": subscription.name,
-        }
+        return {**self.source.outputs(), "subscriptionFilterName": subscription.name}
 
 
 def build_member(settings: StackSettings, stack: str, tags: dict[str, str]) -> MemberStack:

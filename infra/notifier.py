@@ -148,8 +148,13 @@ class Notifier(pulumi.ComponentResource):
             # S3 validates the destination: it refuses the configuration until the permission exists.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.permission, self.invoke_config]),
         )
-        self.register_outputs({
-            "notifierFunctionName": function.name,
+        self.function_name = function.name
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, pulumi.Input[object]]:
+        """This component's stack outputs (camelCase), registered with it and exported by the stack."""
+        return {
+            "notifierFunctionName": self.function_name,
             "deadLetterQueueUrl": self.dead_letter_queue.url,
             "datadogApiKeySecretArn": self.secret.arn,
-        })
+        }

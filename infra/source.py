@@ -81,7 +81,14 @@ class Source(pulumi.ComponentResource):
             self.flow_logs = self._flow_logs(name, args, log_group_arn, tags)
         if self.log_group_name is not None:
             self.subscription = self._subscribe(name, args, self.log_group_name, tags)
-        self.register_outputs({"logGroupName": self.log_group_name, "filterPattern": self.filter_pattern})
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, pulumi.Input[object]]:
+        """This component's stack outputs (camelCase), registered with it and exported by the stack."""
+        return {
+            "logGroupName": self.log_group_name,
+            "flowLogIds": [flow_log.id for flow_log in self.flow_logs],
+        }
 
     def _subscribe(
         self, name: str, args: SourceArgs, log_group_name: pulumi.Output[str], tags: dict[str, str],

@@ -51,27 +51,14 @@ class Pipeline:
     monitors: Monitors | None = None
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
-        """Stack outputs, camelCase like the config keys."""
-        collected: dict[str, pulumi.Input[object]] = (
-            {"logDestinationArns": self.collection.arns_by_region} if self.collection is not None else {}
-        )
-        return collected | {
-            "bucketName": self.archive.bucket.bucket,
-            "deliveryStreamName": self.delivery.stream.name,
-            "deliveryStreamArn": self.delivery.stream.arn,
-            "transformFunctionName": self.delivery.transform.function.name,
-            "notifierFunctionName": self.notifier.built.function.name,
-            "logGroupName": self.source.log_group_name,
-            "glueDatabaseName": self.analytics.database.name,
-            "glueTableName": self.analytics.table.name,
-            "athenaWorkgroupName": self.analytics.workgroup.name,
-            "athenaNamedQueryIds": {name: query.id for name, query in self.analytics.named_queries.items()},
-            "deadLetterQueueUrl": self.notifier.dead_letter_queue.url,
-            "datadogApiKeySecretArn": self.notifier.secret.arn,
-            "flowLogIds": [flow_log.id for flow_log in self.source.flow_logs],
-            **(self.alarms.outputs() if self.alarms else {}),
-            **(self.monitors.outputs() if self.monitors else {}),
-        }
+        """Stack outputs (camelCase like the config keys): each component's own, named once there."""
+        components = (self.collection, self.archive, self.delivery, self.notifier, self.source,
+                      self.analytics, self.alarms, self.monitors)
+        merged: dict[str, pulumi.Input[object]] = {}
+        for component in components:
+            if component is not None:
+                merged |= component.outputs()
+        return merged
 
 
 def build_pipeline(
