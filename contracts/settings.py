@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -117,6 +117,7 @@ class StackSettings:
 
 
 Getter = Callable[[str], Any]
+T = TypeVar("T")
 
 
 def load_settings(get: Getter | None = None) -> StackSettings:
@@ -130,63 +131,68 @@ def load_settings(get: Getter | None = None) -> StackSettings:
         given = get(key) if get is not None else None
         return declared[key].get("default") if given is None else given
 
+    def read(key: str, check: Callable[..., T], *limits: Any) -> T:
+        """Every validator has one shape: (config key, raw value, limits...) -> the typed value."""
+        return check(key, value(key), *limits)
+
     log_group_name = str(value("logGroupName")).strip() or None
     format_text = str(value("flowLogFormat")).strip()
     if not format_text:
         format_text = RICH_FORMAT if log_group_name is None else DEFAULT_FORMAT
     return StackSettings(
-        datadog_site=_one_of("datadogSite", str(value("datadogSite")), DATADOG_SITES),
-        datadog_tags=_strings("datadogTags", value("datadogTags")),
+        datadog_site=read("datadogSite", _one_of, DATADOG_SITES),
+        datadog_tags=read("datadogTags", _strings),
         log_group_name=log_group_name,
-        log_retention_days=_one_of("logRetentionDays", _integer("logRetentionDays", value),
-                                   LOG_RETENTION_DAYS),
-        vpc_ids=_strings("vpcIds", value("vpcIds")),
+        log_retention_days=read("logRetentionDays", _retention_days),
+        vpc_ids=read("vpcIds", _strings),
         flow_log_format=_checked("flowLogFormat", parse_format, format_text),
-        keep_actions=_checked("keepActions", parse_keep_actions, _strings("keepActions",
-                                                                          value("keepActions"))),
-        processor_buffer_mb=_processor_buffer_mb(value("processorBufferMb")),
-        processor_buffer_seconds=_integer("processorBufferSeconds", value, 0, 900),
-        archive_buffer_mb=_integer("archiveBufferMb", value, 1, 128),
-        archive_buffer_seconds=_integer("archiveBufferSeconds", value, 0, 900),
-        archive_transition_days=_transition_days(_integer("archiveTransitionDays", value, 0)),
-        archive_expiration_days=_integer("archiveExpirationDays", value, 0),
-        error_expiration_days=_integer("errorExpirationDays", value, 0),
-        lambda_architecture=_one_of("lambdaArchitecture", str(value("lambdaArchitecture")),
-                                    ARCHITECTURES),
-        athena_scan_limit_mb=_integer("athenaScanLimitMb", value, 10),
-        notifier_max_event_age_seconds=_integer("notifierMaxEventAgeSeconds", value, 60, 21600),
-        notifier_retry_attempts=_integer("notifierRetryAttempts", value, 0, 2),
-        resource_tags=_key_values("resourceTags", _strings("resourceTags", value("resourceTags"))),
-        collection=_collection(value, log_group_name),
-        alarm_email=_optional("alarmEmail", value("alarmEmail"), _email),
-        alarm_topic_arn=_optional("alarmTopicArn", value("alarmTopicArn"), _topic_arn),
-        silence_alarm_hours=_integer("silenceAlarmHours", value, 0, MAX_SILENCE_ALARM_HOURS),
-        datadog_monitor_threshold=_integer("datadogMonitorThreshold", value, 0),
-        internal_cidrs=tuple(_cidr("internalCidrs", item)
-                             for item in _strings("internalCidrs", value("internalCidrs"))),
+        keep_actions=read("keepActions", _keep_actions),
+        processor_buffer_mb=read("processorBufferMb", _megabytes, *PROCESSOR_BUFFER_MB_RANGE),
+        processor_buffer_seconds=read("processorBufferSeconds", _integer, 0, 900),
+        archive_buffer_mb=read("archiveBufferMb", _integer, 1, 128),
+        archive_buffer_seconds=read("archiveBufferSeconds", _integer, 0, 900),
+        archive_transition_days=read("archiveTransitionDays", _transition_days),
+        archive_expiration_days=read("archiveExpirationDays", _integer, 0),
+        error_expiration_days=read("errorExpirationDays", _integer, 0),
+        lambda_architecture=read("lambdaArchitecture", _one_of, ARCHITECTURES),
+        athena_scan_limit_mb=read("athenaScanLimitMb", _integer, 10),
+        notifier_max_event_age_seconds=read("notifierMaxEventAgeSeconds", _integer, 60, 21600),
+        notifier_retry_attempts=read("notifierRetryAttempts", _integer, 0, 2),
+        resource_tags=read("resourceTags", _key_values),
+        collection=_collection(read, log_group_name),
+        alarm_email=read("alarmEmail", _optional, _email),
+        alarm_topic_arn=read("alarmTopicArn", _optional, _topic_arn),
+        silence_alarm_hours=read("silenceAlarmHours", _integer, 0, MAX_SILENCE_ALARM_HOURS),
+        datadog_monitor_threshold=read("datadogMonitorThreshold", _integer, 0),
+        internal_cidrs=read("internalCidrs", _cidrs),
     )
 
 
-def _collection(value: Getter, log_group_name: str | None) -> Collection:
+Reader = Callable[..., Any]
+
+
+def _collection(read: Reader, log_group_name: str | None) -> Collection:
     """sourceAccountIds, organizationId, sourceRegions, centralDestinationArn, flowLogDestination."""
     collection = Collection(
-        source_account_ids=_checked("sourceAccountIds", parse_account_ids,
-                                    _strings("sourceAccountIds", value("sourceAccountIds"))),
-        organization_id=_checked("organizationId", parse_organization_id,
-                                 str(value("organizationId")).strip()),
-        source_regions=_checked("sourceRegions", parse_regions,
-                                _strings("sourceRegions", value("sourceRegions"))),
-        central_destination=_checked("centralDestinationArn", parse_destination_arn,
-                                     str(value("centralDestinationArn")).strip()),
-        flow_log_destination=_one_of("flowLogDestination", str(value("flowLogDestination")).strip(),
-                                     FLOW_LOG_DESTINATIONS),
+        source_account_ids=read("sourceAccountIds", _parsed_list, parse_account_ids),
+        organization_id=read("organizationId", _parsed_text, parse_organization_id),
+        source_regions=read("sourceRegions", _parsed_list, parse_regions),
+        central_destination=read("centralDestinationArn", _parsed_text, parse_destination_arn),
+        flow_log_destination=read("flowLogDestination", _one_of, FLOW_LOG_DESTINATIONS),
     )
     try:
-        check_collection(collection, vpc_ids=_strings("vpcIds", value("vpcIds")),
-                         existing_log_group=log_group_name)
+        check_collection(collection, vpc_ids=read("vpcIds", _strings), existing_log_group=log_group_name)
     except CollectionError as error:
         raise SettingsError(f"config: {error}") from error
     return collection
+
+
+def _parsed_text(key: str, raw: Any, parse: Callable[[str], Any]) -> Any:
+    return _checked(key, parse, str(raw).strip())
+
+
+def _parsed_list(key: str, raw: Any, parse: Callable[[tuple[str, ...]], Any]) -> Any:
+    return _checked(key, parse, _strings(key, raw))
 
 
 def _checked(key: str, parse: Callable[[Any], Any], raw: Any) -> Any:
@@ -196,8 +202,7 @@ def _checked(key: str, parse: Callable[[Any], Any], raw: Any) -> Any:
         raise SettingsError(f"config {key}: {error}") from error
 
 
-def _integer(key: str, value: Getter, low: int | None = None, high: int | None = None) -> int:
-    raw = value(key)
+def _integer(key: str, raw: Any, low: int | None = None, high: int | None = None) -> int:
     try:
         number = int(raw)
     except (TypeError, ValueError) as error:
@@ -209,6 +214,8 @@ def _integer(key: str, value: Getter, low: int | None = None, high: int | None =
 
 
 def _one_of(key: str, raw: Any, allowed: tuple[Any, ...]) -> Any:
+    if isinstance(raw, str):
+        raw = raw.strip()
     if raw not in allowed:
         raise SettingsError(f"config {key} must be one of {', '.join(map(str, allowed))}; got {raw!r}")
     return raw
@@ -222,9 +229,30 @@ def _strings(key: str, raw: Any) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw if item.strip())
 
 
-def _key_values(key: str, items: tuple[str, ...]) -> dict[str, str]:
+def _retention_days(key: str, raw: Any) -> int:
+    return int(_one_of(key, _integer(key, raw), LOG_RETENTION_DAYS))
+
+
+# A rejected-traffic archive keeps REJECT only. ACCEPT is refused, not half-supported: accepted flows are
+# usually most of a VPC's traffic (so the processor buffer, sized for REJECT volume, would overflow into
+# re-ingestion), and the events, monitors and named queries all speak of rejected traffic.
+ARCHIVED_ACTIONS = frozenset({"REJECT"})
+
+
+def _keep_actions(key: str, raw: Any) -> frozenset[str]:
+    actions: frozenset[str] = _checked(key, parse_keep_actions, _strings(key, raw))
+    if not actions <= ARCHIVED_ACTIONS:
+        raise SettingsError(
+            f"config {key}: this stack archives and alerts on rejected traffic only, so it must be "
+            f'["REJECT"], got {sorted(actions)}. To keep accepted traffic too, send the flow logs to S3 '
+            "directly (a flow log with an S3 destination) and query them with AWS's own Athena integration."
+        )
+    return actions
+
+
+def _key_values(key: str, raw: Any) -> dict[str, str]:
     pairs: dict[str, str] = {}
-    for item in items:
+    for item in _strings(key, raw):
         name, sep, val = item.partition("=")
         if not sep or not name.strip():
             raise SettingsError(f"config {key}: {item!r} is not of the form key=value")
@@ -236,23 +264,23 @@ def _key_values(key: str, items: tuple[str, ...]) -> dict[str, str]:
 MIN_IA_TRANSITION_DAYS = 30
 
 
-def _transition_days(days: int) -> int:
+def _transition_days(key: str, raw: Any) -> int:
+    days = _integer(key, raw, 0)
     if 0 < days < MIN_IA_TRANSITION_DAYS:
         raise SettingsError(
-            f"config archiveTransitionDays must be 0 (no transition) or at least {MIN_IA_TRANSITION_DAYS} "
+            f"config {key} must be 0 (no transition) or at least {MIN_IA_TRANSITION_DAYS} "
             f"(S3's minimum for Standard-IA), got {days}"
         )
     return days
 
 
-def _processor_buffer_mb(raw: Any) -> float:
+def _megabytes(key: str, raw: Any, low: float, high: float) -> float:
     try:
         size = float(raw)
     except (TypeError, ValueError) as error:
-        raise SettingsError(f"config processorBufferMb must be a number of MB, got {raw!r}") from error
-    low, high = PROCESSOR_BUFFER_MB_RANGE
+        raise SettingsError(f"config {key} must be a number of MB, got {raw!r}") from error
     if not low <= size <= high:
-        raise SettingsError(f"config processorBufferMb must be within {low}-{high} MB, got {size}")
+        raise SettingsError(f"config {key} must be within {low}-{high} MB, got {size}")
     return size
 
 
@@ -285,12 +313,16 @@ def _topic_arn(key: str, text: str) -> str:
     return text
 
 
-def _cidr(key: str, text: str) -> str:
-    """A network in CIDR notation, IPv4 or IPv6, normalised (`10.1.2.3/8` is refused: host bits set)."""
-    try:
-        return str(ipaddress.ip_network(text))
-    except ValueError as error:
-        raise SettingsError(f"config {key}: {text!r} is not a network in CIDR notation ({error})") from error
+def _cidrs(key: str, raw: Any) -> tuple[str, ...]:
+    """Networks in CIDR notation, IPv4 or IPv6, normalised (`10.1.2.3/8` is refused: host bits set)."""
+    networks = []
+    for text in _strings(key, raw):
+        try:
+            networks.append(str(ipaddress.ip_network(text)))
+        except ValueError as error:
+            raise SettingsError(f"config {key}: {text!r} is not a network in CIDR notation ({error})") \
+                from error
+    return tuple(networks)
 
 
 def defaults() -> StackSettings:

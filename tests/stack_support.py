@@ -187,7 +187,6 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "existing": {
         "logGroupName": "/existing/flow-logs",
         "vpcIds": ["vpc-0123456789abcdef0"],
-        "keepActions": ["ACCEPT", "REJECT"],
         "lambdaArchitecture": "x86_64",
         "notifierRetryAttempts": 0,
         "notifierMaxEventAgeSeconds": 3600,

@@ -54,3 +54,15 @@ def test_transition_days_below_the_ia_minimum_are_refused(days: int) -> None:
 def test_transition_days_zero_or_thirty_are_fine() -> None:
     assert settings_from({"archiveTransitionDays": 0}).archive_transition_days == 0
     assert settings_from({"archiveTransitionDays": 30}).archive_transition_days == 30
+
+
+@pytest.mark.parametrize("actions", [["ACCEPT"], ["ACCEPT", "REJECT"]])
+def test_keeping_accepted_traffic_is_refused_with_the_alternative(actions: list[str]) -> None:
+    with pytest.raises(SettingsError, match=r"keepActions: this stack archives and alerts on rejected traffic only"
+                       r".*send the flow logs to S3 directly"):
+        settings_from({"keepActions": actions})
+
+
+def test_reject_is_what_the_stack_keeps() -> None:
+    assert settings_from({"keepActions": ["REJECT"]}).keep_actions == frozenset({"REJECT"})
+    assert defaults().keep_actions == frozenset({"REJECT"})
