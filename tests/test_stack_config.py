@@ -58,8 +58,8 @@ def test_transition_days_zero_or_thirty_are_fine() -> None:
 
 @pytest.mark.parametrize("actions", [["ACCEPT"], ["ACCEPT", "REJECT"]])
 def test_keeping_accepted_traffic_is_refused_with_the_alternative(actions: list[str]) -> None:
-    with pytest.raises(SettingsError, match=r"keepActions: this stack archives and alerts on rejected traffic only"
-                       r".*send the flow logs to S3 directly"):
+    with pytest.raises(SettingsError, match=r"keepActions: this stack archives and alerts on rejected traffic"
+                       r" only.*send the flow logs to S3 directly"):
         settings_from({"keepActions": actions})
 
 

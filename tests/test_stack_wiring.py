@@ -331,10 +331,10 @@ def test_untaggable_types_really_take_no_tags() -> None:
         assert "tags" not in parameters, token
 
 
-def test_existing_group_keeps_the_default_format_and_both_actions() -> None:
+def test_existing_group_keeps_the_default_format_and_created_flow_logs_record_rejects_only() -> None:
     settings = settings_of("existing")
     assert settings.flow_log_format.text == DEFAULT_FORMAT
-    assert settings.flow_log_traffic_type == "ALL"
+    assert settings.flow_log_traffic_type == "REJECT"
     assert settings_of("default").flow_log_traffic_type == "REJECT"
 
 
