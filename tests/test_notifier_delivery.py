@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from moto import mock_aws
 from werkzeug import Response
 
 from notifier.datadog import (
@@ -15,8 +18,8 @@ from notifier.datadog import (
     events_api,
     post_event,
 )
-from notifier.render import EventDraft
-from notifier.secrets import ApiKeyError, CachedApiKey, key_from_secret_string
+from notifier.model import EventDraft
+from notifier.secrets import KEY_MAX_AGE_S, ApiKeyError, ApiKeySource, key_from_secret_string
 from notifier.settings import SettingsError, api_url_for, load_settings
 from tests.notifier_support import FAKE_KEY, FakeClock, FakeContext
 
@@ -167,10 +170,51 @@ def test_bad_secrets_name_the_secret_not_the_content(secret):
         key_from_secret_string(secret, ARN)
 
 
-def test_the_secret_is_fetched_once_per_container():
-    calls = []
-    source = CachedApiKey(lambda arn: calls.append(arn) or FAKE_KEY)
-    assert source.get(ARN, None) == FAKE_KEY
-    assert source.get(ARN, None) == FAKE_KEY
-    assert calls == [ARN]
-    assert source.get(None, "local-key") == "local-key"
+@pytest.fixture
+def secrets(monkeypatch):
+    """moto's Secrets Manager and a client that records every GetSecretValue it sends."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("secretsmanager")
+        client.reads = []
+        client.meta.events.register("provide-client-params.secrets-manager.GetSecretValue",
+                                    lambda params, **_: client.reads.append(params["SecretId"]))
+        yield client
+
+
+def test_the_secret_is_read_once_then_served_from_powertools_cache(secrets):
+    arn = secrets.create_secret(Name="datadog-api-key", SecretString=FAKE_KEY)["ARN"]
+    source = ApiKeySource(arn, None, lambda: SecretsProvider(boto3_client=secrets))
+    assert source.get() == FAKE_KEY
+    assert source.get() == FAKE_KEY
+    assert secrets.reads == [arn]
+
+
+def test_force_fetch_reads_a_rotated_key_before_the_cache_expires(secrets):
+    arn = secrets.create_secret(Name="datadog-api-key", SecretString=FAKE_KEY)["ARN"]
+    source = ApiKeySource(arn, None, lambda: SecretsProvider(boto3_client=secrets))
+    assert source.get() == FAKE_KEY
+    secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"DD_API_KEY": "fake-rotated-key"}))
+    assert source.get() == FAKE_KEY  # cached for KEY_MAX_AGE_S
+    assert source.get(force_fetch=True) == "fake-rotated-key"
+    assert secrets.reads == [arn, arn]
+    assert KEY_MAX_AGE_S == 300
+
+
+def test_a_missing_secret_names_it_and_the_variable(secrets):
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:nope-AbCdEf"
+    source = ApiKeySource(arn, None, lambda: SecretsProvider(boto3_client=secrets))
+    with pytest.raises(ApiKeyError, match=r"secret arn:aws:.*:nope-AbCdEf \(DD_API_KEY_SECRET_ARN\)"):
+        source.get()
+
+
+def test_without_a_secret_the_local_key_is_used_and_no_provider_is_made():
+    def no_provider():
+        raise AssertionError("no secret configured: Secrets Manager must not be used")
+
+    assert ApiKeySource(None, "local-key", no_provider).get() == "local-key"
+    with pytest.raises(ApiKeyError, match="set DD_API_KEY_SECRET_ARN or DD_API_KEY"):
+        ApiKeySource(None, None, no_provider).get()

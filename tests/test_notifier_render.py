@@ -7,19 +7,18 @@ from datetime import UTC, datetime
 import orjson
 
 from notifier.errorbatch import summarise_errors
-from notifier.render import (
+from notifier.markdown import (
     MAX_EVENT_AGE_S,
     TEXT_LIMIT,
-    EventContext,
-    ObjectRef,
     Section,
     aggregation_key,
     clamp_date,
-    error_event,
     fit_text,
-    flow_event,
     hour_of,
 )
+from notifier.model import EventContext, ObjectRef
+from notifier.render import flow_event
+from notifier.render_errors import error_event
 from notifier.summary import summarise_flows
 from tests.notifier_support import DATA_KEY, ERROR_KEY, HOUR_START, error_line, flow, ndjson, scanner_batch
 
@@ -36,7 +35,7 @@ def summary_of(records, extra=()):
 def test_flow_event_title_text_and_tags():
     draft = flow_event(summary_of(scanner_batch()), OBJ, CTX, NOW)
     assert draft.title == "30 rejected flows from 5 sources · 123456789012 · 18:00 UTC"
-    assert draft.alert_type == "warning"
+    assert draft.alert_type == "info"  # internet sources only
     assert draft.text.startswith("%%%\n") and draft.text.endswith("\n%%%")
     text = draft.text
     assert "`198.51.100.23`: 20 flows to ports 22, 23, 445, 1433, 3389" in text
@@ -51,7 +50,8 @@ def test_flow_event_title_text_and_tags():
     assert "workgroup `rejected-flows-dev`" in text
     assert draft.tags == (
         "env:dev", "team:netsec", "source:rejected-flows", "stack:dev", "kind:rejected-flows",
-        "aws_account:123456789012", "region:eu-west-1", "vpc_id:vpc-0123456789abcdef0",
+        "internal_sources:false", "aws_account:123456789012", "region:eu-west-1",
+        "vpc_id:vpc-0123456789abcdef0",
     )
     assert draft.aggregation_key == "rejected-flows:dev:2026-11-27T18"
     assert draft.date_happened == HOUR_START + 203 + 59
@@ -68,7 +68,7 @@ def test_multi_account_batches_get_no_account_tag():
 
 def test_invalid_lines_are_mentioned():
     draft = flow_event(summary_of([flow()], [b"garbage\n", b"{\n"]), OBJ, CTX, NOW)
-    assert "2 lines were not valid JSON" in draft.text
+    assert "2 lines were not flow records (skipped): 2 not JSON" in draft.text
 
 
 def test_a_huge_batch_is_truncated_by_whole_rows():
@@ -146,4 +146,4 @@ def test_draft_is_valid_for_the_client_model():
 
     request = to_request(flow_event(summary_of(scanner_batch()), OBJ, CTX, NOW))
     body = orjson.loads(orjson.dumps(request.to_dict()))
-    assert body["alert_type"] == "warning" and body["priority"] == "normal"
+    assert body["alert_type"] == "info" and body["priority"] == "normal"

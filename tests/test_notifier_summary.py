@@ -44,10 +44,12 @@ def test_summary_of_a_scanner_batch():
     assert summary.flows == 30
     assert summary.invalid_lines == 0
     assert summary.distinct_sources == 5
+    assert summary.internal.empty and summary.internal_flows == 0  # every source is on the internet
     assert summary.ipv6_flows == 7 and summary.ipv4_flows == 23
-    scanner = summary.top_sources[0]
+    scanner = summary.internet.rows[0]
     assert (scanner.address, scanner.flows, scanner.ports) == ("198.51.100.23", 20, (22, 23, 445, 1433, 3389))
-    assert summary.top_sources[1].address == "2001:db8:bad::1"
+    assert summary.internet.rows[1].address == "2001:db8:bad::1"
+    assert summary.internet.single_flow == 3
     assert summary.top_ports[0].label == "443/tcp" and summary.top_ports[0].flows == 7
     assert {p.label: p.flows for p in summary.top_ports}["3389/tcp"] == 7
     assert summary.top_interfaces == (("eni-0a1b2c3d4e5f60718", 23), ("eni-0ffeeddccbbaa9988", 7))
@@ -78,27 +80,31 @@ def test_summary_tolerates_nulls_and_missing_fields():
     assert summary.flows == 1
     assert summary.vpcs.values == () and summary.accounts.single is None
     assert summary.first_start is None
-    assert summary.top_sources[0].ports == ()
-    assert summary.top_ports[0].label == "-"
+    row, = summary.internet.rows
+    assert (row.ports, row.protocols_without_ports) == ((), ("icmp",))
+    assert summary.top_ports[0].label == "icmp"
+    assert (summary.packets, summary.flows_without_packets) == (0, 1)
+    assert (summary.bytes, summary.flows_without_bytes) == (0, 1)
 
 
 def test_summary_with_many_sources_stays_bounded_and_reports_more():
     limits = Limits(sources=20, distinct_sources=500, interfaces=5, destination_ports=10)
-    flows = [flow(f"10.{i // 256 % 256}.{i % 256}.{i % 7}", 1000 + i % 300, interface_id=f"eni-{i % 40:017x}")
-             for i in range(3000)]
+    flows = [flow(f"203.{i // 256 % 256}.{i % 256}.{i % 7}", 1000 + i % 300,
+                  interface_id=f"eni-{i % 40:017x}") for i in range(3000)]
     flows += [flow("198.51.100.23", 22)] * 900
     summary = summarise_flows((orjson_line(f) for f in flows), limits)
     assert summary.flows == 3900
     assert summary.more_sources and summary.distinct_sources == 500
-    assert summary.top_sources[0].address == "198.51.100.23"
+    assert summary.internet.rows[0].address == "198.51.100.23"
     assert summary.count_error > 0
-    assert summary.top_sources[0].flows >= 900 - summary.count_error
+    assert summary.internet.single_flow is None  # unknowable once counts are approximate
+    assert summary.internet.rows[0].flows >= 900 - summary.count_error
 
 
 def test_ports_per_source_are_capped():
     limits = Limits(ports_per_source=4)
     summary = summarise_flows([orjson_line(flow("198.51.100.23", port)) for port in range(1, 11)], limits)
-    row = summary.top_sources[0]
+    row = summary.internet.rows[0]
     assert row.ports == (1, 2, 3, 4) and row.more_ports
 
 
