@@ -307,10 +307,10 @@ def _count(facts: Mapping[str, Any]) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    rt = runtime()
     objects = list(objects_in(event))
-    # Added first, so that an invocation that raises still publishes a metric.
+    # Added first, so that an invocation that raises (even on a bad setting) still publishes a metric.
     metrics.add_metric(name="ObjectsReceived", unit=MetricUnit.Count, value=len(objects))
+    rt = runtime()
     outcomes = {obj.uri: process_object(rt, obj, _remaining_s(context)) for obj in objects}
     return {"objects": outcomes}
 
