@@ -3,7 +3,7 @@
 `warning` when any rejected source is internal (something inside the network is being refused: worth a
 page), `info` when only internet sources were (background scanning); the `internal_sources:true|false`
 tag says which, so monitors can select on it. The text names internal sources first, lists the other
-sources with the ports they tried, sums up single-flow sources in one line, shows protocols without
+sources with the ports they tried, sums up single-flow internet sources in one line, shows protocols without
 ports (ICMP...) by name, and never counts a flow without a byte count as 0 B.
 """
 
@@ -35,7 +35,7 @@ WARNING = "warning"
 INFO = "info"
 # Ports listed per source in the text; the rest is "+N more".
 PORTS_SHOWN = 12
-# Up to this many single-flow sources are listed by address; more are summed up in one line.
+# Up to this many single-flow internet sources are listed by address; more are summed up in one line.
 SINGLES_LISTED = 5
 
 
@@ -107,10 +107,11 @@ def _targets(row: SourceRow) -> str:
     return f" ({portless})" if portless else ""
 
 
-def _source_section(heading: str, group: SourceGroup, approx: str, *, protected: bool) -> Section:
+def _source_section(heading: str, group: SourceGroup, approx: str, *, internal: bool) -> Section:
+    """Internal sources are all listed (each one is actionable) and kept when the text must shrink."""
     rows = group.rows
     singles = group.single_flow
-    if singles is not None and singles > SINGLES_LISTED:
+    if not internal and singles is not None and singles > SINGLES_LISTED:
         rows = tuple(r for r in rows if r.flows > 1)
         total = group.distinct - singles
         note = f"…and {plural(singles, 'single-flow source')}"
@@ -122,7 +123,7 @@ def _source_section(heading: str, group: SourceGroup, approx: str, *, protected:
         "source",
         total,
         note=note,
-        protected=protected,
+        protected=internal,
     )
 
 
@@ -130,10 +131,10 @@ def _flow_sections(summary: FlowSummary) -> list[Section]:
     approx = "≥" if summary.count_error else ""
     sections = []
     if not summary.internal.empty:
-        sections.append(_source_section("### Internal sources", summary.internal, approx, protected=True))
+        sections.append(_source_section("### Internal sources", summary.internal, approx, internal=True))
     if not summary.internet.empty:
         heading = "### Internet sources" if sections else "### Top sources"
-        sections.append(_source_section(heading, summary.internet, approx, protected=False))
+        sections.append(_source_section(heading, summary.internet, approx, internal=False))
     sections.append(Section(
         "### Top destination ports",
         [f"- `{p.label}`: {approx}{plural(p.flows, 'flow')}" for p in summary.top_ports],

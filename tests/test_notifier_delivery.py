@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import boto3
 import pytest
@@ -15,8 +17,10 @@ from notifier.datadog import (
     DatadogRejectedError,
     DatadogUnavailableError,
     RetryPolicy,
+    _is_transient,
     events_api,
     post_event,
+    retry_delay,
 )
 from notifier.model import EventDraft
 from notifier.secrets import KEY_MAX_AGE_S, ApiKeyError, ApiKeySource, key_from_secret_string
@@ -218,3 +222,89 @@ def test_without_a_secret_the_local_key_is_used_and_no_provider_is_made():
     assert ApiKeySource(None, "local-key", no_provider).get() == "local-key"
     with pytest.raises(ApiKeyError, match="set DD_API_KEY_SECRET_ARN or DD_API_KEY"):
         ApiKeySource(None, None, no_provider).get()
+
+
+# --- what Datadog's answers mean, and the time each attempt may take ---------------------------------
+
+@pytest.mark.parametrize(("status", "transient"), [
+    (0, True),  # the client's status for connection-level failures
+    (401, False), (403, False), (400, False), (404, False), (413, False), (499, False),
+    (408, True), (429, True), (500, True), (502, True), (599, True), (600, False),
+])
+def test_which_answers_are_worth_another_attempt(status, transient):
+    assert _is_transient(status) is transient
+
+
+def test_unauthorised_is_an_auth_error_without_retry(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["Unauthorized"]},
+                                                                       status=401)
+    with pytest.raises(DatadogAuthError, match=r"HTTP 401"):
+        post(httpserver, clock)
+    assert len(httpserver.log) == 1 and clock.sleeps == []
+
+
+def test_no_attempt_is_started_inside_the_safety_margin(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    # 3.9 s left, 3 s kept back for marking and logging: 0.9 s is less than the 1 s a request needs.
+    with pytest.raises(DatadogUnavailableError, match=r"last answer: no attempt"):
+        post(httpserver, clock, seconds_left=3.9, policy=RetryPolicy(safety_margin_s=3.0, min_request_s=1.0))
+    assert httpserver.log == []
+
+
+def test_each_request_may_use_only_the_time_left_before_the_margin(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    context = FakeContext(clock, deadline=clock.now + 4.5)
+    api = events_api(httpserver.url_for("").rstrip("/"), FAKE_KEY)
+    policy = RetryPolicy(safety_margin_s=3.0, min_request_s=1.0, request_timeout_s=10.0)
+    post_event(api, DRAFT, remaining_s=lambda: context.get_remaining_time_in_millis() / 1000,
+               sleep=clock.sleep, policy=policy)
+    assert api.api_client.configuration.request_timeout == pytest.approx(1.5)
+    assert len(httpserver.log) == 1
+    # With time to spare, the per-request timeout is the policy's own.
+    post(httpserver, clock, seconds_left=600.0)
+
+
+def test_a_slow_datadog_times_out_per_request_and_is_retried(httpserver, clock):
+    released = threading.Event()
+
+    def slow(request):
+        released.wait(5.0)  # answers only after the client gave up
+        return Response(json.dumps(ACCEPTED), status=202, content_type="application/json")
+
+    httpserver.expect_request(EVENTS, method="POST").respond_with_handler(slow)
+    started = time.monotonic()
+    try:
+        with pytest.raises(DatadogUnavailableError, match=r"(?i)timeout|timed out"):
+            post(httpserver, clock, policy=RetryPolicy(max_attempts=2, request_timeout_s=0.2))
+        assert time.monotonic() - started < 2.0  # two attempts cut at 0.2 s each, not 5 s answers
+        assert clock.sleeps == [1.0]
+    finally:
+        released.set()
+        deadline = time.monotonic() + 5.0
+        while len(httpserver.log) < 2 and time.monotonic() < deadline:  # let both late answers land here
+            time.sleep(0.02)
+
+
+def test_the_clients_own_retries_are_off(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["overloaded"]}, status=500)
+    api = events_api(httpserver.url_for("").rstrip("/"), FAKE_KEY)
+    assert api.api_client.configuration.enable_retry is False
+    with pytest.raises(DatadogUnavailableError):
+        post(httpserver, clock, policy=RetryPolicy(max_attempts=1))
+    assert len(httpserver.log) == 1  # one attempt of ours is one request on the wire
+
+
+def test_attempts_running_out_raise_even_with_time_left(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["unavailable"]},
+                                                                       status=503)
+    with pytest.raises(DatadogUnavailableError, match=r"HTTP 503: unavailable"):
+        post(httpserver, clock, seconds_left=3600.0, policy=RetryPolicy(max_attempts=4))
+    assert len(httpserver.log) == 4 and clock.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_backoff_is_capped():
+    policy = RetryPolicy(base_delay_s=1.0, max_backoff_s=30.0)
+    assert [retry_delay(503, None, attempt, policy) for attempt in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+    assert retry_delay(429, {"X-RateLimit-Reset": "12"}, 1, policy) == 12.0
+    assert retry_delay(429, {"X-RateLimit-Reset": "soon"}, 3, policy) == 4.0
+    assert retry_delay(503, {"X-RateLimit-Reset": "12"}, 1, policy) == 1.0  # only a 429 names the reset
