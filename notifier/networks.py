@@ -56,13 +56,17 @@ class InternalNetworks:
     Anything that is not an IP address (null, `-`, garbage) is not internal.
     """
 
-    __slots__ = ("_v4", "_v6", "networks")
+    __slots__ = ("_v4", "_v4_first_octets", "_v6", "networks")
 
     def __init__(self, extra: tuple[IPNetwork, ...] = ()) -> None:
         built_in = tuple(ipaddress.ip_network(cidr) for cidr in BUILT_IN_INTERNAL_CIDRS)
         self.networks: tuple[IPNetwork, ...] = built_in + tuple(n for n in extra if n not in built_in)
         self._v4 = tuple((int(n.network_address), int(n.netmask)) for n in self.networks if n.version == 4)
         self._v6 = tuple((int(n.network_address), int(n.netmask)) for n in self.networks if n.version == 6)
+        # Most sources are internet addresses seen once: their first octet alone rules them out.
+        self._v4_first_octets = frozenset(
+            str(octet) for network, mask in self._v4
+            for octet in range(network >> 24, ((network | ~mask & 0xFFFFFFFF) >> 24) + 1))
 
     def contains(self, address: object) -> bool:
         if type(address) is not str:
@@ -73,6 +77,8 @@ class InternalNetworks:
                 if value >> 32 != _V4_MAPPED_PREFIX:
                     return any(value & mask == network for network, mask in self._v6)
                 value &= 0xFFFFFFFF
+            elif address[:address.find(".")] not in self._v4_first_octets:
+                return False
             else:
                 value = int.from_bytes(socket.inet_pton(socket.AF_INET, address), "big")
         except (OSError, ValueError):  # not an address; ValueError: embedded NUL or non-ASCII text

@@ -88,7 +88,9 @@ class SourceTable:
 
     def add(self, source: str | None, port_or_protocol: int | None) -> None:
         """Count one flow; `port_or_protocol` is a port (≥ 0), a `portless_key`, or None."""
-        self.distinct.add(source)
+        distinct = self.distinct
+        if source not in distinct.values:  # inline: this runs once per flow
+            distinct.add(source)
         counter = self.counter
         counts = counter.counts
         counts[source] = counts.get(source, 0) + 1
