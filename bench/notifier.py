@@ -1,7 +1,7 @@
 """Notifier benchmark: summarising a 400k-flow archived object against the decode floor.
 
 Floor: gunzip + `json.loads` of each line of the same object (what any reader must at least do).
-Targets (issue 3): summarise ≤ 1.5× the floor; memory growth < 50 MB. Both measured in one run.
+Targets: summarise ≤ 1.5× the floor; memory growth < 50 MB. Both measured in one run.
 """
 
 from __future__ import annotations

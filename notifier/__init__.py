@@ -1,1 +1,1 @@
-"""Datadog notifier Lambda (contract 4): one event per archived object under `rejected/` or `errors/`."""
+"""Datadog notifier Lambda: one event per archived object under `rejected/` or `errors/`."""

@@ -1,4 +1,4 @@
-"""The notifier's configuration, read from the environment once per container (contract 4)."""
+"""The notifier's configuration, read from the environment once per container (Forwarder names)."""
 
 from __future__ import annotations
 

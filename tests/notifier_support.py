@@ -30,7 +30,7 @@ ERROR_KEY = ("errors/processing-failed/year=2026/month=11/day=27/hour=18/"
 
 def flow(srcaddr: str = "203.0.113.7", dstport: int = 22, *, start: int = HOUR_START + 60,
          interface_id: str = "eni-0a1b2c3d4e5f60718", protocol: int = 6, **extra: object) -> dict:
-    """One archived flow record as the transform writes it (contract 2, v2 fields + some of v3/v4)."""
+    """One archived flow record as the transform writes it (archive keys, v2 fields + some of v3/v4)."""
     record: dict[str, object] = {
         "version": 4,
         "account_id": ACCOUNT,
