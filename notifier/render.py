@@ -162,7 +162,8 @@ def volume(summary: FlowSummary) -> str:
         elif missing >= summary.flows:
             parts.append(f"{noun} unknown")
         else:
-            parts.append(f"{shown} ({noun} unknown for {plural(missing, 'flow')})")
+            # The flows that carry the count: the sum is a lower bound of the batch's.
+            parts.append(f"≥ {shown} ({noun} unknown for {plural(missing, 'flow')})")
     return ", ".join(parts)
 
 
@@ -178,8 +179,8 @@ def invalid_lines_text(invalid: InvalidLines) -> str:
 
 
 def _flow_head(summary: FlowSummary) -> str:
-    lead = (f"**{plural(summary.flows, 'rejected flow')}** from **{_sources_phrase(summary)}** "
-            f"({summary.ipv4_flows:,} IPv4, {summary.ipv6_flows:,} IPv6; {volume(summary)}).")
+    lead = (f"**{plural(summary.flows, 'rejected flow')}** from **{_sources_phrase(summary)}**: "
+            f"{summary.ipv4_flows:,} IPv4, {summary.ipv6_flows:,} IPv6; {volume(summary)}.")
     if summary.has_internal_sources:
         lead += (f"\n\n**{plural(summary.internal_flows, 'flow')} from {_internal_phrase(summary)} "
                  f"source{'' if summary.internal.distinct == 1 and not summary.internal.more else 's'}**: "

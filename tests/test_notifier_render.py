@@ -199,16 +199,16 @@ def test_icmp_shows_no_port():
 
 def test_flows_without_byte_counts_are_not_summed_as_zero():
     unknown = flow_event(summary_of([flow(bytes=None, packets=None)] * 2), OBJ, CTX, NOW).text
-    assert "(2 IPv4, 0 IPv6; packets unknown, bytes unknown)" in unknown
+    assert ": 2 IPv4, 0 IPv6; packets unknown, bytes unknown." in unknown
     assert "0 B" not in unknown
     partly = flow_event(summary_of([flow(bytes=None), flow(bytes=1500, packets=3)]), OBJ, CTX, NOW).text
-    assert "4 packets, 1.5 KB (bytes unknown for 1 flow)" in partly
+    assert "; 4 packets, ≥ 1.5 KB (bytes unknown for 1 flow)." in partly
 
 
 def test_event_totals_are_the_objects_packets_and_bytes():
     records = [flow(f"198.51.100.{i}", 22, packets=i + 1, bytes=1000 * (i + 1)) for i in range(40)]
     text = flow_event(summary_of(records), OBJ, CTX, NOW).text
-    assert "(40 IPv4, 0 IPv6; 820 packets, 820.0 KB)" in text
+    assert "**40 rejected flows** from **40 sources**: 40 IPv4, 0 IPv6; 820 packets, 820.0 KB." in text
 
 
 def test_every_log_group_is_named_in_the_text():
