@@ -171,6 +171,13 @@ def post_event(
         if delay + policy.min_request_s > remaining_s() - policy.safety_margin_s:
             break
         sleep(delay)
+    if last == "no attempt":
+        # Not Datadog's doing: the invocation had used its time before the first request.
+        raise DatadogUnavailableError(
+            f"no time was left to post the event to {host} ({max(remaining_s(), 0):.1f} s left, "
+            f"{policy.safety_margin_s + policy.min_request_s:.1f} s needed); nothing was sent. Raising so "
+            "that Lambda retries and the dead-letter queue keep it"
+        )
     raise DatadogUnavailableError(
         f"Datadog did not accept the event at {host} before the invocation's time ran out "
         f"(last answer: {last}); raising so that Lambda retries and the dead-letter queue keep it"

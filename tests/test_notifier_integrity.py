@@ -261,3 +261,9 @@ def test_a_gzip_body_with_blank_lines_only_is_empty_not_unreadable(aws, env, htt
     put(aws, DATA_KEY, gzip.compress(b"\n\n  \n"))
     assert outcome(invoke(s3_event(BUCKET, DATA_KEY), clock)) == "empty"
     assert httpserver.log == []
+
+
+def test_an_empty_object_with_no_time_left_is_still_just_empty(aws, env, httpserver, clock):
+    put(aws, DATA_KEY, gz(b""))
+    assert outcome(invoke(s3_event(BUCKET, DATA_KEY), clock, seconds_left=1.0)) == "empty"
+    assert httpserver.log == []

@@ -335,3 +335,18 @@ def test_icmp_flows_have_no_port():
     assert (row.address, row.ports, row.protocols_without_ports) == ("203.0.113.12", (22,), ("icmp",))
     assert {p.label: p.flows for p in summary.top_ports} == {"icmp": 4, "22/tcp": 1, "icmpv6": 1}
     assert not any(p.label.startswith("0/") for p in summary.top_ports)
+
+
+ERROR_FIELDS = ("attemptsMade", "arrivalTimestamp", "errorCode", "errorMessage", "attemptEndingTimestamp",
+                "rawData", "lambdaArn")
+ERROR_LINES = st.lists(
+    st.fixed_dictionaries({}, optional={name: JSON_VALUES for name in ERROR_FIELDS}).map(orjson.dumps)
+    | JSON_VALUES.map(orjson.dumps) | st.binary(max_size=30), max_size=20)
+
+
+@given(ERROR_LINES)
+def test_any_error_line_is_a_record_or_an_invalid_line_and_nothing_raises(lines):
+    summary = summarise_errors(lines)
+    assert summary.records + summary.invalid_lines == sum(1 for line in lines if line.strip())
+    assert sum(n for _, n, _ in summary.codes) == summary.records
+    assert all(type(v) is int for v in (summary.first_arrival_ms, summary.last_arrival_ms) if v is not None)
