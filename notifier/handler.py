@@ -9,11 +9,9 @@ settings and the API key are created on first use and kept for the container (no
 
 from __future__ import annotations
 
-import gzip
 import os
 import time
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,15 +31,11 @@ from notifier.datadog import (
     events_api,
     post_event,
 )
-from notifier.errorbatch import summarise_errors
-from notifier.markdown import plural
 from notifier.model import EventDraft, ObjectRef
-from notifier.render import flow_event, invalid_lines_text
-from notifier.render_errors import error_event, unreadable_event
+from notifier.reading import ObjectUnreadableError, summarise_object
+from notifier.render_errors import unreadable_event
 from notifier.secrets import ApiKeySource, secrets_provider
 from notifier.settings import Settings, load_settings
-from notifier.stream import iter_lines
-from notifier.summary import summarise_flows
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -49,8 +43,6 @@ if TYPE_CHECKING:
 logger = Logger(service=NOTIFIER_SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=NOTIFIER_SERVICE)
 
-# Lines summarised between two looks at the remaining time.
-TIME_CHECK_LINES = 4096
 # S3's answers for an object that is gone (GetObject says NoSuchKey; a HEAD-like call says 404).
 MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
@@ -129,87 +121,6 @@ def objects_in(event: Mapping[str, Any]) -> Iterator[ObjectRef]:
         yield ObjectRef(bucket=s3["bucket"]["name"], key=object_key_from_event(s3["object"]["key"]))
 
 
-class SummaryTimeoutError(RuntimeError):
-    """The invocation's time ran out while the object was being summarised; nothing was posted."""
-
-
-class ObjectUnreadableError(Exception):
-    """The object's body cannot be read as flow records; `reason` says why (for the error event)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class _TimedLines:
-    """The object's lines, checking every few thousand that time is left to post the event afterwards."""
-
-    def __init__(self, lines: Iterable[bytes], obj: ObjectRef, remaining_s: Callable[[], float],
-                 reserve_s: float) -> None:
-        self._lines = lines
-        self._obj = obj
-        self._remaining_s = remaining_s
-        self._reserve_s = reserve_s
-        self.count = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for line in self._lines:
-            self.count += 1
-            if self.count % TIME_CHECK_LINES == 0:
-                self.check()
-            yield line
-
-    def check(self) -> None:
-        left = self._remaining_s()
-        if left < self._reserve_s:
-            raise SummaryTimeoutError(
-                f"ran out of time while summarising {self._obj.uri}: {self.count:,} lines read, "
-                f"{max(left, 0):.1f} s left but {self._reserve_s:.1f} s are needed to post the event; "
-                "nothing was posted. Raise the notifier's timeout (or its memory, which brings more CPU); "
-                "Lambda retries this notification and the dead-letter queue keeps it if that fails too"
-            )
-
-
-def summarise_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]
-                     ) -> tuple[EventDraft | None, dict[str, Any]]:
-    """Stream the object and render its event; None when there is nothing to say (empty object).
-
-    Raises ObjectUnreadableError when the body cannot be read, SummaryTimeoutError when time runs out.
-    """
-    body = storage.open_body(rt.s3, obj)
-    lines = _TimedLines(iter_lines(body), obj, remaining_s,
-                        rt.policy.safety_margin_s + rt.policy.min_request_s)
-    try:
-        draft, facts = _summarise_body(rt, obj, lines)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        raise ObjectUnreadableError(
-            f"truncated or corrupt gzip after {plural(lines.count, 'line')} ({error})") from None
-    finally:
-        body.close()
-    if draft is not None:
-        lines.check()  # say so here, rather than let the post fail for want of time
-    return draft, facts
-
-
-def _summarise_body(rt: Runtime, obj: ObjectRef, lines: Iterable[bytes]
-                    ) -> tuple[EventDraft | None, dict[str, Any]]:
-    ctx = rt.settings.event_context()
-    if is_error_key(obj.key):
-        errors = summarise_errors(lines)
-        if errors.records == 0 and errors.invalid_lines:
-            raise ObjectUnreadableError(
-                f"none of its {plural(errors.invalid_lines, 'line')} is a Firehose error record (JSON)")
-        facts = {"kind": "errors", "records": errors.records, "invalid_lines": errors.invalid_lines}
-        return (None if errors.empty else error_event(errors, obj, ctx, rt.clock())), facts
-    flows = summarise_flows(lines, internal=rt.settings.internal_networks)
-    if flows.no_flow_records:
-        why = invalid_lines_text(flows.invalid)
-        raise ObjectUnreadableError(f"none of its {plural(flows.lines, 'line')} is a flow record: {why}")
-    facts = {"kind": "rejected", "flows": flows.flows, "invalid_lines": flows.invalid_lines,
-             "sources": flows.distinct_sources, "internal_flows": flows.internal_flows}
-    return (None if flows.empty else flow_event(flows, obj, ctx, rt.clock())), facts
-
-
 def _missing(error: ClientError) -> bool:
     return str(error.response.get("Error", {}).get("Code")) in MISSING_OBJECT_CODES
 
@@ -226,7 +137,8 @@ def process_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]
             logger.info("object already notified: skipped", extra=log)
             metrics.add_metric(name="ObjectsAlreadyNotified", unit=MetricUnit.Count, value=1)
             return "already-notified"
-        draft, facts = summarise_object(rt, obj, remaining_s)
+        draft, facts = summarise_object(rt.s3, obj, rt.settings, rt.clock(), remaining_s,
+                                        rt.policy.safety_margin_s + rt.policy.min_request_s)
     except ClientError as error:
         if not _missing(error):
             raise

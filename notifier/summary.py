@@ -16,9 +16,10 @@ from typing import Any
 
 import orjson
 
-from contracts.protocols import PROTOCOLS_WITH_PORTS, has_ports, protocol_name
+from contracts.protocols import PROTOCOLS_WITH_PORTS
 from notifier.counters import HeavyHitters
 from notifier.networks import InternalNetworks
+from notifier.ports import PortRow, port_key, port_row
 from notifier.sources import SourceGroup, SourceTable, portless_key
 
 _NONE = type(None)
@@ -26,9 +27,6 @@ _TEXT = frozenset({str, _NONE})
 _NUMBER = frozenset({int, _NONE})  # `type(x) is bool` is not int: `true` is not a number here
 MAX_PORT = 65_535
 MAX_PROTOCOL = 255
-# Port-table keys: (protocol + 1) << 32 | (port + 1); 0 in either half stands for "none".
-_PORT_BITS = 32
-_PORT_MASK = (1 << _PORT_BITS) - 1
 
 
 @dataclass(frozen=True)
@@ -57,21 +55,6 @@ class Distinct:
     @property
     def single(self) -> str | None:
         return self.values[0] if len(self.values) == 1 and not self.more else None
-
-
-@dataclass(frozen=True)
-class PortRow:
-    port: int | None
-    protocol: int | None
-    flows: int
-
-    @property
-    def label(self) -> str:
-        """`22/tcp`; a protocol without ports by its name alone (`icmp`), never `0/icmp`."""
-        if not has_ports(self.protocol):
-            return protocol_name(self.protocol)
-        port = "-" if self.port is None else str(self.port)
-        return port if self.protocol is None else f"{port}/{protocol_name(self.protocol)}"
 
 
 @dataclass(frozen=True)
@@ -232,11 +215,10 @@ class FlowSummariser:
             self.ipv6_flows += 1
         if protocol is not None and protocol not in PROTOCOLS_WITH_PORTS:
             port_or_protocol: int | None = portless_key(protocol)
-            self.ports.add((protocol + 1) << _PORT_BITS)
+            self.ports.add(port_key(None, protocol))
         else:
             port_or_protocol = port
-            self.ports.add((0 if protocol is None else protocol + 1) << _PORT_BITS
-                           | (0 if port is None else port + 1))
+            self.ports.add(port_key(port, protocol))
         # Known sources skip the range test; a new one is tested once while its table keeps it.
         internal = self.internal
         if src in internal.counter.counts or (src not in self.internet.counter.counts
@@ -267,10 +249,7 @@ class FlowSummariser:
 
     def result(self) -> FlowSummary:
         n = self.limits.top_rows
-        top_ports = []
-        for key, flows in self.ports.top(n):
-            protocol, port = key >> _PORT_BITS, key & _PORT_MASK
-            top_ports.append(PortRow(port - 1 if port else None, protocol - 1 if protocol else None, flows))
+        top_ports = [port_row(key, flows) for key, flows in self.ports.top(n)]
         internal, internet = self.internal.result(n), self.internet.result(n)
         return FlowSummary(
             flows=self.flows,

@@ -14,6 +14,7 @@ from contracts.events import KIND_ERRORS, SOURCE_TAG, UNREADABLE_OBJECT_TAG, int
 from notifier import handler as notifier
 from notifier import storage
 from notifier.datadog import DatadogUnavailableError
+from notifier.reading import SummaryTimeoutError
 from notifier.settings import SettingsError
 from notifier.storage import MARK_TAG
 from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
@@ -157,7 +158,7 @@ def test_other_s3_errors_still_fail_the_invocation(aws, env, httpserver, clock):
 def test_running_out_of_time_while_summarising_says_so_and_posts_nothing(aws, env, httpserver, clock):
     put(aws, DATA_KEY, gz(ndjson(scanner_batch() * 400)))  # 12,000 lines
     # 3.5 s left: less than the 3 s safety margin plus the 1 s a request needs.
-    with pytest.raises(notifier.SummaryTimeoutError) as raised:
+    with pytest.raises(SummaryTimeoutError) as raised:
         invoke(s3_event(BUCKET, DATA_KEY), clock, seconds_left=3.5)
     message = str(raised.value)
     assert message.startswith(f"ran out of time while summarising {URI}: 4,096 lines read, 3.5 s left")
@@ -168,7 +169,7 @@ def test_running_out_of_time_while_summarising_says_so_and_posts_nothing(aws, en
 
 def test_a_small_object_summarised_too_late_is_not_blamed_on_datadog(aws, env, httpserver, clock):
     put(aws, DATA_KEY, gz(ndjson([flow()])))
-    with pytest.raises(notifier.SummaryTimeoutError, match=r"1 lines read, 2\.0 s left but 4\.0 s are need"):
+    with pytest.raises(SummaryTimeoutError, match=r"1 lines read, 2\.0 s left but 4\.0 s are need"):
         invoke(s3_event(BUCKET, DATA_KEY), clock, seconds_left=2.0)
     assert httpserver.log == []
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from notifier.counters import HeavyHitters
 from notifier.errorbatch import summarise_errors
 from notifier.networks import InternalNetworks, parse_internal_cidrs
+from notifier.ports import PortRow, port_key, port_row
 from notifier.stream import iter_lines
 from notifier.summary import InvalidLines, Limits, summarise_flows
 from tests.notifier_support import HOUR_START, error_line, flow, gz, ndjson, scanner_batch
@@ -350,3 +351,8 @@ def test_any_error_line_is_a_record_or_an_invalid_line_and_nothing_raises(lines)
     assert summary.records + summary.invalid_lines == sum(1 for line in lines if line.strip())
     assert sum(n for _, n, _ in summary.codes) == summary.records
     assert all(type(v) is int for v in (summary.first_arrival_ms, summary.last_arrival_ms) if v is not None)
+
+
+@given(st.none() | st.integers(0, 65_535), st.none() | st.integers(0, 255))
+def test_a_destination_key_gives_back_its_port_and_protocol(port, protocol):
+    assert port_row(port_key(port, protocol), 7) == PortRow(port, protocol, 7)
