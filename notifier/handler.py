@@ -43,7 +43,9 @@ if TYPE_CHECKING:
 logger = Logger(service=NOTIFIER_SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=NOTIFIER_SERVICE)
 
-# S3's answers for an object that is gone (GetObject says NoSuchKey; a HEAD-like call says 404).
+# S3's answers for an object that is gone (GetObject says NoSuchKey; a HEAD-like call says 404). S3 gives
+# them only to a caller allowed s3:ListBucket on the bucket; any other caller gets AccessDenied (403) for a
+# missing key (S3 GetObject API reference, checked 2026-11), which is raised here like any denial.
 MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
