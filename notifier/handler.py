@@ -102,7 +102,7 @@ def runtime(environ: Mapping[str, str] = os.environ) -> Runtime:
 
 
 def set_runtime(value: Runtime | None) -> None:
-    """Replace (or with None, forget) the container's runtime: for tests."""
+    """Replace (or with None, forget) the container's runtime; `reset()` is the usual way to forget it."""
     global _runtime
     _runtime = value
 
