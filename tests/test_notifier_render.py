@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
+from hypothesis import given
+from hypothesis import strategies as st
 
+from contracts.events import internal_sources_tag
 from notifier.errorbatch import summarise_errors
 from notifier.markdown import (
     MAX_EVENT_AGE_S,
@@ -17,6 +20,7 @@ from notifier.markdown import (
     hour_of,
 )
 from notifier.model import EventContext, ObjectRef
+from notifier.networks import InternalNetworks
 from notifier.render import flow_event
 from notifier.render_errors import error_event, unreadable_event
 from notifier.summary import summarise_flows
@@ -245,3 +249,28 @@ def test_an_unreadable_object_event_names_it_and_why():
                           "kind:processing-errors", "error:unreadable-object")
     assert draft.aggregation_key == "rejected-flows-errors:dev:2026-11-27T18"
     assert draft.date_happened == NOW
+
+
+FLOWS = st.lists(st.builds(
+    lambda src, port, protocol, nbytes: flow(src, port, protocol=protocol, bytes=nbytes),
+    st.sampled_from(["10.0.3.17", "100.64.1.1", "fd00::5", "198.51.100.23", "2001:db8::7", "203.0.113.9"])
+    | st.ip_addresses().map(str),
+    st.integers(0, 65_535),
+    st.sampled_from([1, 6, 17, 47, 58, 132]),
+    st.none() | st.integers(0, 10**12),
+), min_size=1, max_size=60)
+
+
+@given(FLOWS)
+def test_any_batch_renders_a_fitting_truthful_event(records):
+    summary = summary_of(records)
+    draft = flow_event(summary, OBJ, CTX, NOW)
+    internal = any(InternalNetworks().contains(r["srcaddr"]) for r in records)
+    assert draft.alert_type == ("warning" if internal else "info")
+    assert internal_sources_tag(internal) in draft.tags
+    assert internal_sources_tag(not internal) not in draft.tags
+    assert len(draft.text) <= TEXT_LIMIT and len(draft.title) <= 100
+    assert "0/icmp" not in draft.text and "`0/gre`" not in draft.text
+    if all(r["bytes"] is None for r in records):
+        assert "bytes unknown." in draft.text
+    assert f"**{summary.flows:,} rejected flow" in draft.text
