@@ -83,9 +83,6 @@ class SourceTable:
         self.ports_per_source = ports_per_source
         self.distinct = DistinctCounter(distinct_limit)
 
-    def __contains__(self, source: str | None) -> bool:
-        return source in self.counter.counts
-
     def add(self, source: str | None, port_or_protocol: int | None) -> None:
         """Count one flow; `port_or_protocol` is a port (≥ 0), a `portless_key`, or None."""
         distinct = self.distinct
