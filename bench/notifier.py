@@ -1,7 +1,9 @@
 """Notifier benchmark: summarising a 400k-flow archived object against the decode floor.
 
 Floor: gunzip + `json.loads` of each line of the same object (what any reader must at least do).
-Targets: summarise ≤ 1.5× the floor; memory growth < 50 MB. Both measured in one run.
+Summarising includes checking every value's type and testing each new source against the internal ranges.
+Targets: summarise ≤ 1.5× the floor; memory growth < 50 MB. Both measured in one run (2026-11, this
+machine shared with other jobs: 1.01× the floor and 12.3 MB, was 0.77× before the type and range checks).
 """
 
 from __future__ import annotations

@@ -20,3 +20,7 @@ def stack_tag(stack: str) -> str:
 
 def internal_sources_tag(internal: bool) -> str:
     return f"{INTERNAL_SOURCES_KEY}:{'true' if internal else 'false'}"
+
+# On the `kind:processing-errors` event posted for an archived object the notifier could not read (not
+# gzip, truncated, not UTF-8 text, no flow record in it): no retry can fix it, so it is reported once.
+UNREADABLE_OBJECT_TAG = "error:unreadable-object"

@@ -102,6 +102,10 @@ class Notifier(pulumi.ComponentResource):
                 # Read the object, and tag it once Datadog accepted its event (at most one event each).
                 policies.statement(["s3:GetObject", "s3:GetObjectTagging", "s3:PutObjectTagging"], objects,
                                    sid="ReadAndMarkObjects"),
+                # Without ListBucket, S3 answers a deleted key with 403 AccessDenied instead of 404
+                # NoSuchKey (S3 API reference, GetObject, "Permissions", checked 2026-11): the notifier
+                # skips a notification for an object that no longer exists only if it can tell.
+                policies.statement(["s3:ListBucket"], [args.bucket_arn], sid="TellMissingObjects"),
                 policies.statement(["secretsmanager:GetSecretValue"], [self.secret.arn], sid="ReadApiKey"),
                 # Lambda's on-failure destination sends with the function's own role.
                 policies.statement(["sqs:SendMessage"], [self.dead_letter_queue.arn], sid="DeadLetter"),

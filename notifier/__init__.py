@@ -1,1 +1,1 @@
-"""Datadog notifier Lambda: one event per object under `rejected/` or `errors/` (docs/architecture.md)."""
+"""Datadog notifier Lambda: one event per archived object under `rejected/` or `errors/`."""

@@ -21,7 +21,12 @@ from datadog_api_client.v1.model.event_alert_type import EventAlertType
 from datadog_api_client.v1.model.event_create_request import EventCreateRequest
 from datadog_api_client.v1.model.event_priority import EventPriority
 
-from notifier.render import EventDraft
+from notifier.model import EventDraft
+
+__all__ = [
+    "DatadogAuthError", "DatadogError", "DatadogRejectedError", "DatadogUnavailableError", "EventsApi",
+    "RetryPolicy", "events_api", "post_event", "retry_delay", "to_request",
+]
 
 RATE_LIMIT_RESET = "x-ratelimit-reset"
 
@@ -165,6 +170,13 @@ def post_event(
         if delay + policy.min_request_s > remaining_s() - policy.safety_margin_s:
             break
         sleep(delay)
+    if last == "no attempt":
+        # Not Datadog's doing: the invocation had used its time before the first request.
+        raise DatadogUnavailableError(
+            f"no time was left to post the event to {host} ({max(remaining_s(), 0):.1f} s left, "
+            f"{policy.safety_margin_s + policy.min_request_s:.1f} s needed); nothing was sent. Raising so "
+            "that Lambda retries and the dead-letter queue keep it"
+        )
     raise DatadogUnavailableError(
         f"Datadog did not accept the event at {host} before the invocation's time ran out "
         f"(last answer: {last}); raising so that Lambda retries and the dead-letter queue keep it"

@@ -59,11 +59,11 @@ def summarise_errors(lines: Iterable[bytes]) -> ErrorSummary:
         if code not in samples and len(samples) < CODE_CAPACITY:
             samples[code] = str(record.get("errorMessage") or "")[:SAMPLE_CHARS]
         arrival = record.get("arrivalTimestamp")
-        if isinstance(arrival, int):
+        if type(arrival) is int:  # not a bool, not a string: values of the wrong type are ignored
             first = arrival if first is None else min(first, arrival)
             last = arrival if last is None else max(last, arrival)
         attempts = record.get("attemptsMade")
-        if isinstance(attempts, int):
+        if type(attempts) is int:
             max_attempts = max(max_attempts, attempts)
         arn = record.get("lambdaArn")
         if isinstance(arn, str) and len(arns) < 5:

@@ -1,39 +1,52 @@
 """S3 ObjectCreated -> one Datadog event per archived object (docs/architecture.md, The notifier).
 
-Per object: skip it if already marked; stream and summarise it; post one event; mark it. Clients,
-settings and the API key are created on first use and kept for the container (no I/O at import).
+Per object: skip it if already marked; stream and summarise it; post one event; mark it. An object that
+cannot be read (not gzip, truncated, no flow record in it) gets one `error` event instead and is marked
+too, since reading it again cannot help; an object deleted before it was read is skipped. Clients,
+settings and the API key are created on first use and kept for the container (no I/O at import);
+`reset()` forgets them.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from contracts.environment import METRICS_NAMESPACE, NOTIFIER_SERVICE
 from contracts.layout import is_data_key, is_error_key, object_key_from_event
 from notifier import storage
-from notifier.datadog import DatadogAuthError, DatadogError, EventsApi, RetryPolicy, events_api, post_event
-from notifier.errorbatch import summarise_errors
-from notifier.render import EventDraft, ObjectRef, error_event, flow_event
-from notifier.secrets import CachedApiKey
+from notifier.datadog import (
+    DatadogAuthError,
+    DatadogError,
+    EventsApi,
+    RetryPolicy,
+    events_api,
+    post_event,
+)
+from notifier.model import EventDraft, ObjectRef
+from notifier.reading import ObjectUnreadableError, summarise_object
+from notifier.render_errors import unreadable_event
+from notifier.secrets import ApiKeySource, secrets_provider
 from notifier.settings import Settings, load_settings
-from notifier.stream import iter_lines
-from notifier.summary import summarise_flows
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 logger = Logger(service=NOTIFIER_SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=NOTIFIER_SERVICE)
 
-# Without a Lambda context (local runs), assume this much time per invocation.
-DEFAULT_BUDGET_S = 60.0
+# S3's answers for an object that is gone (GetObject says NoSuchKey; a HEAD-like call says 404). S3 gives
+# them only to a caller allowed s3:ListBucket on the bucket; any other caller gets AccessDenied (403) for a
+# missing key (S3 GetObject API reference, checked 2026-11), which is raised here like any denial.
+MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 def _boto3_client(name: str) -> Any:
@@ -48,13 +61,14 @@ class Runtime:
 
     settings: Settings
     s3_factory: Callable[[], Any] = lambda: _boto3_client("s3")
-    secret_fetcher: Callable[[str], str] | None = None
+    secrets_factory: Callable[[], SecretsProvider] = secrets_provider
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     _s3: Any = None
     _api: EventsApi | None = None
-    _api_key: CachedApiKey | None = None
+    _api_key: str | None = field(default=None, repr=False)
+    _key_source: ApiKeySource | None = None
 
     @property
     def s3(self) -> Any:
@@ -62,45 +76,43 @@ class Runtime:
             self._s3 = self.s3_factory()
         return self._s3
 
-    def events_api(self) -> EventsApi:
-        if self._api is None:
-            if self._api_key is None:
-                self._api_key = CachedApiKey(self.secret_fetcher or _fetch_secret)
-            key = self._api_key.get(self.settings.api_key_secret_arn, self.settings.api_key)
-            self._api = events_api(self.settings.api_url, key)
+    def events_api(self, *, refresh_key: bool = False) -> EventsApi:
+        """A client with the current key (cached by Powertools); `refresh_key` reads the secret again."""
+        if self._key_source is None:
+            self._key_source = ApiKeySource(self.settings.api_key_secret_arn, self.settings.api_key,
+                                            self.secrets_factory)
+        key = self._key_source.get(force_fetch=refresh_key)
+        if self._api is None or key != self._api_key:
+            self._api, self._api_key = events_api(self.settings.api_url, key), key
         return self._api
 
-    def forget_api_key(self) -> None:
-        self._api = None
-        self._api_key = None
-
-
-_secrets_client: Any = None
-
-
-def _fetch_secret(arn: str) -> str:
-    global _secrets_client
-    if _secrets_client is None:
-        _secrets_client = _boto3_client("secretsmanager")
-    return str(_secrets_client.get_secret_value(SecretId=arn)["SecretString"])
+    def key_in_use(self) -> str | None:
+        return self._api_key
 
 
 _runtime: Runtime | None = None
 
 
 def runtime(environ: Mapping[str, str] = os.environ) -> Runtime:
-    """The container's runtime, built on first use from the environment."""
-    global _runtime, _secrets_client
+    """The container's runtime, built on first use from the environment (a bad setting raises here)."""
+    global _runtime
     if _runtime is None:
-        _secrets_client = None
         _runtime = Runtime(settings=load_settings(environ))
     return _runtime
 
 
 def set_runtime(value: Runtime | None) -> None:
-    """Replace (or with None, forget) the container's runtime: for tests and the local pipeline."""
-    global _runtime, _secrets_client
-    _runtime, _secrets_client = value, None
+    """Replace (or with None, forget) the container's runtime; `reset()` is the usual way to forget it."""
+    global _runtime
+    _runtime = value
+
+
+def reset() -> None:
+    """Forget this container's state (settings, S3 client, API key and its cache): the next call starts cold.
+
+    The local pipeline calls it between runs, which point at other stand-in endpoints.
+    """
+    set_runtime(None)
 
 
 def objects_in(event: Mapping[str, Any]) -> Iterator[ObjectRef]:
@@ -111,74 +123,70 @@ def objects_in(event: Mapping[str, Any]) -> Iterator[ObjectRef]:
         yield ObjectRef(bucket=s3["bucket"]["name"], key=object_key_from_event(s3["object"]["key"]))
 
 
-def _remaining_s(context: Any, started: float, clock: Callable[[], float]) -> Callable[[], float]:
-    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
-        return lambda: context.get_remaining_time_in_millis() / 1000
-    return lambda: DEFAULT_BUDGET_S - (clock() - started)
-
-
-class ObjectReadError(RuntimeError):
-    """The object's body is not readable gzip/NDJSON (truncated or corrupt); nothing was posted."""
-
-
-def summarise_object(rt: Runtime, obj: ObjectRef) -> tuple[EventDraft | None, dict[str, Any]]:
-    """Stream the object and render its event; None when there is nothing to say (empty object)."""
-    body = storage.open_body(rt.s3, obj)
-    try:
-        return _summarise_body(rt, obj, body)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        # Raised, not skipped: Lambda's retries and the dead-letter queue keep the notification.
-        raise ObjectReadError(f"{obj.uri} is not a readable gzip object ({error}); nothing was posted") \
-            from None
-    finally:
-        body.close()
-
-
-def _summarise_body(rt: Runtime, obj: ObjectRef, body: Any) -> tuple[EventDraft | None, dict[str, Any]]:
-    ctx = rt.settings.event_context()
-    if is_error_key(obj.key):
-        errors = summarise_errors(iter_lines(body))
-        facts = {"kind": "errors", "records": errors.records, "invalid_lines": errors.invalid_lines}
-        return (None if errors.empty else error_event(errors, obj, ctx, rt.clock())), facts
-    flows = summarise_flows(iter_lines(body))
-    facts = {"kind": "rejected", "flows": flows.flows, "invalid_lines": flows.invalid_lines,
-             "sources": flows.distinct_sources}
-    return (None if flows.empty else flow_event(flows, obj, ctx, rt.clock())), facts
+def _missing(error: ClientError) -> bool:
+    return str(error.response.get("Error", {}).get("Code")) in MISSING_OBJECT_CODES
 
 
 def process_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]) -> str:
-    """Returns what happened: `posted`, `already-notified`, `empty` or `ignored`."""
-    log = {"bucket": obj.bucket, "object_key": obj.key}
+    """Returns what happened: `posted`, `unreadable`, `already-notified`, `empty`, `missing` or `ignored`."""
+    log: dict[str, Any] = {"bucket": obj.bucket, "object_key": obj.key}
     if not (is_data_key(obj.key) or is_error_key(obj.key)):
         logger.warning("object outside rejected/ and errors/: ignored", extra=log)
         return "ignored"
-    # The mark is checked before reading: a redelivered notification costs one small request.
-    if storage.MARK_TAG in storage.get_tags(rt.s3, obj):
-        logger.info("object already notified: skipped", extra=log)
-        metrics.add_metric(name="ObjectsAlreadyNotified", unit=MetricUnit.Count, value=1)
-        return "already-notified"
-    draft, facts = summarise_object(rt, obj)
+    try:
+        # The mark is checked before reading: a redelivered notification costs one small request.
+        if storage.MARK_TAG in storage.get_tags(rt.s3, obj):
+            logger.info("object already notified: skipped", extra=log)
+            metrics.add_metric(name="ObjectsAlreadyNotified", unit=MetricUnit.Count, value=1)
+            return "already-notified"
+        draft, facts = summarise_object(rt.s3, obj, rt.settings, rt.clock(), remaining_s,
+                                        rt.policy.safety_margin_s + rt.policy.min_request_s)
+    except ClientError as error:
+        if not _missing(error):
+            raise
+        # Deleted (or expired) between the notification and now: nothing to summarise, nothing to retry.
+        logger.warning("object no longer exists: skipped", extra=log)
+        metrics.add_metric(name="ObjectsMissing", unit=MetricUnit.Count, value=1)
+        return "missing"
+    except ObjectUnreadableError as error:
+        draft = unreadable_event(obj, error.reason, rt.settings.event_context(), rt.clock())
+        facts = {"kind": "unreadable", "reason": error.reason}
+        logger.error("object cannot be read: posting an error event", extra={**log, **facts})
     log.update(facts)
     if draft is None:
         logger.info("empty object: nothing posted", extra=log)
         return "empty"
+    event_id = _post(rt, draft, remaining_s, log)
+    _mark(rt, obj, event_id, log)
+    logger.info("event posted", extra={**log, "event_id": event_id, "title": draft.title,
+                                       "alert_type": draft.alert_type})
+    _count(facts)
+    return "unreadable" if facts["kind"] == "unreadable" else "posted"
+
+
+def _post(rt: Runtime, draft: EventDraft, remaining_s: Callable[[], float],
+          log: dict[str, Any]) -> str | None:
+    """Post the event; after a 403 the key is read again (it may have been rotated) and used once more."""
+
+    def post(api: EventsApi) -> str | None:
+        return post_event(api, draft, remaining_s=remaining_s, sleep=rt.sleep, policy=rt.policy)
+
     try:
-        event_id = post_event(rt.events_api(), draft, remaining_s=remaining_s, sleep=rt.sleep,
-                              policy=rt.policy)
+        try:
+            return post(rt.events_api())
+        except DatadogAuthError:
+            refused = rt.key_in_use()
+            api = rt.events_api(refresh_key=True)
+            if rt.key_in_use() == refused:
+                raise
+            logger.info("Datadog refused the cached API key; posting with the key read again", extra=log)
+            return post(api)
     except DatadogError as error:
         # Logged with the object's facts, then raised: Lambda retries and the DLQ keep the notification.
         logger.error("event not posted",
                      extra={**log, "error": str(error), "error_type": type(error).__name__})
         metrics.add_metric(name="EventsFailed", unit=MetricUnit.Count, value=1)
-        if isinstance(error, DatadogAuthError):
-            # The key may have been rotated since this container read it: read it again next time.
-            rt.forget_api_key()
         raise
-    _mark(rt, obj, event_id, log)
-    logger.info("event posted", extra={**log, "event_id": event_id, "title": draft.title,
-                                       "alert_type": draft.alert_type})
-    _count(facts)
-    return "posted"
 
 
 def _mark(rt: Runtime, obj: ObjectRef, event_id: str | None, log: dict[str, Any]) -> None:
@@ -200,6 +208,9 @@ def _mark(rt: Runtime, obj: ObjectRef, event_id: str | None, log: dict[str, Any]
 
 def _count(facts: Mapping[str, Any]) -> None:
     metrics.add_metric(name="EventsPosted", unit=MetricUnit.Count, value=1)
+    if facts["kind"] == "unreadable":
+        metrics.add_metric(name="UnreadableObjects", unit=MetricUnit.Count, value=1)
+        return
     if facts["kind"] == "errors":
         metrics.add_metric(name="FailedRecordsReported", unit=MetricUnit.Count, value=facts["records"])
     else:
@@ -208,12 +219,16 @@ def _count(facts: Mapping[str, Any]) -> None:
         metrics.add_metric(name="InvalidLines", unit=MetricUnit.Count, value=facts["invalid_lines"])
 
 
+@logger.inject_lambda_context
 @metrics.log_metrics(raise_on_empty_metrics=False)
-def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    rt = runtime()
-    remaining_s = _remaining_s(context, rt.clock(), rt.clock)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     objects = list(objects_in(event))
-    # Added first, so that an invocation that raises still publishes a metric.
+    # Added first, so that an invocation that raises (even on a bad setting) still publishes a metric.
     metrics.add_metric(name="ObjectsReceived", unit=MetricUnit.Count, value=len(objects))
-    outcomes = {obj.uri: process_object(rt, obj, remaining_s) for obj in objects}
+    rt = runtime()
+    outcomes = {obj.uri: process_object(rt, obj, _remaining_s(context)) for obj in objects}
     return {"objects": outcomes}
+
+
+def _remaining_s(context: LambdaContext) -> Callable[[], float]:
+    return lambda: context.get_remaining_time_in_millis() / 1000

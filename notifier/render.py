@@ -1,186 +1,47 @@
-"""Turn a summary into a Datadog event: title, markdown text, tags, aggregation key, date. Pure.
+"""Turn a flow summary into a Datadog event: title, markdown text, alert type, tags. Pure.
 
-Datadog's limits (docs/architecture.md): title ≤ 100 chars (kept), text ≤ 4,000 chars with markdown between
-`%%%\\n` and `\\n%%%`, aggregation_key ≤ 100, date_happened within the last 18 hours.
+`warning` when any rejected source is internal (something inside the network is being refused: worth a
+page), `info` when only internet sources were (background scanning); the `internal_sources:true|false`
+tag says which, so monitors can select on it. The text names internal sources first, lists the other
+sources with the ports they tried, sums up single-flow internet sources in one line, shows protocols without
+ports (ICMP...) by name, and never counts a flow without a byte count as 0 B.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from contracts.events import KIND_ERRORS, KIND_REJECTED, SOURCE_TAG, stack_tag
-from contracts.layout import PARTITION_KEYS, partition_of
+from contracts.events import KIND_REJECTED, SOURCE_TAG, internal_sources_tag, stack_tag
 from contracts.queries import hour_query
-from notifier.errorbatch import ErrorSummary
-from notifier.summary import Distinct, FlowSummary
+from notifier.markdown import (
+    TITLE_LIMIT,
+    Section,
+    aggregation_key,
+    clamp_date,
+    fit_text,
+    fit_title,
+    hour_of,
+    merge_tags,
+    plural,
+    size,
+    time_window,
+    was,
+)
+from notifier.model import EventContext, EventDraft, ObjectRef
+from notifier.sources import SourceGroup, SourceRow
+from notifier.summary import Distinct, FlowSummary, InvalidLines
 
-TITLE_LIMIT = 100
-TEXT_LIMIT = 4000
-AGGREGATION_KEY_LIMIT = 100
-MARKDOWN_OPEN = "%%%\n"
-MARKDOWN_CLOSE = "\n%%%"
-# Datadog drops events older than 18 h; an hour of margin covers clock skew and slow retries.
-MAX_EVENT_AGE_S = 17 * 3600
+WARNING = "warning"
+INFO = "info"
 # Ports listed per source in the text; the rest is "+N more".
 PORTS_SHOWN = 12
+# Up to this many single-flow internet sources are listed by address; more are summed up in one line.
+SINGLES_LISTED = 5
 
 
-@dataclass(frozen=True)
-class EventContext:
-    """What the text and tags need from the deployment (from the environment, see settings.py)."""
+def alert_type(summary: FlowSummary) -> str:
+    return WARNING if summary.has_internal_sources else INFO
 
-    stack: str
-    athena_table: str  # qualified and quoted: "db"."table"
-    athena_workgroup: str | None = None
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ObjectRef:
-    bucket: str
-    key: str
-
-    @property
-    def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
-
-
-@dataclass(frozen=True)
-class EventDraft:
-    """A Datadog v1 event as plain data; delivery turns it into an EventCreateRequest."""
-
-    title: str
-    text: str
-    alert_type: str
-    aggregation_key: str
-    date_happened: int
-    tags: tuple[str, ...] = field(default=())
-    priority: str = "normal"
-
-
-# --- small pure helpers -------------------------------------------------------------------------
-
-def clamp_date(epoch_s: float | None, now_s: float) -> int:
-    """A date Datadog accepts: the flows' own time if recent, else the oldest (or newest) allowed."""
-    if epoch_s is None:
-        return int(now_s)
-    return int(min(max(epoch_s, now_s - MAX_EVENT_AGE_S), now_s))
-
-
-def hour_of(key: str, fallback_epoch_s: float | None, now_s: float) -> datetime:
-    """The archive hour of an object: its partition (Firehose's arrival hour), else the flows' time."""
-    partition = partition_of(key)
-    if all(k in partition for k in PARTITION_KEYS):
-        year, month, day, hour = (partition[k] for k in PARTITION_KEYS)
-        return datetime(year, month, day, hour, tzinfo=UTC)
-    moment = datetime.fromtimestamp(fallback_epoch_s if fallback_epoch_s is not None else now_s, UTC)
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
-def aggregation_key(kind: str, stack: str, hour: datetime) -> str:
-    """Stable per stack, kind and hour, so Datadog groups the events of one hour together."""
-    stamp = hour.strftime("%Y-%m-%dT%H")
-    key = f"{kind}:{stack}:{stamp}"
-    if len(key) > AGGREGATION_KEY_LIMIT:
-        # A very long stack name: a digest keeps the key stable and within the limit.
-        key = f"{kind}:{hashlib.sha256(stack.encode()).hexdigest()[:24]}:{stamp}"
-    return key[:AGGREGATION_KEY_LIMIT]
-
-
-def fit_title(title: str) -> str:
-    return title if len(title) <= TITLE_LIMIT else title[: TITLE_LIMIT - 1] + "…"
-
-
-def merge_tags(*groups: Iterable[str]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for group in groups:
-        for tag in group:
-            tag = tag.strip()
-            if tag:
-                seen.setdefault(tag, None)
-    return tuple(seen)
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
-
-
-def _was(n: int, noun: str) -> str:
-    return f"{_plural(n, noun)} {'was' if n == 1 else 'were'}"
-
-
-def _utc(epoch_s: float) -> datetime:
-    return datetime.fromtimestamp(epoch_s, UTC)
-
-
-def time_window(first_s: float | None, last_s: float | None) -> str:
-    if first_s is None or last_s is None:
-        return "unknown (the flows carry no start/end)"
-    first, last = _utc(first_s), _utc(last_s)
-    if first.date() == last.date():
-        return f"{first:%Y-%m-%d %H:%M:%S} → {last:%H:%M:%S} UTC"
-    return f"{first:%Y-%m-%d %H:%M:%S} → {last:%Y-%m-%d %H:%M:%S} UTC"
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000  # type: ignore[assignment]
-    return f"{n:.1f} TB"
-
-
-# --- text fitting -------------------------------------------------------------------------------
-
-@dataclass
-class Section:
-    """A list of rows that may be shortened from the end to fit the text limit."""
-
-    heading: str
-    rows: list[str]
-    noun: str
-    # How many items exist in all (≥ len(rows)); the difference is announced as "…and N more".
-    total: int
-    shown: int = -1
-
-    def __post_init__(self) -> None:
-        if self.shown < 0:
-            self.shown = len(self.rows)
-
-    def render(self) -> str:
-        if not self.rows:
-            return ""
-        lines = [self.heading, *self.rows[: self.shown]]
-        hidden = self.total - self.shown
-        if hidden > 0:
-            lines.append(f"- _…and {hidden:,} more {self.noun}{'' if hidden == 1 else 's'}_")
-        return "\n".join(lines)
-
-
-def fit_text(head: str, sections: list[Section], tail: str, limit: int = TEXT_LIMIT) -> str:
-    """Markdown text within `limit` chars: whole rows are dropped from the longest lists first."""
-
-    def build() -> str:
-        parts = [head, *(s.render() for s in sections), tail]
-        return MARKDOWN_OPEN + "\n\n".join(p for p in parts if p) + MARKDOWN_CLOSE
-
-    text = build()
-    while len(text) > limit:
-        candidates = [s for s in sections if s.shown > 0]
-        if not candidates:
-            # Only the fixed parts are left (an absurdly long key): cut at a line, keep the markers.
-            body = text[len(MARKDOWN_OPEN): limit - len(MARKDOWN_CLOSE) - 2]
-            return MARKDOWN_OPEN + body[: body.rfind("\n") if "\n" in body else len(body)] + "\n…" \
-                + MARKDOWN_CLOSE
-        max(candidates, key=lambda s: s.shown).shown -= 1
-        text = build()
-    return text
-
-
-# --- flow events --------------------------------------------------------------------------------
 
 def _where(summary: FlowSummary) -> str | None:
     """The one place the batch comes from, for the title: account, else VPC, else log group."""
@@ -196,11 +57,20 @@ def _where(summary: FlowSummary) -> str | None:
 def _sources_phrase(summary: FlowSummary) -> str:
     if summary.more_sources:
         return f"more than {summary.distinct_sources:,} sources"
-    return _plural(summary.distinct_sources, "source")
+    return plural(summary.distinct_sources, "source")
+
+
+def _internal_phrase(summary: FlowSummary) -> str:
+    group = summary.internal
+    return f"{'more than ' if group.more else ''}{group.distinct:,} internal"
 
 
 def flow_title(summary: FlowSummary, hour: datetime) -> str:
-    parts = [f"{_plural(summary.flows, 'rejected flow')} from {_sources_phrase(summary)}"]
+    """E.g. "30 rejected flows from 5 sources (1 internal) · 123456789012 · 18:00 UTC"."""
+    head = f"{plural(summary.flows, 'rejected flow')} from {_sources_phrase(summary)}"
+    if summary.has_internal_sources:
+        head += f" ({_internal_phrase(summary)})"
+    parts = [head]
     where = _where(summary)
     if where:
         parts.append(where)
@@ -219,56 +89,117 @@ def _distinct_line(label: str, few: Distinct) -> str | None:
     return f"**{label}:** {values}{' and more' if few.more else ''}"
 
 
-def _ports_text(ports: tuple[int, ...], more: bool) -> str:
-    if not ports:
-        return "no port"
-    shown = ", ".join(str(p) for p in ports[:PORTS_SHOWN])
-    extra = len(ports) - PORTS_SHOWN
-    if extra > 0 or more:
-        shown += f" (+{max(extra, 0)}{'+' if more else ''} more)"
-    return f"port{'s' if len(ports) > 1 else ''} {shown}"
+def _targets(row: SourceRow) -> str:
+    """What a source tried: "to ports 22, 23 (+3 more)", "(icmp)", "to port 22 and icmp", or ""."""
+    ports = row.ports
+    shown = ""
+    if ports:
+        shown = ", ".join(str(p) for p in ports[:PORTS_SHOWN])
+        extra = len(ports) - PORTS_SHOWN
+        if extra > 0 or row.more_ports:
+            shown += f" (+{max(extra, 0)}{'+' if row.more_ports else ''} more)"
+        shown = f"port{'s' if len(ports) > 1 else ''} {shown}"
+    portless = ", ".join(row.protocols_without_ports)
+    if shown and portless:
+        return f" to {shown} and {portless}"
+    if shown:
+        return f" to {shown}"
+    return f" ({portless})" if portless else ""
+
+
+def _source_section(heading: str, group: SourceGroup, approx: str, *, internal: bool) -> Section:
+    """Internal sources are all listed (each one is actionable) and kept when the text must shrink."""
+    rows = group.rows
+    singles = group.single_flow
+    if not internal and singles is not None and singles > SINGLES_LISTED:
+        rows = tuple(r for r in rows if r.flows > 1)
+        total = group.distinct - singles
+        note = f"…and {plural(singles, 'single-flow source')}"
+    else:
+        total, note = max(group.distinct, len(rows)), ""
+    return Section(
+        heading,
+        [f"- `{r.address}`: {approx}{plural(r.flows, 'flow')}{_targets(r)}" for r in rows],
+        "source",
+        total,
+        note=note,
+        protected=internal,
+    )
 
 
 def _flow_sections(summary: FlowSummary) -> list[Section]:
     approx = "≥" if summary.count_error else ""
-    sources = Section(
-        "### Top sources",
-        [f"- `{s.address}`: {approx}{_plural(s.flows, 'flow')} to {_ports_text(s.ports, s.more_ports)}"
-         for s in summary.top_sources],
-        "source",
-        max(summary.distinct_sources, len(summary.top_sources)),
-    )
-    ports = Section(
+    sections = []
+    if not summary.internal.empty:
+        sections.append(_source_section("### Internal sources", summary.internal, approx, internal=True))
+    if not summary.internet.empty:
+        heading = "### Internet sources" if sections else "### Top sources"
+        sections.append(_source_section(heading, summary.internet, approx, internal=False))
+    sections.append(Section(
         "### Top destination ports",
-        [f"- `{p.label}`: {approx}{_plural(p.flows, 'flow')}" for p in summary.top_ports],
+        [f"- `{p.label}`: {approx}{plural(p.flows, 'flow')}" for p in summary.top_ports],
         "port",
         max(summary.distinct_ports, len(summary.top_ports)),
-    )
-    interfaces = Section(
+    ))
+    sections.append(Section(
         "### Interfaces hit",
-        [f"- `{name}`: {approx}{_plural(n, 'flow')}" for name, n in summary.top_interfaces],
+        [f"- `{name}`: {approx}{plural(n, 'flow')}" for name, n in summary.top_interfaces],
         "interface",
         max(summary.distinct_interfaces, len(summary.top_interfaces)),
-    )
-    return [sources, ports, interfaces]
+    ))
+    return sections
+
+
+def volume(summary: FlowSummary) -> str:
+    """Packets and bytes summed over the flows that report them; a missing count is never a 0."""
+    parts = []
+    for missing, noun, shown in (
+        (summary.flows_without_packets, "packets", f"{summary.packets:,} packets"),
+        (summary.flows_without_bytes, "bytes", size(summary.bytes)),
+    ):
+        if missing == 0:
+            parts.append(shown)
+        elif missing >= summary.flows:
+            parts.append(f"{noun} unknown")
+        else:
+            # The flows that carry the count: the sum is a lower bound of the batch's.
+            parts.append(f"≥ {shown} ({noun} unknown for {plural(missing, 'flow')})")
+    return ", ".join(parts)
+
+
+def invalid_lines_text(invalid: InvalidLines) -> str:
+    """E.g. "3 lines were not flow records (skipped): 1 not JSON (1 not UTF-8), 2 of the wrong types"."""
+    details = []
+    if invalid.not_json:
+        utf8 = f" ({invalid.not_utf8:,} not UTF-8 text)" if invalid.not_utf8 else ""
+        details.append(f"{invalid.not_json:,} not JSON{utf8}")
+    if invalid.not_flow_records:
+        details.append(f"{invalid.not_flow_records:,} JSON but not a flow record (wrong value types)")
+    return f"{was(invalid.total, 'line')} not flow records (skipped): {', '.join(details)}"
 
 
 def _flow_head(summary: FlowSummary) -> str:
+    lead = (f"**{plural(summary.flows, 'rejected flow')}** from **{_sources_phrase(summary)}**: "
+            f"{summary.ipv4_flows:,} IPv4, {summary.ipv6_flows:,} IPv6; {volume(summary)}.")
+    if summary.has_internal_sources:
+        lead += (f"\n\n**{plural(summary.internal_flows, 'flow')} from {_internal_phrase(summary)} "
+                 f"source{'' if summary.internal.distinct == 1 and not summary.internal.more else 's'}**: "
+                 "something inside the network is being refused.")
+    else:
+        lead += "\n\nOnly internet sources were rejected (no private, shared or configured internal range)."
     facts = [f"**Time window:** {time_window(summary.first_start, summary.last_end)}"]
     for label, few in (("Account", summary.accounts), ("Region", summary.regions), ("VPC", summary.vpcs),
                        ("Log group", summary.log_groups)):
         line = _distinct_line(label, few)
         if line:
             facts.append(line)
-    if summary.invalid_lines:
-        facts.append(f"**Warning:** {_was(summary.invalid_lines, 'line')} not valid JSON (skipped)")
+    if summary.invalid.total:
+        facts.append(f"**Warning:** {invalid_lines_text(summary.invalid)}")
     if summary.count_error:
         facts.append(f"_Counts are lower bounds (within {summary.count_error:,}): the batch was too diverse "
                      "to count every source exactly._")
     # A list, not bare lines: markdown would run consecutive lines into one paragraph.
-    return (f"**{_plural(summary.flows, 'rejected flow')}** from **{_sources_phrase(summary)}** "
-            f"({summary.ipv4_flows:,} IPv4, {summary.ipv6_flows:,} IPv6; "
-            f"{summary.packets:,} packets, {_size(summary.bytes)}).\n\n" + "\n".join(f"- {f}" for f in facts))
+    return lead + "\n\n" + "\n".join(f"- {f}" for f in facts)
 
 
 def _flow_tail(obj: ObjectRef, ctx: EventContext, hour: datetime) -> str:
@@ -301,69 +232,10 @@ def flow_event(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, now_s: f
     return EventDraft(
         title=flow_title(summary, hour),
         text=text,
-        alert_type="warning",
+        alert_type=alert_type(summary),
         aggregation_key=aggregation_key("rejected-flows", ctx.stack, hour),
         date_happened=clamp_date(happened if happened is not None else hour.timestamp(), now_s),
-        tags=merge_tags(ctx.tags, [SOURCE_TAG, stack_tag(ctx.stack), KIND_REJECTED],
+        tags=merge_tags(ctx.tags, [SOURCE_TAG, stack_tag(ctx.stack), KIND_REJECTED,
+                                   internal_sources_tag(summary.has_internal_sources)],
                         single_valued_tags(summary)),
     )
-
-
-# --- error events -------------------------------------------------------------------------------
-
-def _error_output_type(key: str) -> str | None:
-    """`errors/processing-failed/year=...` -> `processing-failed` (Firehose's error-output-type)."""
-    parts = key.split("/")
-    return parts[1] if len(parts) > 2 and "=" not in parts[1] else None
-
-
-def error_event(summary: ErrorSummary, obj: ObjectRef, ctx: EventContext, now_s: float) -> EventDraft:
-    first_s = summary.first_arrival_ms / 1000 if summary.first_arrival_ms is not None else None
-    last_s = summary.last_arrival_ms / 1000 if summary.last_arrival_ms is not None else None
-    hour = hour_of(obj.key, first_s, now_s)
-    output_type = _error_output_type(obj.key)
-    head = [
-        f"**Arrival window:** {time_window(first_s, last_s)}",
-        f"**Object:** `{obj.uri}`",
-    ]
-    if output_type:
-        head.append(f"**Error output type:** `{output_type}`")
-    if summary.max_attempts:
-        head.append(f"**Attempts made:** up to {summary.max_attempts}")
-    if summary.lambda_arns:
-        head.append("**Processor:** " + ", ".join(f"`{arn}`" for arn in summary.lambda_arns))
-    if summary.invalid_lines:
-        head.append(f"**Warning:** {_was(summary.invalid_lines, 'line')} not valid JSON (skipped)")
-    intro = (f"**{_was(summary.records, 'Firehose record')} not archived** and went to the error prefix "
-             "instead of `rejected/`; their raw data (base64 CloudWatch Logs payloads) is kept there.")
-    section = Section(
-        "### Error codes",
-        [f"- `{code}`: {_plural(n, 'record')}" + (f" — e.g. _{_one_line(sample)}_" if sample else "")
-         for code, n, sample in summary.codes],
-        "error code",
-        len(summary.codes),
-    )
-    return EventDraft(
-        title=error_title(summary, hour),
-        text=fit_text(intro + "\n\n" + "\n".join(f"- {line}" for line in head), [section], ""),
-        alert_type="error",
-        aggregation_key=aggregation_key("rejected-flows-errors", ctx.stack, hour),
-        date_happened=clamp_date(last_s if last_s is not None else hour.timestamp(), now_s),
-        tags=merge_tags(ctx.tags, [SOURCE_TAG, stack_tag(ctx.stack), KIND_ERRORS],
-                        [f"error_output_type:{output_type}"] if output_type else []),
-    )
-
-
-def error_title(summary: ErrorSummary, hour: datetime) -> str:
-    """E.g. "4 records failed processing (Lambda.ProcessingFailedStatus +1) · 18:00 UTC"."""
-    head = f"{_plural(summary.records, 'record')} failed processing"
-    codes = ""
-    if summary.codes:
-        codes = f" ({summary.codes[0][0]}{f' +{len(summary.codes) - 1}' if len(summary.codes) > 1 else ''})"
-    title = f"{head}{codes} · {hour:%H}:00 UTC"
-    return fit_title(title if len(title) <= TITLE_LIMIT else f"{head} · {hour:%H}:00 UTC")
-
-
-def _one_line(text: str) -> str:
-    """Keep a sample message on one line and free of markdown that would break the list."""
-    return " ".join(text.split()).replace("_", "\\_").replace("`", "'")

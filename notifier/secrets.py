@@ -1,15 +1,24 @@
-"""The Datadog API key: from Secrets Manager (once per container) or, locally, from `DD_API_KEY`.
+"""The Datadog API key: from Secrets Manager through Powertools' parameters utility, or locally `DD_API_KEY`.
 
-The key is never logged and never part of an exception message.
+Powertools caches the secret for `KEY_MAX_AGE_S` (so a rotated key is picked up within minutes), and after
+Datadog refuses the key (403) the caller reads it again with `force_fetch=True`. The key is never logged
+and never part of an exception message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import orjson
 
-from contracts.environment import DD_API_KEY
+from contracts.environment import DD_API_KEY, DD_API_KEY_SECRET_ARN
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+# A rotated key reaches a warm container within this time even if Datadog never refuses the old one.
+KEY_MAX_AGE_S = 300
 
 
 class ApiKeyError(RuntimeError):
@@ -33,24 +42,45 @@ def key_from_secret_string(secret: str, arn: str) -> str:
     return text
 
 
-class CachedApiKey:
-    """Fetches the key on first use and keeps it for the container's life (no I/O at import).
+def secrets_provider() -> SecretsProvider:
+    """Powertools' Secrets Manager provider; its boto3 client honours AWS_ENDPOINT_URL (local stand-ins)."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    `fetch_secret(arn) -> SecretString` is injectable so tests replace the provider, not boto3.
+    return SecretsProvider()
+
+
+class ApiKeySource:
+    """Where this container reads the key: the secret named by `DD_API_KEY_SECRET_ARN`, else `DD_API_KEY`.
+
+    The provider is created on first use (no I/O at import); tests pass a provider of their own.
     """
 
-    def __init__(self, fetch_secret: Callable[[str], str]) -> None:
-        self._fetch_secret = fetch_secret
-        self._cache: dict[str, str] = {}
+    def __init__(self, secret_arn: str | None, fallback: str | None,
+                 provider_factory: Callable[[], SecretsProvider] = secrets_provider) -> None:
+        self.secret_arn = secret_arn
+        self._fallback = fallback
+        self._provider_factory = provider_factory
+        self._provider: SecretsProvider | None = None
 
-    def get(self, secret_arn: str | None, fallback: str | None) -> str:
-        if secret_arn:
-            if secret_arn not in self._cache:
-                self._cache[secret_arn] = key_from_secret_string(self._fetch_secret(secret_arn), secret_arn)
-            return self._cache[secret_arn]
-        if fallback:
-            return fallback
-        raise ApiKeyError("no Datadog API key: set DD_API_KEY_SECRET_ARN or DD_API_KEY")
+    def get(self, *, force_fetch: bool = False) -> str:
+        """The key; `force_fetch` bypasses the cache (after Datadog refused the cached key)."""
+        if self.secret_arn:
+            from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-    def clear(self) -> None:
-        self._cache.clear()
+            if self._provider is None:
+                self._provider = self._provider_factory()
+            try:
+                value = self._provider.get(self.secret_arn, max_age=KEY_MAX_AGE_S, force_fetch=force_fetch)
+            except GetParameterError as error:
+                raise ApiKeyError(
+                    f"could not read the Datadog API key from secret {self.secret_arn} "
+                    f"({DD_API_KEY_SECRET_ARN}): {error}"
+                ) from None
+            if isinstance(value, bytes):  # a SecretBinary
+                value = value.decode("utf-8", errors="replace")
+            if not isinstance(value, str):
+                raise ApiKeyError(f"secret {self.secret_arn} holds no text")
+            return key_from_secret_string(value, self.secret_arn)
+        if self._fallback:
+            return self._fallback
+        raise ApiKeyError(f"no Datadog API key: set {DD_API_KEY_SECRET_ARN} or {DD_API_KEY}")

@@ -1,4 +1,4 @@
-"""The notifier's configuration, read from the environment once per container (docs/architecture.md)."""
+"""The notifier's configuration, read from the environment once per container (Forwarder names)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from contracts import environment as env
-from notifier.render import EventContext
+from notifier.model import EventContext
+from notifier.networks import InternalCidrsError, InternalNetworks, parse_internal_cidrs
 
 
 class SettingsError(ValueError):
@@ -24,6 +25,8 @@ class Settings:
     athena_database: str | None = None
     athena_table: str = env.DEFAULT_ATHENA_TABLE
     athena_workgroup: str | None = None
+    # Private, shared and ULA ranges plus `INTERNAL_CIDRS`: a rejected source in them makes a warning.
+    internal_networks: InternalNetworks = field(default_factory=InternalNetworks)
 
     @property
     def qualified_table(self) -> str:
@@ -59,6 +62,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         return value or None
 
     secret_arn, api_key = get(env.DD_API_KEY_SECRET_ARN), get(env.DD_API_KEY)
+    try:
+        internal = InternalNetworks(parse_internal_cidrs(get(env.INTERNAL_CIDRS)))
+    except InternalCidrsError as error:
+        raise SettingsError(str(error)) from None
     if not secret_arn and not api_key:
         raise SettingsError(
             f"no Datadog API key configured: set {env.DD_API_KEY_SECRET_ARN} (the stack does) "
@@ -73,4 +80,5 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         athena_database=get(env.ATHENA_DATABASE),
         athena_table=get(env.ATHENA_TABLE) or env.DEFAULT_ATHENA_TABLE,
         athena_workgroup=get(env.ATHENA_WORKGROUP),
+        internal_networks=internal,
     )

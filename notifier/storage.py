@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from notifier.render import ObjectRef
+from notifier.model import ObjectRef
 
 # The object tag that says "Datadog accepted this object's event"; its value is the event id.
 MARK_TAG = "rejected-flows-notified"

@@ -26,7 +26,7 @@ class _Replay:
         self._head = head
         self._rest = rest
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1, /) -> bytes:
         if not self._head:
             return self._rest.read(size)
         if size is None or size < 0:
@@ -36,6 +36,10 @@ class _Replay:
         if len(data) < size:
             data += self._rest.read(size - len(data))
         return data
+
+    def seek(self, offset: int, /) -> int:
+        # GzipFile's reader protocol names seek, but reading forward never calls it: the body is a stream.
+        raise io.UnsupportedOperation("an S3 body is read once, forward")
 
 
 class _Raw(io.RawIOBase):
@@ -59,7 +63,7 @@ def iter_lines(fileobj: Readable) -> Iterator[bytes]:
     reader = _Replay(head, fileobj)
     if head == GZIP_MAGIC:
         # GzipFile handles concatenated members too (Firehose may append them).
-        with gzip.GzipFile(fileobj=reader, mode="rb") as lines:  # type: ignore[call-overload]
+        with gzip.GzipFile(fileobj=reader, mode="rb") as lines:
             yield from lines
     else:
         yield from io.BufferedReader(_Raw(reader), CHUNK)

@@ -1,7 +1,11 @@
-"""Summarise a stream of archived flow records (NDJSON lines) in bounded memory.
+"""Summarise a stream of archived flow records (NDJSON lines, one flow each) in bounded memory.
 
 Pure: takes lines (bytes) and returns plain data. The handler feeds it lines of a gunzipped S3 body;
 the benchmark feeds it a file. Memory is bounded by the counters' capacities, not the batch size.
+
+A line counts as a flow only when it is a JSON object whose fields have the archive's types (strings or
+null for addresses and names; non-negative integers or null for numbers; ports ≤ 65535, protocol ≤ 255).
+Any other line is counted as invalid and skipped, so every line is either a flow or an invalid line.
 """
 
 from __future__ import annotations
@@ -12,10 +16,17 @@ from typing import Any
 
 import orjson
 
-from contracts.protocols import PROTOCOL_NAMES
+from contracts.protocols import PROTOCOLS_WITH_PORTS
 from notifier.counters import HeavyHitters
+from notifier.networks import InternalNetworks
+from notifier.ports import PortRow, port_key, port_row
+from notifier.sources import SourceGroup, SourceTable, portless_key
 
-# Protocol numbers worth a name in the text; others are shown as numbers.
+_NONE = type(None)
+_TEXT = frozenset({str, _NONE})
+_NUMBER = frozenset({int, _NONE})  # `type(x) is bool` is not int: `true` is not a number here
+MAX_PORT = 65_535
+MAX_PROTOCOL = 255
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,7 @@ class Limits:
     """Capacities of the bounded counters and how many rows a summary keeps."""
 
     sources: int = 1000
+    internal_sources: int = 1000
     ports_per_source: int = 32
     destination_ports: int = 1000
     interfaces: int = 500
@@ -46,41 +58,35 @@ class Distinct:
 
 
 @dataclass(frozen=True)
-class SourceRow:
-    address: str
-    flows: int
-    ports: tuple[int, ...]
-    # True when the source tried more distinct ports than were tracked.
-    more_ports: bool
+class InvalidLines:
+    """Why lines were not counted as flows."""
 
-
-@dataclass(frozen=True)
-class PortRow:
-    port: int | None
-    protocol: int | None
-    flows: int
+    not_json: int = 0  # of which `not_utf8` are not even UTF-8 text
+    not_utf8: int = 0
+    not_flow_records: int = 0  # JSON, but not an object or with values of the wrong type or range
 
     @property
-    def label(self) -> str:
-        port = "-" if self.port is None else str(self.port)
-        if self.protocol is None:
-            return port
-        return f"{port}/{PROTOCOL_NAMES.get(self.protocol, self.protocol)}"
+    def total(self) -> int:
+        return self.not_json + self.not_flow_records
 
 
 @dataclass(frozen=True)
 class FlowSummary:
     flows: int
-    invalid_lines: int
+    invalid: InvalidLines
     first_start: int | None
     last_end: int | None
     ipv4_flows: int
     ipv6_flows: int
+    # Sums over the flows that carry the field; flows without it (null) are counted apart, never as 0.
     packets: int
     bytes: int
-    distinct_sources: int
-    more_sources: bool
-    top_sources: tuple[SourceRow, ...]
+    flows_without_packets: int
+    flows_without_bytes: int
+    # Counted exactly whatever the batch's diversity: one internal flow among millions still shows.
+    internal_flows: int
+    internal: SourceGroup
+    internet: SourceGroup
     top_ports: tuple[PortRow, ...]
     top_interfaces: tuple[tuple[str, int], ...]
     # Distinct (port, protocol) pairs and interfaces counted (lower bounds once counts are approximate).
@@ -94,8 +100,33 @@ class FlowSummary:
     log_groups: Distinct
 
     @property
+    def invalid_lines(self) -> int:
+        return self.invalid.total
+
+    @property
+    def lines(self) -> int:
+        return self.flows + self.invalid.total
+
+    @property
+    def distinct_sources(self) -> int:
+        return self.internal.distinct + self.internet.distinct
+
+    @property
+    def more_sources(self) -> bool:
+        return self.internal.more or self.internet.more
+
+    @property
+    def has_internal_sources(self) -> bool:
+        return self.internal_flows > 0
+
+    @property
     def empty(self) -> bool:
-        return self.flows == 0 and self.invalid_lines == 0
+        return self.lines == 0
+
+    @property
+    def no_flow_records(self) -> bool:
+        """Lines, but not one flow among them: the object is not an archive of flow records."""
+        return self.flows == 0 and self.invalid.total > 0
 
 
 class _Few:
@@ -108,11 +139,11 @@ class _Few:
         self.values: set[str] = set()
         self.more = False
 
-    def add(self, value: object) -> None:
-        if value is None or value in self.values:
+    def add(self, value: str) -> None:
+        if value in self.values:
             return
         if len(self.values) < self.cap:
-            self.values.add(str(value))
+            self.values.add(value)
         else:
             self.more = True
 
@@ -120,26 +151,22 @@ class _Few:
         return Distinct(tuple(sorted(self.values)), self.more)
 
 
-_NO_PORTS: frozenset[int] = frozenset()
-
-
 class FlowSummariser:
     """Accumulates flow records one by one; `result()` gives the summary."""
 
-    def __init__(self, limits: Limits = Limits()) -> None:
+    def __init__(self, limits: Limits = Limits(), internal: InternalNetworks | None = None) -> None:
         self.limits = limits
+        self.networks = internal or InternalNetworks()
         self.flows = 0
-        self.invalid_lines = 0
+        self.not_json = self.not_utf8 = self.not_flow_records = 0
         self.first_start: int | None = None
         self.last_end: int | None = None
         self.ipv6_flows = 0
-        self.packets = 0
-        self.bytes = 0
-        self.sources: HeavyHitters[str | None] = HeavyHitters(limits.sources)
-        self.source_ports: dict[str | None, set[int]] = {}
-        self.distinct_sources: set[str | None] = set()
-        self.more_sources = False
-        # Key: protocol << 16 | port, so one dict lookup counts a (port, protocol) pair.
+        self.packets = self.bytes = 0
+        self.flows_without_packets = self.flows_without_bytes = 0
+        self.internal_flows = 0
+        self.internal = SourceTable(limits.internal_sources, limits.ports_per_source, limits.distinct_sources)
+        self.internet = SourceTable(limits.sources, limits.ports_per_source, limits.distinct_sources)
         self.ports: HeavyHitters[int] = HeavyHitters(limits.destination_ports)
         self.interfaces: HeavyHitters[str | None] = HeavyHitters(limits.interfaces)
         self.accounts = _Few(limits.few_values)
@@ -156,85 +183,94 @@ class FlowSummariser:
             try:
                 record = loads(line)
             except orjson.JSONDecodeError:
-                self.invalid_lines += 1
+                self._not_json(line)
                 continue
-            if type(record) is dict:
-                add(record)
-            else:
-                self.invalid_lines += 1
+            if type(record) is not dict or not add(record):
+                self.not_flow_records += 1
 
-    def add(self, record: dict[str, Any]) -> None:
+    def _not_json(self, line: bytes) -> None:
+        self.not_json += 1
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            self.not_utf8 += 1
+
+    def add(self, record: dict[str, Any]) -> bool:
+        """Count one record; False (nothing counted) when its values are not of a flow record's types."""
         get = record.get
+        src, port, protocol = get("srcaddr"), get("dstport"), get("protocol")
+        packets, nbytes, start, end = get("packets"), get("bytes"), get("start"), get("end")
+        interface, account, region = get("interface_id"), get("account_id"), get("region")
+        vpc, log_group = get("vpc_id"), get("log_group")
+        # Two C-level passes instead of twelve comparisons: this runs once per flow.
+        if not (_TEXT.issuperset(map(type, (src, interface, account, region, vpc, log_group)))
+                and _NUMBER.issuperset(map(type, (port, protocol, packets, nbytes, start, end)))):
+            return False
+        if ((port is not None and not 0 <= port <= MAX_PORT)
+                or (protocol is not None and not 0 <= protocol <= MAX_PROTOCOL)
+                or (packets is not None and packets < 0) or (nbytes is not None and nbytes < 0)):
+            return False
         self.flows += 1
-        src = get("srcaddr")
-        self._add_source(src, get("dstport"))
         if src is not None and ":" in src:
             self.ipv6_flows += 1
-        port = get("dstport")
-        self.ports.add(((get("protocol") or 0) << 16) | (port or 0) if port is not None else -1)
-        self.interfaces.add(get("interface_id"))
-        start = get("start")
+        if protocol is not None and protocol not in PROTOCOLS_WITH_PORTS:
+            port_or_protocol: int | None = portless_key(protocol)
+            self.ports.add(port_key(None, protocol))
+        else:
+            port_or_protocol = port
+            self.ports.add(port_key(port, protocol))
+        # Known sources skip the range test; a new one is tested once while its table keeps it.
+        internal = self.internal
+        if src in internal.counter.counts or (src not in self.internet.counter.counts
+                                              and self.networks.contains(src)):
+            self.internal_flows += 1
+            internal.add(src, port_or_protocol)
+        else:
+            self.internet.add(src, port_or_protocol)
+        self.interfaces.add(interface)
         if start is not None and (self.first_start is None or start < self.first_start):
             self.first_start = start
-        end = get("end")
         if end is not None and (self.last_end is None or end > self.last_end):
             self.last_end = end
-        self.packets += get("packets") or 0
-        self.bytes += get("bytes") or 0
+        if packets is None:
+            self.flows_without_packets += 1
+        else:
+            self.packets += packets
+        if nbytes is None:
+            self.flows_without_bytes += 1
+        else:
+            self.bytes += nbytes
         # Usually one value per batch: test membership inline, call only for a new value.
-        for few, value in ((self.accounts, get("account_id")), (self.regions, get("region")),
-                           (self.vpcs, get("vpc_id")), (self.log_groups, get("log_group"))):
+        for few, value in ((self.accounts, account), (self.regions, region), (self.vpcs, vpc),
+                           (self.log_groups, log_group)):
             if value is not None and value not in few.values and not few.more:
                 few.add(value)
-
-    def _add_source(self, src: str | None, port: int | None) -> None:
-        distinct = self.distinct_sources
-        if src not in distinct:
-            if len(distinct) < self.limits.distinct_sources:
-                distinct.add(src)
-            else:
-                self.more_sources = True
-        sources = self.sources
-        sources.counts[src] = sources.counts.get(src, 0) + 1
-        ports = self.source_ports.get(src)
-        if ports is None:
-            ports = self.source_ports[src] = set()
-        if port is not None and len(ports) <= self.limits.ports_per_source:
-            # One past the cap is kept so that "more ports" can be told from "exactly the cap".
-            ports.add(port)
-        if len(sources.counts) > 2 * sources.capacity:
-            for dropped in sources.prune():
-                del self.source_ports[dropped]
+        return True
 
     def result(self) -> FlowSummary:
         n = self.limits.top_rows
-        cap = self.limits.ports_per_source
-        top_sources = []
-        for src, flows in self.sources.top(n):
-            ports = sorted(self.source_ports.get(src, _NO_PORTS))
-            top_sources.append(SourceRow(str(src) if src is not None else "-", flows, tuple(ports[:cap]),
-                                         len(ports) > cap))
-        top_ports = tuple(
-            PortRow(None, None, flows) if key < 0 else PortRow(key & 0xFFFF, (key >> 16) or None, flows)
-            for key, flows in self.ports.top(n)
-        )
+        top_ports = [port_row(key, flows) for key, flows in self.ports.top(n)]
+        internal, internet = self.internal.result(n), self.internet.result(n)
         return FlowSummary(
             flows=self.flows,
-            invalid_lines=self.invalid_lines,
+            invalid=InvalidLines(self.not_json, self.not_utf8, self.not_flow_records),
             first_start=self.first_start,
             last_end=self.last_end,
             ipv4_flows=self.flows - self.ipv6_flows,
             ipv6_flows=self.ipv6_flows,
             packets=self.packets,
             bytes=self.bytes,
-            distinct_sources=len(self.distinct_sources),
-            more_sources=self.more_sources,
-            top_sources=tuple(top_sources),
-            top_ports=top_ports,
+            flows_without_packets=self.flows_without_packets,
+            flows_without_bytes=self.flows_without_bytes,
+            internal_flows=self.internal_flows,
+            internal=internal,
+            internet=internet,
+            top_ports=tuple(top_ports),
             top_interfaces=tuple((str(i), c) for i, c in self.interfaces.top(n) if i is not None),
             distinct_ports=len(self.ports),
             distinct_interfaces=len(self.interfaces),
-            count_error=max(self.sources.error, self.ports.error, self.interfaces.error),
+            count_error=max(internal.count_error, internet.count_error, self.ports.error,
+                            self.interfaces.error),
             accounts=self.accounts.result(),
             regions=self.regions.result(),
             vpcs=self.vpcs.result(),
@@ -242,8 +278,9 @@ class FlowSummariser:
         )
 
 
-def summarise_flows(lines: Iterable[bytes], limits: Limits = Limits()) -> FlowSummary:
-    """Summarise NDJSON flow lines; blank lines are ignored, lines that are not JSON objects counted."""
-    summariser = FlowSummariser(limits)
+def summarise_flows(lines: Iterable[bytes], limits: Limits = Limits(),
+                    internal: InternalNetworks | None = None) -> FlowSummary:
+    """Summarise NDJSON flow lines; blank lines are ignored, lines that are not flow records counted."""
+    summariser = FlowSummariser(limits, internal)
     summariser.add_lines(lines)
     return summariser.result()

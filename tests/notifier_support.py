@@ -5,11 +5,18 @@ from __future__ import annotations
 import base64
 import gzip
 import io
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote_plus
 
+import boto3
 import orjson
+import pytest
+from moto import mock_aws
+
+from notifier import handler as notifier
+from notifier.datadog import RetryPolicy
 
 FAKE_KEY = "fake-dd-api-key-for-tests"
 ACCOUNT = "123456789012"
@@ -23,7 +30,7 @@ ERROR_KEY = ("errors/processing-failed/year=2026/month=11/day=27/hour=18/"
 
 def flow(srcaddr: str = "203.0.113.7", dstport: int = 22, *, start: int = HOUR_START + 60,
          interface_id: str = "eni-0a1b2c3d4e5f60718", protocol: int = 6, **extra: object) -> dict:
-    """One archived flow record as the transform writes it (v2 fields + some of v3/v4)."""
+    """One archived flow record as the transform writes it (archive keys, v2 fields + some of v3/v4)."""
     record: dict[str, object] = {
         "version": 4,
         "account_id": ACCOUNT,
@@ -118,6 +125,10 @@ class FakeContext:
 
     function_name: str = "rejected-flows-notifier"
     aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+    # What Powertools' inject_lambda_context reads besides the request id.
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:rejected-flows-notifier"
+    function_version: str = "$LATEST"
 
     def get_remaining_time_in_millis(self) -> int:
         return int((self.deadline - self.clock.now) * 1000)
@@ -125,3 +136,84 @@ class FakeContext:
 
 def reader(data: bytes) -> io.BytesIO:
     return io.BytesIO(data)
+
+
+# --- the function end to end: moto's S3 and Secrets Manager in-process, pytest-httpserver as Datadog ---
+
+BUCKET = "rejected-flows-archive-test"
+EVENTS = "/api/v1/events"
+ACCEPTED = {"status": "ok", "event": {"id": 7700000000000000042, "id_str": "7700000000000000042"}}
+
+
+@pytest.fixture(name="aws")
+def aws_fixture(monkeypatch):
+    """moto's S3 and Secrets Manager in-process, with the archive bucket; yields an S3 client."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        yield s3
+
+
+SECRET_NAME = "rejected-flows/datadog-api-key"
+
+
+def _secret(value: str) -> str:
+    return boto3.client("secretsmanager").create_secret(Name=SECRET_NAME,
+                                                        SecretString=value)["ARN"]
+
+
+@pytest.fixture(name="clock")
+def clock_fixture():
+    return FakeClock()
+
+
+@pytest.fixture(name="env")
+def env_fixture(aws, httpserver, monkeypatch, clock):
+    """The stack's environment for the function, with the secret as a plain string; returns a setup hook."""
+    values = {
+        "DD_API_KEY_SECRET_ARN": _secret(FAKE_KEY),
+        "DD_API_URL": httpserver.url_for("/").rstrip("/"),
+        "DD_TAGS": "env:test,team:netsec",
+        "STACK_NAME": "test",
+        "ATHENA_DATABASE": "rejected_flows_test",
+        "ATHENA_TABLE": "rejected_flows",
+        "ATHENA_WORKGROUP": "rejected-flows-test",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DD_API_KEY", raising=False)
+    monkeypatch.delenv("DD_SITE", raising=False)
+    monkeypatch.delenv("INTERNAL_CIDRS", raising=False)
+    notifier.reset()
+
+    def fresh_container(**policy):
+        notifier.reset()
+        rt = notifier.runtime()
+        rt.sleep, rt.clock = clock.sleep, clock.time
+        if policy:
+            rt.policy = RetryPolicy(**policy)
+        return rt
+
+    fresh_container()
+    yield fresh_container
+    notifier.reset()
+
+
+def invoke(event, clock, seconds_left=60.0):
+    return notifier.handler(event, FakeContext(clock, deadline=clock.now + seconds_left))
+
+
+def put(s3, key, body, tagging=None):
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body, **({"Tagging": tagging} if tagging else {}))
+
+
+def tags_of(s3, key):
+    return {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]}
+
+
+def posted(httpserver):
+    return [json.loads(request.data) for request, _ in httpserver.log]

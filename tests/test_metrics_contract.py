@@ -13,8 +13,20 @@ import pytest
 
 from contracts import metrics
 from notifier.datadog import DatadogAuthError
-from tests.notifier_support import DATA_KEY, gz, ndjson, s3_event, scanner_batch
-from tests.test_notifier_handler import BUCKET, EVENTS, aws, clock, env, invoke, put  # noqa: F401 (fixtures)
+from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
+    BUCKET,
+    DATA_KEY,
+    EVENTS,
+    aws_fixture,
+    clock_fixture,
+    env_fixture,
+    gz,
+    invoke,
+    ndjson,
+    put,
+    s3_event,
+    scanner_batch,
+)
 from tests.transform_support import data_message, event_of, flow_line, raw_record, record
 from transform.handler import handler as transform_handler
 
@@ -46,7 +58,7 @@ def test_transform_publishes_records_failed_as_the_alarm_watches_it(capsys: pyte
             "dimensions": metrics.transform_dimensions(), "value": [1.0]} in published
 
 
-def test_notifier_publishes_events_failed_as_the_alarm_watches_it(aws, env, httpserver, clock,  # noqa: F811
+def test_notifier_publishes_events_failed_as_the_alarm_watches_it(aws, env, httpserver, clock,
                                                                   capsys: pytest.CaptureFixture) -> None:
     httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["Forbidden"]}, status=403)
     put(aws, DATA_KEY, gz(ndjson(scanner_batch())))

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
+import boto3
 import pytest
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from moto import mock_aws
 from werkzeug import Response
 
 from notifier.datadog import (
@@ -12,11 +17,13 @@ from notifier.datadog import (
     DatadogRejectedError,
     DatadogUnavailableError,
     RetryPolicy,
+    _is_transient,
     events_api,
     post_event,
+    retry_delay,
 )
-from notifier.render import EventDraft
-from notifier.secrets import ApiKeyError, CachedApiKey, key_from_secret_string
+from notifier.model import EventDraft
+from notifier.secrets import KEY_MAX_AGE_S, ApiKeyError, ApiKeySource, key_from_secret_string
 from notifier.settings import SettingsError, api_url_for, load_settings
 from tests.notifier_support import FAKE_KEY, FakeClock, FakeContext
 
@@ -167,10 +174,137 @@ def test_bad_secrets_name_the_secret_not_the_content(secret):
         key_from_secret_string(secret, ARN)
 
 
-def test_the_secret_is_fetched_once_per_container():
-    calls = []
-    source = CachedApiKey(lambda arn: calls.append(arn) or FAKE_KEY)
-    assert source.get(ARN, None) == FAKE_KEY
-    assert source.get(ARN, None) == FAKE_KEY
-    assert calls == [ARN]
-    assert source.get(None, "local-key") == "local-key"
+@pytest.fixture
+def secrets(monkeypatch):
+    """moto's Secrets Manager and a client that records every GetSecretValue it sends."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("secretsmanager")
+        client.reads = []
+        client.meta.events.register("provide-client-params.secrets-manager.GetSecretValue",
+                                    lambda params, **_: client.reads.append(params["SecretId"]))
+        yield client
+
+
+def test_the_secret_is_read_once_then_served_from_powertools_cache(secrets):
+    arn = secrets.create_secret(Name="datadog-api-key", SecretString=FAKE_KEY)["ARN"]
+    source = ApiKeySource(arn, None, lambda: SecretsProvider(boto3_client=secrets))
+    assert source.get() == FAKE_KEY
+    assert source.get() == FAKE_KEY
+    assert secrets.reads == [arn]
+
+
+def test_force_fetch_reads_a_rotated_key_before_the_cache_expires(secrets):
+    arn = secrets.create_secret(Name="datadog-api-key", SecretString=FAKE_KEY)["ARN"]
+    source = ApiKeySource(arn, None, lambda: SecretsProvider(boto3_client=secrets))
+    assert source.get() == FAKE_KEY
+    secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"DD_API_KEY": "fake-rotated-key"}))
+    assert source.get() == FAKE_KEY  # cached for KEY_MAX_AGE_S
+    assert source.get(force_fetch=True) == "fake-rotated-key"
+    assert secrets.reads == [arn, arn]
+    assert KEY_MAX_AGE_S == 300
+
+
+def test_a_missing_secret_names_it_and_the_variable(secrets):
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:nope-AbCdEf"
+    source = ApiKeySource(arn, None, lambda: SecretsProvider(boto3_client=secrets))
+    with pytest.raises(ApiKeyError, match=r"secret arn:aws:.*:nope-AbCdEf \(DD_API_KEY_SECRET_ARN\)"):
+        source.get()
+
+
+def test_without_a_secret_the_local_key_is_used_and_no_provider_is_made():
+    def no_provider():
+        raise AssertionError("no secret configured: Secrets Manager must not be used")
+
+    assert ApiKeySource(None, "local-key", no_provider).get() == "local-key"
+    with pytest.raises(ApiKeyError, match="set DD_API_KEY_SECRET_ARN or DD_API_KEY"):
+        ApiKeySource(None, None, no_provider).get()
+
+
+# --- what Datadog's answers mean, and the time each attempt may take ---------------------------------
+
+@pytest.mark.parametrize(("status", "transient"), [
+    (0, True),  # the client's status for connection-level failures
+    (401, False), (403, False), (400, False), (404, False), (413, False), (499, False),
+    (408, True), (429, True), (500, True), (502, True), (599, True), (600, False),
+])
+def test_which_answers_are_worth_another_attempt(status, transient):
+    assert _is_transient(status) is transient
+
+
+def test_unauthorised_is_an_auth_error_without_retry(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["Unauthorized"]},
+                                                                       status=401)
+    with pytest.raises(DatadogAuthError, match=r"HTTP 401"):
+        post(httpserver, clock)
+    assert len(httpserver.log) == 1 and clock.sleeps == []
+
+
+def test_no_attempt_is_started_inside_the_safety_margin(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    # 3.9 s left, 3 s kept back for marking and logging: 0.9 s is less than the 1 s a request needs.
+    with pytest.raises(DatadogUnavailableError, match=r"no time was left .* \(3\.9 s left, 4\.0 s needed\)"):
+        post(httpserver, clock, seconds_left=3.9, policy=RetryPolicy(safety_margin_s=3.0, min_request_s=1.0))
+    assert httpserver.log == []
+
+
+def test_each_request_may_use_only_the_time_left_before_the_margin(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    context = FakeContext(clock, deadline=clock.now + 4.5)
+    api = events_api(httpserver.url_for("").rstrip("/"), FAKE_KEY)
+    policy = RetryPolicy(safety_margin_s=3.0, min_request_s=1.0, request_timeout_s=10.0)
+    post_event(api, DRAFT, remaining_s=lambda: context.get_remaining_time_in_millis() / 1000,
+               sleep=clock.sleep, policy=policy)
+    assert api.api_client.configuration.request_timeout == pytest.approx(1.5)
+    assert len(httpserver.log) == 1
+    # With time to spare, the per-request timeout is the policy's own.
+    post(httpserver, clock, seconds_left=600.0)
+
+
+def test_a_slow_datadog_times_out_per_request_and_is_retried(httpserver, clock):
+    released = threading.Event()
+
+    def slow(request):
+        released.wait(5.0)  # answers only after the client gave up
+        return Response(json.dumps(ACCEPTED), status=202, content_type="application/json")
+
+    httpserver.expect_request(EVENTS, method="POST").respond_with_handler(slow)
+    started = time.monotonic()
+    try:
+        with pytest.raises(DatadogUnavailableError, match=r"(?i)timeout|timed out"):
+            post(httpserver, clock, policy=RetryPolicy(max_attempts=2, request_timeout_s=0.2))
+        assert time.monotonic() - started < 2.0  # two attempts cut at 0.2 s each, not 5 s answers
+        assert clock.sleeps == [1.0]
+    finally:
+        released.set()
+        deadline = time.monotonic() + 5.0
+        while len(httpserver.log) < 2 and time.monotonic() < deadline:  # let both late answers land here
+            time.sleep(0.02)
+
+
+def test_the_clients_own_retries_are_off(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["overloaded"]}, status=500)
+    api = events_api(httpserver.url_for("").rstrip("/"), FAKE_KEY)
+    assert api.api_client.configuration.enable_retry is False
+    with pytest.raises(DatadogUnavailableError):
+        post(httpserver, clock, policy=RetryPolicy(max_attempts=1))
+    assert len(httpserver.log) == 1  # one attempt of ours is one request on the wire
+
+
+def test_attempts_running_out_raise_even_with_time_left(httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["unavailable"]},
+                                                                       status=503)
+    with pytest.raises(DatadogUnavailableError, match=r"HTTP 503: unavailable"):
+        post(httpserver, clock, seconds_left=3600.0, policy=RetryPolicy(max_attempts=4))
+    assert len(httpserver.log) == 4 and clock.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_backoff_is_capped():
+    policy = RetryPolicy(base_delay_s=1.0, max_backoff_s=30.0)
+    assert [retry_delay(503, None, attempt, policy) for attempt in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+    assert retry_delay(429, {"X-RateLimit-Reset": "12"}, 1, policy) == 12.0
+    assert retry_delay(429, {"X-RateLimit-Reset": "soon"}, 3, policy) == 4.0
+    assert retry_delay(503, {"X-RateLimit-Reset": "12"}, 1, policy) == 1.0  # only a 429 names the reset

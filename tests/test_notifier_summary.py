@@ -5,14 +5,19 @@ from __future__ import annotations
 import gzip
 import io
 import random
+from collections import Counter
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from notifier.counters import HeavyHitters
 from notifier.errorbatch import summarise_errors
+from notifier.networks import InternalNetworks, parse_internal_cidrs
+from notifier.ports import PortRow, port_key, port_row
 from notifier.stream import iter_lines
-from notifier.summary import Limits, summarise_flows
+from notifier.summary import InvalidLines, Limits, summarise_flows
 from tests.notifier_support import HOUR_START, error_line, flow, gz, ndjson, scanner_batch
 
 
@@ -34,9 +39,50 @@ def test_heavy_hitters_keep_a_dominant_key_with_bounded_error():
     assert len(counter) <= 20
     (top, count), *_ = counter.top(1)
     assert top == 0
-    # Misra-Gries: every count is a lower bound within n / (capacity + 1).
-    assert 3000 - len(stream) / 11 <= count <= 3000
+    # Misra-Gries: every count is a lower bound within n / (capacity + 1) of the truth.
+    assert counter.error > 0
+    assert 3000 - counter.error <= count <= 3000
     assert counter.error <= len(stream) / 11
+    true = Counter(stream)
+    assert all(true[key] - counter.error <= kept <= true[key] for key, kept in counter.counts.items())
+
+
+def test_pruning_keeps_the_capacity_largest_counts_less_the_next_largest():
+    counter: HeavyHitters[str] = HeavyHitters(2)
+    counter.counts = {"scanner": 9, "neighbour": 6, "one-off": 1, "another": 2}
+    dropped = counter.prune()
+    # The threshold is the third largest count (2): the two largest keep what exceeds it.
+    assert counter.counts == {"scanner": 7, "neighbour": 4}
+    assert dropped == {"one-off", "another"}
+    assert counter.error == 2
+
+
+def test_the_error_accumulates_over_successive_prunes():
+    counter: HeavyHitters[str] = HeavyHitters(1)
+    for key in "aaaaab":  # a: 5, b: 1
+        counter.add(key)
+    counter.prune()  # threshold 1
+    assert (counter.counts, counter.error) == ({"a": 4}, 1)
+    for key in "cccd":  # a: 4, c: 3, d: 1 -> 3 keys > 2 x capacity: pruned with threshold 3
+        counter.add(key)
+    assert (counter.counts, counter.error) == ({"a": 1}, 4)
+    assert not counter.exact
+
+
+@given(st.lists(st.integers(0, 30), max_size=400), st.integers(1, 6))
+def test_misra_gries_bounds_hold_for_any_stream(stream, capacity):
+    counter: HeavyHitters[int] = HeavyHitters(capacity)
+    for key in stream:
+        counter.add(key)
+    true = Counter(stream)
+    assert len(counter) <= 2 * capacity
+    assert counter.error <= len(stream) / (capacity + 1)
+    for key, n in true.items():
+        kept = counter.counts.get(key, 0)
+        assert n - counter.error <= kept <= n  # a lower bound, within the error
+    if counter.exact:
+        assert counter.counts == dict(true)
+    assert counter.top(len(counter)) == sorted(counter.counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
 
 
 def test_summary_of_a_scanner_batch():
@@ -44,10 +90,12 @@ def test_summary_of_a_scanner_batch():
     assert summary.flows == 30
     assert summary.invalid_lines == 0
     assert summary.distinct_sources == 5
+    assert summary.internal.empty and summary.internal_flows == 0  # every source is on the internet
     assert summary.ipv6_flows == 7 and summary.ipv4_flows == 23
-    scanner = summary.top_sources[0]
+    scanner = summary.internet.rows[0]
     assert (scanner.address, scanner.flows, scanner.ports) == ("198.51.100.23", 20, (22, 23, 445, 1433, 3389))
-    assert summary.top_sources[1].address == "2001:db8:bad::1"
+    assert summary.internet.rows[1].address == "2001:db8:bad::1"
+    assert summary.internet.single_flow == 3
     assert summary.top_ports[0].label == "443/tcp" and summary.top_ports[0].flows == 7
     assert {p.label: p.flows for p in summary.top_ports}["3389/tcp"] == 7
     assert summary.top_interfaces == (("eni-0a1b2c3d4e5f60718", 23), ("eni-0ffeeddccbbaa9988", 7))
@@ -78,27 +126,31 @@ def test_summary_tolerates_nulls_and_missing_fields():
     assert summary.flows == 1
     assert summary.vpcs.values == () and summary.accounts.single is None
     assert summary.first_start is None
-    assert summary.top_sources[0].ports == ()
-    assert summary.top_ports[0].label == "-"
+    row, = summary.internet.rows
+    assert (row.ports, row.protocols_without_ports) == ((), ("icmp",))
+    assert summary.top_ports[0].label == "icmp"
+    assert (summary.packets, summary.flows_without_packets) == (0, 1)
+    assert (summary.bytes, summary.flows_without_bytes) == (0, 1)
 
 
 def test_summary_with_many_sources_stays_bounded_and_reports_more():
     limits = Limits(sources=20, distinct_sources=500, interfaces=5, destination_ports=10)
-    flows = [flow(f"10.{i // 256 % 256}.{i % 256}.{i % 7}", 1000 + i % 300, interface_id=f"eni-{i % 40:017x}")
-             for i in range(3000)]
+    flows = [flow(f"203.{i // 256 % 256}.{i % 256}.{i % 7}", 1000 + i % 300,
+                  interface_id=f"eni-{i % 40:017x}") for i in range(3000)]
     flows += [flow("198.51.100.23", 22)] * 900
     summary = summarise_flows((orjson_line(f) for f in flows), limits)
     assert summary.flows == 3900
     assert summary.more_sources and summary.distinct_sources == 500
-    assert summary.top_sources[0].address == "198.51.100.23"
+    assert summary.internet.rows[0].address == "198.51.100.23"
     assert summary.count_error > 0
-    assert summary.top_sources[0].flows >= 900 - summary.count_error
+    assert summary.internet.single_flow is None  # unknowable once counts are approximate
+    assert summary.internet.rows[0].flows >= 900 - summary.count_error
 
 
 def test_ports_per_source_are_capped():
     limits = Limits(ports_per_source=4)
     summary = summarise_flows([orjson_line(flow("198.51.100.23", port)) for port in range(1, 11)], limits)
-    row = summary.top_sources[0]
+    row = summary.internet.rows[0]
     assert row.ports == (1, 2, 3, 4) and row.more_ports
 
 
@@ -151,3 +203,156 @@ def test_a_large_object_is_streamed_not_read_whole():
 
 def orjson_line(record: dict) -> bytes:
     return orjson.dumps(record) + b"\n"
+
+
+# --- every line is a flow or an invalid line -------------------------------------------------------------
+
+FIELDS = ("srcaddr", "dstport", "protocol", "packets", "bytes", "start", "end", "interface_id", "account_id",
+          "region", "vpc_id", "log_group", "srcport", "action")
+ADDRESSES = st.sampled_from(["10.0.0.1", "198.51.100.7", "fd00::1", "2001:db8::1", "-"])
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12) | ADDRESSES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+RECORDS = st.fixed_dictionaries({}, optional={name: JSON_VALUES for name in FIELDS})
+LINES = st.lists(RECORDS.map(lambda r: orjson.dumps(r) + b"\n") | JSON_VALUES.map(orjson.dumps)
+                 | st.binary(max_size=40), max_size=30)
+
+
+def _is_flow_record(value: object) -> bool:
+    """The archive's types, written out plainly: text fields are str or null, numbers non-negative ints."""
+    if not isinstance(value, dict):
+        return False
+    def text(name):
+        return value.get(name) is None or isinstance(value[name], str)
+
+    def number(name, top=None):
+        v = value.get(name)
+        return v is None or (type(v) is int and v >= 0 and (top is None or v <= top))
+
+    return (all(text(n) for n in ("srcaddr", "interface_id", "account_id", "region", "vpc_id", "log_group"))
+            and number("dstport", 65535) and number("protocol", 255)
+            and all(number(n) for n in ("packets", "bytes", "start", "end")))
+
+
+@given(LINES)
+def test_any_line_is_either_a_flow_or_an_invalid_line_and_nothing_raises(lines):
+    summary = summarise_flows(lines)
+    nonblank = [line for line in lines if line.strip()]
+    assert summary.flows + summary.invalid_lines == len(nonblank) == summary.lines
+    parsed = []
+    for line in nonblank:
+        try:
+            parsed.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            parsed.append(None)
+    assert summary.flows == sum(1 for value in parsed if _is_flow_record(value))
+    assert summary.invalid.not_json == sum(1 for line, value in zip(nonblank, parsed, strict=True)
+                                           if value is None and line.strip() != b"null")
+
+
+@pytest.mark.parametrize("damage", [
+    {"packets": "3"}, {"srcaddr": 3232235777}, {"dstport": [22]}, {"bytes": True}, {"protocol": 6.0},
+    {"start": "1795802460"}, {"account_id": 123456789012}, {"dstport": 70000}, {"packets": -1},
+    {"interface_id": {"id": "eni-1"}},
+], ids=str)
+def test_a_wrong_typed_value_makes_the_line_invalid_and_counts_nothing_of_it(damage):
+    summary = summarise_flows([orjson_line(flow()), orjson_line({**flow("192.0.2.99", 3389), **damage})])
+    assert (summary.flows, summary.invalid.not_flow_records, summary.invalid.not_json) == (1, 1, 0)
+    assert summary.distinct_sources == 1 and summary.packets == 1 and summary.bytes == 60
+
+
+def test_lines_that_are_not_text_are_told_apart():
+    summary = summarise_flows([b"\xff\xfe\x00garbage\n", b"{not json\n", b"[1]\n", orjson_line(flow())])
+    assert summary.invalid == InvalidLines(not_json=2, not_utf8=1, not_flow_records=1)
+
+
+# --- totals and internal sources ---------------------------------------------------------------------
+
+def test_event_totals_equal_the_objects_packets_and_bytes():
+    records = [flow(f"198.51.100.{i}", 22, packets=i + 1, bytes=40 * (i + 1) + i) for i in range(40)]
+    summary = summarise_flows(orjson_line(r) for r in records)
+    assert summary.packets == sum(r["packets"] for r in records) == 820
+    assert summary.bytes == sum(r["bytes"] for r in records) == 33_580
+    assert (summary.flows_without_packets, summary.flows_without_bytes) == (0, 0)
+
+
+def test_flows_without_bytes_are_counted_apart_not_as_zero():
+    # Block Public Access flow logs carry no packet or byte counts: `-`, archived as null.
+    records = [flow(bytes=None, packets=None), flow(bytes=None, packets=None), flow(bytes=1500, packets=2)]
+    summary = summarise_flows(orjson_line(r) for r in records)
+    assert (summary.bytes, summary.flows_without_bytes) == (1500, 2)
+    assert (summary.packets, summary.flows_without_packets) == (2, 2)
+
+
+def test_internal_and_internet_sources_are_kept_apart():
+    records = [flow("10.0.3.17", 5432)] * 3 + [flow("fd00:ec2::17", 443), flow("100.64.7.1", 53, protocol=17)]
+    records += scanner_batch()
+    summary = summarise_flows(orjson_line(r) for r in records)
+    assert summary.internal_flows == 5 and summary.has_internal_sources
+    assert [(r.address, r.flows) for r in summary.internal.rows] == [("10.0.3.17", 3), ("100.64.7.1", 1),
+                                                                    ("fd00:ec2::17", 1)]
+    assert summary.internal.distinct == 3 and summary.internet.distinct == 5
+    assert summary.distinct_sources == 8
+
+
+def test_one_internal_flow_among_200k_diverse_internet_flows_is_counted_exactly():
+    # Counters of 50 are in their approximate regime after a few hundred sources, as 1,000 are after a
+    # few thousand: the same holds for a million flows at the default limits.
+    limits = Limits(sources=50, destination_ports=50, interfaces=10)
+    # Internet addresses only (first octets outside every private, shared and ULA range).
+    template = (b'{"srcaddr":"%d.%d.%d.%d","dstport":%d,"protocol":6,"packets":1,"bytes":40,'
+                b'"interface_id":"eni-0a1b2c3d4e5f60718"}\n')
+
+    def lines():
+        for i in range(200_000):
+            if i == 154_321:
+                yield orjson_line(flow("172.20.1.9", 8443))
+            yield template % ((45, 61, 89, 185, 203)[i % 5], i >> 16 & 255, i >> 8 & 255, i & 255, i % 1024)
+
+    summary = summarise_flows(lines(), limits)
+    assert summary.flows == 200_001
+    assert summary.count_error > 0  # the internet counters are approximate by now
+    assert summary.internal_flows == 1 and summary.has_internal_sources
+    assert [(r.address, r.flows, r.ports) for r in summary.internal.rows] == [("172.20.1.9", 1, (8443,))]
+    assert summary.internal.single_flow == 1 and summary.internal.count_error == 0
+
+
+def test_custom_internal_ranges_are_used():
+    networks = InternalNetworks(parse_internal_cidrs("198.51.100.0/24"))
+    summary = summarise_flows(ndjson(scanner_batch()).splitlines(), internal=networks)
+    assert [r.address for r in summary.internal.rows] == ["198.51.100.23"]
+    assert summary.internal_flows == 20
+
+
+def test_icmp_flows_have_no_port():
+    # AWS's documented ICMP record: ports 0 0, protocol 1.
+    records = [flow("203.0.113.12", 0, protocol=1, srcport=0)] * 4 + [flow("203.0.113.12", 22)]
+    records += [flow("2001:db8::99", 0, protocol=58, srcport=0)]
+    summary = summarise_flows(orjson_line(r) for r in records)
+    row = summary.internet.rows[0]
+    assert (row.address, row.ports, row.protocols_without_ports) == ("203.0.113.12", (22,), ("icmp",))
+    assert {p.label: p.flows for p in summary.top_ports} == {"icmp": 4, "22/tcp": 1, "icmpv6": 1}
+    assert not any(p.label.startswith("0/") for p in summary.top_ports)
+
+
+ERROR_FIELDS = ("attemptsMade", "arrivalTimestamp", "errorCode", "errorMessage", "attemptEndingTimestamp",
+                "rawData", "lambdaArn")
+ERROR_LINES = st.lists(
+    st.fixed_dictionaries({}, optional={name: JSON_VALUES for name in ERROR_FIELDS}).map(orjson.dumps)
+    | JSON_VALUES.map(orjson.dumps) | st.binary(max_size=30), max_size=20)
+
+
+@given(ERROR_LINES)
+def test_any_error_line_is_a_record_or_an_invalid_line_and_nothing_raises(lines):
+    summary = summarise_errors(lines)
+    assert summary.records + summary.invalid_lines == sum(1 for line in lines if line.strip())
+    assert sum(n for _, n, _ in summary.codes) == summary.records
+    assert all(type(v) is int for v in (summary.first_arrival_ms, summary.last_arrival_ms) if v is not None)
+
+
+@given(st.none() | st.integers(0, 65_535), st.none() | st.integers(0, 255))
+def test_a_destination_key_gives_back_its_port_and_protocol(port, protocol):
+    assert port_row(port_key(port, protocol), 7) == PortRow(port, protocol, 7)

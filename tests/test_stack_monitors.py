@@ -30,7 +30,8 @@ from infra.monitors import (
     stack_events,
 )
 from notifier.errorbatch import summarise_errors
-from notifier.render import EventContext, ObjectRef, error_event, flow_event
+from notifier.render import EventContext, ObjectRef, flow_event
+from notifier.render_errors import error_event
 from notifier.summary import summarise_flows
 from tests.notifier_support import DATA_KEY, ERROR_KEY, HOUR_START, error_line, flow, ndjson
 from tests.stack_support import FAKE_API_KEY, FAKE_APP_KEY, Run, components_program, run_program

@@ -98,6 +98,7 @@ def test_notifier_role_reads_and_marks_only_its_prefixes(run) -> None:
         "s3:GetObject": objects,
         "s3:GetObjectTagging": objects,
         "s3:PutObjectTagging": objects,
+        "s3:ListBucket": {bucket},
         "secretsmanager:GetSecretValue": {arn_of(result, "aws:secretsmanager/secret:Secret")},
         "sqs:SendMessage": {arn_of(result, "aws:sqs/queue:Queue")},
     }

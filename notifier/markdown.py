@@ -1,0 +1,155 @@
+"""The pieces every Datadog event of the notifier is made of: limits, dates, keys, tags, fitted text. Pure.
+
+Datadog's Events API (v1) limits: title ≤ 100 chars (kept), text ≤ 4,000 chars with markdown between
+`%%%\\n` and `\\n%%%`, aggregation_key ≤ 100, date_happened within the last 18 hours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from contracts.layout import PARTITION_KEYS, partition_of
+
+TITLE_LIMIT = 100
+TEXT_LIMIT = 4000
+AGGREGATION_KEY_LIMIT = 100
+MARKDOWN_OPEN = "%%%\n"
+MARKDOWN_CLOSE = "\n%%%"
+# Datadog drops events older than 18 h; an hour of margin covers clock skew and slow retries.
+MAX_EVENT_AGE_S = 17 * 3600
+
+
+# --- small pure helpers -------------------------------------------------------------------------
+
+def clamp_date(epoch_s: float | None, now_s: float) -> int:
+    """A date Datadog accepts: the flows' own time if recent, else the oldest (or newest) allowed."""
+    if epoch_s is None:
+        return int(now_s)
+    return int(min(max(epoch_s, now_s - MAX_EVENT_AGE_S), now_s))
+
+
+def hour_of(key: str, fallback_epoch_s: float | None, now_s: float) -> datetime:
+    """The archive hour of an object: its partition (Firehose's arrival hour), else the flows' time."""
+    partition = partition_of(key)
+    if all(k in partition for k in PARTITION_KEYS):
+        year, month, day, hour = (partition[k] for k in PARTITION_KEYS)
+        return datetime(year, month, day, hour, tzinfo=UTC)
+    moment = datetime.fromtimestamp(fallback_epoch_s if fallback_epoch_s is not None else now_s, UTC)
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def aggregation_key(kind: str, stack: str, hour: datetime) -> str:
+    """Stable per stack, kind and hour, so Datadog groups the events of one hour together."""
+    stamp = hour.strftime("%Y-%m-%dT%H")
+    key = f"{kind}:{stack}:{stamp}"
+    if len(key) > AGGREGATION_KEY_LIMIT:
+        # A very long stack name: a digest keeps the key stable and within the limit.
+        key = f"{kind}:{hashlib.sha256(stack.encode()).hexdigest()[:24]}:{stamp}"
+    return key[:AGGREGATION_KEY_LIMIT]
+
+
+def fit_title(title: str) -> str:
+    return title if len(title) <= TITLE_LIMIT else title[: TITLE_LIMIT - 1] + "…"
+
+
+def merge_tags(*groups: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for group in groups:
+        for tag in group:
+            tag = tag.strip()
+            if tag:
+                seen.setdefault(tag, None)
+    return tuple(seen)
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def was(n: int, noun: str) -> str:
+    return f"{plural(n, noun)} {'was' if n == 1 else 'were'}"
+
+
+def utc(epoch_s: float) -> datetime:
+    return datetime.fromtimestamp(epoch_s, UTC)
+
+
+def time_window(first_s: float | None, last_s: float | None) -> str:
+    if first_s is None or last_s is None:
+        return "unknown (the flows carry no start/end)"
+    first, last = utc(first_s), utc(last_s)
+    if first.date() == last.date():
+        return f"{first:%Y-%m-%d %H:%M:%S} → {last:%H:%M:%S} UTC"
+    return f"{first:%Y-%m-%d %H:%M:%S} → {last:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def size(n: int) -> str:
+    """Bytes in decimal units: `60 B`, `4.2 KB`, `1.3 GB`."""
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
+# --- text fitting -------------------------------------------------------------------------------
+
+@dataclass
+class Section:
+    """A list of rows that may be shortened from the end to fit the text limit."""
+
+    heading: str
+    rows: list[str]
+    noun: str
+    # How many items exist in all (≥ len(rows)); the difference is announced as "…and N more".
+    total: int
+    # A closing line that is never dropped, e.g. "…and 91 single-flow sources".
+    note: str = ""
+    # Rows of a protected section are dropped only once every other section is down to none.
+    protected: bool = False
+    shown: int = -1
+
+    def __post_init__(self) -> None:
+        if self.shown < 0:
+            self.shown = len(self.rows)
+
+    def render(self) -> str:
+        if not self.rows and not self.note:
+            return ""
+        lines = [self.heading, *self.rows[: self.shown]]
+        hidden = self.total - self.shown
+        if hidden > 0:
+            lines.append(f"- _…and {hidden:,} more {self.noun}{'' if hidden == 1 else 's'}_")
+        if self.note:
+            lines.append(f"- _{self.note}_")
+        return "\n".join(lines)
+
+
+def fit_text(head: str, sections: list[Section], tail: str, limit: int = TEXT_LIMIT) -> str:
+    """Markdown text within `limit` chars: whole rows are dropped from the longest lists first.
+
+    Protected sections (internal sources) lose rows only when the other lists are empty.
+    """
+
+    def build() -> str:
+        parts = [head, *(s.render() for s in sections), tail]
+        return MARKDOWN_OPEN + "\n\n".join(p for p in parts if p) + MARKDOWN_CLOSE
+
+    text = build()
+    while len(text) > limit:
+        candidates = ([s for s in sections if s.shown > 0 and not s.protected]
+                      or [s for s in sections if s.shown > 0])
+        if not candidates:
+            # Only the fixed parts are left (an absurdly long key): cut at a line, keep the markers.
+            body = text[len(MARKDOWN_OPEN): limit - len(MARKDOWN_CLOSE) - 2]
+            return MARKDOWN_OPEN + body[: body.rfind("\n") if "\n" in body else len(body)] + "\n…" \
+                + MARKDOWN_CLOSE
+        max(candidates, key=lambda s: s.shown).shown -= 1
+        text = build()
+    return text
+
+
