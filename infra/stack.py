@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from contracts.flowlog import unknown_fields
 from contracts.naming import Names
 from contracts.settings import StackSettings, project_name
 from infra import policies
@@ -87,6 +88,7 @@ def build_pipeline(
         results_prefix=ATHENA_RESULTS_PREFIX,
         scan_limit_mb=settings.athena_scan_limit_mb,
         tags=tags,
+        extra_fields=unknown_fields(settings.flow_log_format),
     ))
     delivery = Delivery("delivery", DeliveryArgs(
         stream_name=names.delivery_stream,

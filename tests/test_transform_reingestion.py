@@ -19,7 +19,15 @@ from contracts.firehose import (
     RESPONSE_LIMIT_BYTES,
 )
 from local.cloudwatch import FirehoseRecord
-from tests.transform_support import V5_FORMAT, data_message, event_of, flow_line, ok_lines, record
+from tests.transform_support import (
+    V5_FORMAT,
+    data_message,
+    event_of,
+    flow_line,
+    lambda_context,
+    ok_lines,
+    record,
+)
 from transform import reingest
 from transform.batch import plan_response, transform_record
 from transform.encoder import LineEncoder
@@ -96,7 +104,7 @@ def run_until_drained(firehose: LoopbackFirehose, event: dict[str, Any]) -> tupl
     while event["records"]:
         invocations += 1
         assert invocations < 20, "re-ingestion must converge"
-        response = handler(event, None)
+        response = handler(event, lambda_context())
         assert len(json.dumps(response)) < RESPONSE_LIMIT_BYTES
         answered = sorted(r["recordId"] for r in response["records"])
         assert answered == sorted(r["recordId"] for r in event["records"]), "every record id exactly once"
@@ -148,7 +156,7 @@ def test_persistent_refusal_fails_the_invocation_so_firehose_retries(firehose: L
     event = event_of(*(record(data_message(chunk), f"r{n}") for n, chunk in enumerate(lines)))
 
     with pytest.raises(ReingestionError, match="still refused 1 re-ingested records after 5 attempts"):
-        handler(event, None)
+        handler(event, lambda_context())
     assert firehose.accepted == []
 
 

@@ -14,6 +14,7 @@ from local.cloudwatch import (
     encode_payload,
     transformation_event,
 )
+from local.lambdas import FakeContext, function_arn
 
 STREAM_ARN = "arn:aws:firehose:us-east-1:123456789012:deliverystream/rejected-flows-test"
 LOG_GROUP = "/vpc/flow-logs/test"
@@ -40,6 +41,12 @@ V5_FORMAT = parse_format(
     "${start} ${end} ${action} ${tcp-flags} ${log-status} ${region} ${az-id} ${flow-direction} "
     "${traffic-path} ${pkt-src-aws-service} ${pkt-dst-aws-service}"
 )
+
+
+def lambda_context() -> FakeContext:
+    """What Lambda passes as `context` (Powertools reads the request id and function name from it)."""
+    name = "rejected-flows-test-transform"
+    return FakeContext(name, function_arn(name, "us-east-1", "123456789012"))
 
 
 def flow_values(fmt: FlowLogFormat | None = None, **overrides: str) -> list[str]:
