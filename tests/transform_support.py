@@ -60,8 +60,8 @@ def flow_line(fmt: FlowLogFormat | None = None, **overrides: str) -> str:
     return " ".join(flow_values(fmt, **overrides))
 
 
-def expected_record(fmt: FlowLogFormat | None = None, log_group: str = LOG_GROUP,
-                    log_stream: str = LOG_STREAM, **overrides: str) -> dict[str, Any]:
+def expected_record(fmt: FlowLogFormat | None = None, log_group: str | None = LOG_GROUP,
+                    log_stream: str | None = LOG_STREAM, **overrides: str) -> dict[str, Any]:
     """Contract 2, written out independently of the encoder: `-` is null, numbers are numbers."""
     fmt = fmt or parse_format(None)
     record: dict[str, Any] = {}
