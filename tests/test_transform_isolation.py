@@ -22,6 +22,9 @@ from tests.transform_support import (
     lambda_context,
     record,
 )
+from transform.batch import transform_record
+from transform.encoder import LineEncoder
+from transform.firehose import InputRecord
 from transform.handler import handler
 from transform.reingest import ReingestionError
 
@@ -53,6 +56,20 @@ def test_one_bad_line_among_many_good_keeps_every_good_flow_once_and_fails_alone
     assert json.loads(gzip.decompress(failed))["logGroup"] == LOG_GROUP
     # The piece of only unreadable lines failed whole when it came back: it was not split again.
     assert drained.invocations == 2 and firehose.calls == [1]
+
+
+def test_a_piece_of_only_unreadable_lines_fails_whole_and_is_never_split_again() -> None:
+    encoder = LineEncoder(V5_FORMAT, frozenset({"REJECT"}))
+    bad = flow_line(V5_FORMAT, dstport="ssh")
+    original = InputRecord.from_event(record(data_message([*numbered(2), bad]), "r1").as_dict())
+    first = transform_record(original, encoder)
+    [piece] = first.isolated_payloads
+
+    again = transform_record(InputRecord("r2", base64.b64encode(piece).decode()), encoder)
+
+    assert (first.output.result, again.output.result) == ("Ok", "ProcessingFailed")
+    assert again.isolated_payloads == [] and again.flows_seen == 1
+    assert [line.reason for line in again.unreadable] == ["dstport: expected a number, got 'ssh'"]
 
 
 def test_unreadable_lines_of_a_record_go_back_together_in_their_order(firehose: LoopbackFirehose) -> None:
