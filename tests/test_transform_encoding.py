@@ -135,6 +135,7 @@ def test_fast_path_checked_path_and_reference_agree_on_every_line(
     checked = encoder.encode_events_checked(events, "/vpc/flow-logs/prod", None)
 
     assert either.ndjson() == checked.ndjson()
+    assert either.flows_seen == checked.flows_seen == len(messages)
     assert either.kept_event_indexes == checked.kept_event_indexes
     assert [i for i, _ in either.unreadable] == [i for i, _ in checked.unreadable]
     expected = [reference(m, fmt, keep) for m in messages]
