@@ -30,6 +30,8 @@ from contracts.flowlog import NOT_APPLICABLE, FlowLogFormat
 NEVER_KEPT_STATUSES = frozenset({"NODATA", "SKIPDATA"})
 # A string field of `-` as the fast path writes it; values there hold no `"` of their own.
 _DASH_STRING = ':"-"'
+# A numeric field of `-` as the fast path writes it (every value is followed by a comma).
+_DASH_NUMBER = '":-,'
 # A number the fast path wrote with zero padding (`"dstport":022`): the record takes the checked path.
 # The output is searched only when some field of the input starts with such digits (most never do).
 # (A literal first character keeps the regex search fast: the first line's start is checked apart.)
@@ -49,8 +51,8 @@ _CLASSES = bytes(
 )
 _LONG_DIGIT_RUN = _DIGIT * (_FAST_BIGINT_DIGITS + 1)
 
-# encode_block(messages, candidates, suffix, keep_actions, lines, kept_indexes) -> None
-BlockEncoder = Callable[[Sequence[str], Sequence[int], str, frozenset[str], list[str], list[int]], None]
+# encode_block(messages, candidates, suffix, keep_actions, lines, kept_indexes) -> wrote a numeric `-`
+BlockEncoder = Callable[[Sequence[str], Sequence[int], str, frozenset[str], list[str], list[int]], bool]
 
 
 class LineFormatError(ValueError):
@@ -104,10 +106,11 @@ def _compile_block_encoder(fmt: FlowLogFormat) -> BlockEncoder:
     """Generate the fast loop over messages of a record that `fast_path_may_apply` accepted.
 
     Each line's numeric values are checked at once: all digits (one `isdigit` over their
-    concatenation), INT values short enough to fit without comparing. A line failing that (a `-`, a
+    concatenation), INT values short enough to fit without comparing; else all digits or `-` (a
+    second, dearer look, for formats whose numbers are often not applicable). A line failing both (a
     long INT, a bad value) is encoded by `encode_checked`; one that does not split into the format's
-    fields raises ValueError, and the caller gives the whole record to the checked path. A string
-    field of `-` comes out as `"-"`: `EncodedEvents.ndjson` turns it into null.
+    fields raises ValueError, and the caller gives the whole record to the checked path. A string field
+    of `-` comes out as `"-"`, a numeric one as `-`: `EncodedEvents.ndjson` turns both into null.
     """
     names = [f"v{i}" for i in range(len(fmt.fields))]
     maxima = fmt.maxima
@@ -116,9 +119,13 @@ def _compile_block_encoder(fmt: FlowLogFormat) -> BlockEncoder:
         for i, (column, m, name) in enumerate(zip(fmt.columns, maxima, names, strict=True))
     )
     numbers = "".join(f"{{{name}}}" for name, m in zip(names, maxima, strict=True) if m is not None)
-    tests = [f"f'{numbers}'.isdigit()"] if numbers else []
-    tests += [f"len({name}) <= {_FAST_INT_DIGITS}" for name, m in zip(names, maxima, strict=True)
-              if m is not None and m < 10**_FAST_BIGINT_DIGITS]
+    # Each value between two spaces of its own, so that removing every " - " leaves only the others.
+    spaced = "  ".join(f"{{{name}}}" for name, m in zip(names, maxima, strict=True) if m is not None)
+    lengths = [f"len({name}) <= {_FAST_INT_DIGITS}" for name, m in zip(names, maxima, strict=True)
+               if m is not None and m < 10**_FAST_BIGINT_DIGITS]
+    digits_only = " and ".join([f"f'{numbers}'.isdigit()", *lengths]) if numbers else "True"
+    without_dashes = f"f' {spaced} '.replace(' - ', '').replace(' ', '')"
+    digits_or_dash = " and ".join([f"{without_dashes}.isdigit()", *lengths]) if numbers else "False"
     kept_test = f"{names[fmt.index_of('action')]} in keep"
     if "log-status" in fmt.fields:
         kept_test += f" and {names[fmt.index_of('log-status')]} not in never_kept"
@@ -126,14 +133,19 @@ def _compile_block_encoder(fmt: FlowLogFormat) -> BlockEncoder:
     source = f"""
 def encode_block(messages, candidates, sfx, keep, lines, kept):
     append, mark = lines.append, kept.append
+    numeric_dash = False
     for i in candidates:
         {unpacked} = messages[i].split()
         if {kept_test}:
-            if {" and ".join(tests) or "True"}:
+            if {digits_only}:
                 append(f'''{template}{{sfx}}''')
+            elif {digits_or_dash}:
+                append(f'''{template}{{sfx}}''')
+                numeric_dash = True
             else:
                 append(encode_checked(columns, maxima, ({unpacked})) + sfx)
             mark(i)
+    return numeric_dash
 """
     namespace: dict[str, Any] = {
         "encode_checked": encode_checked, "columns": fmt.columns, "maxima": maxima,
@@ -153,16 +165,21 @@ class EncodedEvents:
     unreadable: list[tuple[int, str]] = field(default_factory=list)  # (event index, reason)
     flows_seen: int = 0
     dashes_possible: bool = False  # the fast path may have written string `-` fields as `"-"`
+    numeric_dashes: bool = False  # the fast path wrote numeric `-` fields as `-`
+
+    def _final(self, text: str) -> str:
+        if self.dashes_possible:
+            text = text.replace(_DASH_STRING, ":null")
+        return text.replace(_DASH_NUMBER, '":null,') if self.numeric_dashes else text
 
     def ndjson(self) -> bytes:
-        text = "".join(self.lines)
-        return (text.replace(_DASH_STRING, ":null") if self.dashes_possible else text).encode()
+        return self._final("".join(self.lines)).encode()
 
     def final_lines(self) -> list[str]:
         """Each kept line exactly as archived (for sizing what is re-ingested)."""
-        if not self.dashes_possible:
+        if not (self.dashes_possible or self.numeric_dashes):
             return self.lines
-        return [line.replace(_DASH_STRING, ":null") for line in self.lines]
+        return [self._final(line) for line in self.lines]
 
 
 def _message_of(event: object) -> str | None:
@@ -264,8 +281,8 @@ class LineEncoder:
         dashes_possible = " -" in looked_at or looked_at[:1] == "-"
         result = EncodedEvents(flows_seen=len(messages), dashes_possible=dashes_possible)
         try:
-            self._encode_block(messages, candidates, suffix, self.keep_actions, result.lines,
-                               result.kept_event_indexes)
+            result.numeric_dashes = self._encode_block(messages, candidates, suffix, self.keep_actions,
+                                                       result.lines, result.kept_event_indexes)
         except ValueError:  # a line that does not split into the format's fields, or a bad value
             return None
         padding_possible = _PADDED_FIELD.search(looked_at) or \
