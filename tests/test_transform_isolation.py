@@ -147,3 +147,20 @@ def test_record_starting_like_gzip_that_is_not_gzip_fails_with_its_data(firehose
     response = handler(event, lambda_context())
 
     assert response["records"] == [{"recordId": "r1", "result": "ProcessingFailed", "data": data}]
+
+
+def test_unreadable_lines_are_logged_one_by_one_up_to_a_cap(firehose: LoopbackFirehose,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    bad = [flow_line(V5_FORMAT, bytes=str(n), srcport="port") for n in range(130)]
+    message = data_message([*numbered(1), *bad])
+
+    handler(event_of(record(message, "r1")), lambda_context())
+
+    logged = [vars(r) for r in caplog.records if r.getMessage() == "unreadable line"]
+    assert len(logged) == 100
+    assert [entry["log_event_id"] for entry in logged] == [e["id"] for e in message["logEvents"][1:101]]
+    [rest] = [vars(r) for r in caplog.records
+              if r.getMessage() == "more unreadable lines not logged one by one"]
+    assert rest["unreadable_lines_not_logged"] == 30
+    [summary] = [vars(r) for r in caplog.records if r.getMessage() == "transformed batch"]
+    assert (summary["lines_unreadable"], summary["flows_seen"], summary["flows_kept"]) == (130, 131, 1)

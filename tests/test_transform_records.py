@@ -21,7 +21,7 @@ from tests.transform_support import (
     raw_record,
     record,
 )
-from transform.handler import handler
+from transform.handler import handler, logger
 
 
 @pytest.fixture(autouse=True)
@@ -213,8 +213,9 @@ def test_summary_log_and_metrics_describe_the_invocation(capsys: pytest.CaptureF
     lines = [flow_line(), flow_line(action="ACCEPT"), flow_line(dstport="23")]
     event = event_of(record(data_message(lines), "ok"), record(control_message(), "control"))
     event["records"].append(raw_record("%%%", "bad"))
+    context = lambda_context()
 
-    handler(event, lambda_context())
+    handler(event, context)
 
     [summary_record] = [r for r in caplog.records if r.getMessage() == "transformed batch"]
     summary = vars(summary_record)
@@ -225,6 +226,8 @@ def test_summary_log_and_metrics_describe_the_invocation(capsys: pytest.CaptureF
     }
     assert summary["bytes_in"] > 0 and summary["bytes_out"] > 0
     output = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    # Every log line of the invocation carries the Lambda request id.
+    assert logger.get_current_keys()["function_request_id"] == context.aws_request_id
     [emf] = [entry for entry in output if "_aws" in entry]
     assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "RejectedFlows"
     assert emf["FlowsKept"] == [2.0] and emf["RecordsFailed"] == [1.0] and emf["RecordsIn"] == [3.0]

@@ -261,14 +261,16 @@ class LineEncoder:
     def _fast_candidates(self, messages: list[str]) -> Sequence[int]:
         """The lines the fast loop looks at: any superset of the lines worth reading gives the same
         result (a line that does not split raises, and the checked path takes the record), so the
-        filter is skipped when the first lines all carry the kept action, as they do behind the
-        REJECT-only subscription filter."""
-        if len(self.keep_actions) != 1:
-            return [i for i, m in enumerate(messages) if self.may_hold_kept_flow(m)]
-        action, spaces = next(iter(self.keep_actions)), self.field_count - 1
-        if all(action in m for m in messages[:8]):
+        filter is skipped when the first lines all carry a kept action, as they do behind the
+        subscription filter."""
+        actions = tuple(self.keep_actions)
+        if all(any(action in m for action in actions) for m in messages[:8]):
             return range(len(messages))
-        return [i for i, m in enumerate(messages) if action in m or m.count(" ") != spaces]
+        spaces = self.field_count - 1
+        if len(actions) == 1:
+            [action] = actions
+            return [i for i, m in enumerate(messages) if action in m or m.count(" ") != spaces]
+        return [i for i, m in enumerate(messages) if self.may_hold_kept_flow(m)]
 
     def _encode_fast(self, messages: list[str], joined: str, suffix: str) -> EncodedEvents | None:
         """The generated loop; None when the record must take the checked path instead."""
