@@ -10,7 +10,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# Fields in the order AWS documents them, by the version that introduced them.
+# Fields in the order AWS documents them, by the version that introduced them. Versions 9-11 as AWS's
+# "Flow log records" page lists them ("Available fields",
+# https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html, checked 2026-11):
+# `resource-id` (9), `encryption-status` (10, VPC Encryption Controls: 0 cleartext, 1 Nitro-encrypted,
+# 2 application-encrypted, 3 both; https://docs.aws.amazon.com/vpc/latest/userguide/vpc-encryption-controls.html),
+# and the tag, interface-type and next-hop fields (11). AWS keeps adding fields: a `${field}` missing here
+# is still accepted and archived as a string (see `unknown_fields`).
 FIELDS_BY_VERSION: dict[int, tuple[str, ...]] = {
     2: (
         "version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
@@ -25,11 +31,18 @@ FIELDS_BY_VERSION: dict[int, tuple[str, ...]] = {
         "ecs-task-arn", "ecs-task-id",
     ),
     8: ("reject-reason",),
+    9: ("resource-id",),
+    10: ("encryption-status",),
+    11: (
+        "instance-tag", "instance-tag-2", "interface-tag", "interface-tag-2", "asg-tag", "asg-tag-2",
+        "interface-type", "next-hop-interface-id", "next-hop-subnet-id", "next-hop-az-id",
+        "next-hop-vpc-id", "next-hop-interface-type",
+    ),
 }
 ALL_FIELDS: tuple[str, ...] = tuple(f for fields in FIELDS_BY_VERSION.values() for f in fields)
 FIELD_VERSION: dict[str, int] = {f: v for v, fields in FIELDS_BY_VERSION.items() for f in fields}
 
-# Athena types of AWS's documented flow-log table; fields not listed are strings.
+# Athena types of AWS's documented flow-log table; fields not listed (and unknown fields) are strings.
 NUMERIC_FIELD_TYPES: dict[str, str] = {
     "version": "int",
     "srcport": "int",
@@ -41,8 +54,14 @@ NUMERIC_FIELD_TYPES: dict[str, str] = {
     "end": "bigint",
     "tcp-flags": "int",
     "traffic-path": "int",
+    # A numeric code (0-3) in AWS's documentation and examples.
+    "encryption-status": "int",
 }
 NUMERIC_FIELDS: frozenset[str] = frozenset(NUMERIC_FIELD_TYPES)
+# The largest value each Athena integer type holds: a larger number makes a flow-log line unreadable.
+ATHENA_TYPE_MAX: dict[str, int] = {"int": 2**31 - 1, "bigint": 2**63 - 1}
+# Versions 2-11 stamp a line with the highest version among the format's fields.
+LATEST_KNOWN_VERSION = max(FIELDS_BY_VERSION)
 
 ACTIONS: frozenset[str] = frozenset({"ACCEPT", "REJECT"})
 DEFAULT_KEEP_ACTIONS: tuple[str, ...] = ("REJECT",)
@@ -92,13 +111,28 @@ class FlowLogFormat:
         return tuple(f in NUMERIC_FIELDS for f in self.fields)
 
     @property
+    def maxima(self) -> tuple[int | None, ...]:
+        """Per field, the largest number its Athena column holds (None for string fields)."""
+        return tuple(ATHENA_TYPE_MAX.get(athena_type(f)) for f in self.fields)
+
+    @property
     def version(self) -> int:
-        """AWS stamps a custom format with the highest version among its fields."""
+        """AWS stamps a custom format with the highest version among its fields.
+
+        A field the catalogue does not know is newer than every field it knows.
+        """
+        if any(f not in FIELD_VERSION for f in self.fields):
+            return LATEST_KNOWN_VERSION + 1
         return max(FIELD_VERSION[f] for f in self.fields)
 
     @property
     def text(self) -> str:
         return format_string(self.fields)
+
+    @property
+    def header(self) -> str:
+        """The line that names the fields, as flow logs delivered to S3 or Firehose may start."""
+        return " ".join(self.fields)
 
     def index_of(self, field: str) -> int:
         return self.fields.index(field)
@@ -118,10 +152,6 @@ def parse_format(text: str | None) -> FlowLogFormat:
                 f"example: {DEFAULT_FORMAT!r}"
             )
         field = match.group(1)
-        if field not in FIELD_VERSION:
-            raise FlowLogFormatError(
-                f"unknown flow-log field {field!r}; known fields: {', '.join(ALL_FIELDS)}"
-            )
         if field in fields:
             raise FlowLogFormatError(f"flow-log field {field!r} appears twice in the format")
         fields.append(field)
@@ -131,6 +161,11 @@ def parse_format(text: str | None) -> FlowLogFormat:
             "add ${action} to the format"
         )
     return FlowLogFormat(tuple(fields))
+
+
+def unknown_fields(fmt: FlowLogFormat) -> tuple[str, ...]:
+    """Fields of `fmt` the catalogue does not know: archived as strings, worth a warning at deploy."""
+    return tuple(f for f in fmt.fields if f not in FIELD_VERSION)
 
 
 def parse_keep_actions(text: str | Iterable[str] | None) -> frozenset[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -29,12 +29,15 @@ class AnalyticsArgs:
     results_prefix: str
     scan_limit_mb: int
     tags: Mapping[str, str] = field(default_factory=dict)
+    extra_fields: Sequence[str] = ()
+    """Fields of the flow-log format that the catalogue does not know (`unknown_fields`): string columns."""
 
 
-def columns() -> list[aws.glue.CatalogTableStorageDescriptorColumnArgs]:
-    """Every field of versions 2-8 (the archived record's names and types), then the provenance columns."""
+def columns(extra_fields: Sequence[str] = ()) -> list[aws.glue.CatalogTableStorageDescriptorColumnArgs]:
+    """Every catalogued field (the archived record's names and types), the format's unknown fields as strings,
+    then the provenance columns."""
     fields = [aws.glue.CatalogTableStorageDescriptorColumnArgs(name=column_name(f), type=athena_type(f))
-              for f in ALL_FIELDS]
+              for f in (*ALL_FIELDS, *extra_fields)]
     provenance = [aws.glue.CatalogTableStorageDescriptorColumnArgs(name=c, type="string")
                   for c in PROVENANCE_COLUMNS]
     return fields + provenance
@@ -87,7 +90,7 @@ class Analytics(pulumi.ComponentResource):
                 input_format=INPUT_FORMAT,
                 output_format=OUTPUT_FORMAT,
                 compressed=True,
-                columns=columns(),
+                columns=columns(args.extra_fields),
                 ser_de_info=aws.glue.CatalogTableStorageDescriptorSerDeInfoArgs(
                     serialization_library=JSON_SERDE,
                     # A line that is not JSON reads as nulls instead of failing the whole query.

@@ -15,6 +15,7 @@ from contracts.firehose import (
     PROCESSOR_BUFFER_SECONDS_DEFAULT,
     PROCESSOR_RETRIES,
 )
+from contracts.flowlog import parse_format, unknown_fields
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX
 from infra import policies
 from infra.functions import FunctionArgs, python_function
@@ -48,6 +49,16 @@ class DeliveryArgs:
     """Flow logs are delivered straight into the stream: it carries the tag AWS's log delivery needs."""
 
 
+def warn_about_unknown_fields(format_text: str) -> None:
+    """Fields newer than the catalogue are archived as strings: say so at `pulumi up`, not silently."""
+    unknown = unknown_fields(parse_format(format_text))
+    if unknown:
+        pulumi.log.warn(
+            f"flow-log format fields {', '.join(unknown)} are not in this stack's field catalogue; they are "
+            f"archived as strings (Glue columns of type string). Upgrade rejected-flows for typed columns."
+        )
+
+
 class Delivery(pulumi.ComponentResource):
     """The delivery stream, its role and error logs, and the transform function it calls."""
 
@@ -56,6 +67,7 @@ class Delivery(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         self.stream_arn = args.account.arn("firehose", f"deliverystream/{args.stream_name}")
+        warn_about_unknown_fields(args.flow_log_format)
 
         self.transform = python_function(f"{name}-transform", FunctionArgs(
             function_name=args.transform_function_name,

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from contracts.events import SOURCE_TAG, stack_tag
+from contracts.flowlog import unknown_fields
 from contracts.naming import Names
 from contracts.settings import StackSettings, project_name
 from infra import policies
@@ -89,6 +90,7 @@ def build_pipeline(
         results_prefix=ATHENA_RESULTS_PREFIX,
         scan_limit_mb=settings.athena_scan_limit_mb,
         tags=tags,
+        extra_fields=unknown_fields(settings.flow_log_format),
     ))
     delivery = Delivery("delivery", DeliveryArgs(
         stream_name=names.delivery_stream,

@@ -27,7 +27,7 @@ from tests.notifier_support import (  # noqa: F401 (the *_fixture names register
     s3_event,
     scanner_batch,
 )
-from tests.transform_support import data_message, event_of, flow_line, raw_record, record
+from tests.transform_support import data_message, event_of, flow_line, lambda_context, raw_record, record
 from transform.handler import handler as transform_handler
 
 
@@ -51,7 +51,7 @@ def test_transform_publishes_records_failed_as_the_alarm_watches_it(capsys: pyte
     event = event_of(record(data_message([flow_line()]), "ok"))
     event["records"].append(raw_record("%%% not base64 %%%", "bad"))
 
-    transform_handler(event, None)
+    transform_handler(event, lambda_context())
 
     published = emf_metrics(capsys.readouterr().out)
     assert {"namespace": metrics.NAMESPACE, "name": metrics.RECORDS_FAILED,

@@ -217,11 +217,11 @@ def test_flow_logs_per_vpc_with_role_format_and_one_minute_aggregation(run) -> N
         assert inputs["trafficType"] == settings.flow_log_traffic_type
 
 
-def test_table_columns_are_every_field_of_versions_2_to_8_plus_provenance(run) -> None:
+def test_table_columns_are_every_catalogued_field_plus_provenance(run) -> None:
     _, result = run
     table = result.one(TABLE).inputs
     assert table["tableType"] == "EXTERNAL_TABLE"
-    fields = [f for version in range(2, 9) for f in FIELDS_BY_VERSION.get(version, ())]
+    fields = [f for version in range(2, 12) for f in FIELDS_BY_VERSION.get(version, ())]
     assert fields == list(ALL_FIELDS)
     expected = [(column_name(f), athena_type(f)) for f in fields]
     expected += [(c, "string") for c in PROVENANCE_COLUMNS]

@@ -16,11 +16,12 @@ from tests.transform_support import (
     event_of,
     expected_record,
     flow_line,
+    lambda_context,
     ok_lines,
     raw_record,
     record,
 )
-from transform.handler import handler
+from transform.handler import handler, logger
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +40,7 @@ def test_reject_flows_are_kept_as_typed_json_lines() -> None:
         flow_line(action="ACCEPT", dstport="443"),
         flow_line(srcaddr="2001:db8::5", dstaddr="2600:1f18:abcd::10", dstport="445"),
     ]
-    response = handler(event_of(record(data_message(lines), "r1")), None)
+    response = handler(event_of(record(data_message(lines), "r1")), lambda_context())
 
     assert results(response) == {"r1": "Ok"}
     assert ok_lines(response["records"][0]) == [
@@ -49,7 +50,7 @@ def test_reject_flows_are_kept_as_typed_json_lines() -> None:
 
 
 def test_archived_line_is_exactly_contract_two() -> None:
-    response = handler(event_of(record(data_message([flow_line()]), "r1")), None)
+    response = handler(event_of(record(data_message([flow_line()]), "r1")), lambda_context())
 
     assert base64.b64decode(response["records"][0]["data"]).decode() == (
         '{"version":2,"account_id":"123456789012","interface_id":"eni-0a1b2c3d4e5f60718",'
@@ -59,24 +60,44 @@ def test_archived_line_is_exactly_contract_two() -> None:
     )
 
 
-def test_nodata_and_skipdata_lines_are_never_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("escaped", [False, True], ids=["clean", "with a line needing escaping"])
+def test_nodata_and_skipdata_lines_are_never_kept(monkeypatch: pytest.MonkeyPatch, escaped: bool) -> None:
+    # Lines whose action is kept but whose status says the interval holds no (or skipped) data.
     monkeypatch.setenv("KEEP_ACTIONS", "ACCEPT,REJECT")
-    nodata = "2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1764201600 1764201660 - NODATA"
-    skipdata = "2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1764201600 1764201660 - SKIPDATA"
-    response = handler(event_of(record(data_message([nodata, skipdata]), "r1")), None)
+    lines = [
+        flow_line(action="REJECT", log_status="NODATA"),
+        flow_line(action="ACCEPT", log_status="SKIPDATA"),
+        flow_line(action="REJECT", log_status="SKIPDATA", srcaddr="caf\u00e9" if escaped else "10.0.0.9"),
+    ]
+    response = handler(event_of(record(data_message(lines), "r1")), lambda_context())
 
     assert results(response) == {"r1": "Dropped"}
 
 
+def test_with_keep_actions_accept_and_reject_a_nodata_line_before_an_escaped_line_loses_no_flow(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEEP_ACTIONS", "ACCEPT,REJECT")
+    nodata = "2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1764201600 1764201660 - NODATA"
+    escaped = {"account_id": 'acct"1\\'}
+    lines = [flow_line(action="ACCEPT"), nodata, flow_line(**escaped), flow_line(dstport="3389"),
+             flow_line(action="ACCEPT", log_status="NODATA"), flow_line(action="ACCEPT", dstport="443")]
+    response = handler(event_of(record(data_message(lines), "r1")), lambda_context())
+
+    assert ok_lines(response["records"][0]) == [
+        expected_record(action="ACCEPT"), expected_record(**escaped), expected_record(dstport="3389"),
+        expected_record(action="ACCEPT", dstport="443"),
+    ]
+
+
 def test_batch_with_nothing_to_keep_is_dropped() -> None:
     message = data_message([flow_line(action="ACCEPT"), flow_line(action="ACCEPT", dstport="80")])
-    response = handler(event_of(record(message, "r1")), None)
+    response = handler(event_of(record(message, "r1")), lambda_context())
 
     assert response["records"] == [{"recordId": "r1", "result": "Dropped", "data": ""}]
 
 
 def test_control_message_is_dropped() -> None:
-    response = handler(event_of(record(control_message(), "r1")), None)
+    response = handler(event_of(record(control_message(), "r1")), lambda_context())
 
     assert response["records"] == [{"recordId": "r1", "result": "Dropped", "data": ""}]
 
@@ -84,7 +105,7 @@ def test_control_message_is_dropped() -> None:
 def test_keep_actions_accept_and_reject_keeps_both(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KEEP_ACTIONS", "accept, REJECT")
     lines = [flow_line(), flow_line(action="ACCEPT", dstport="443")]
-    response = handler(event_of(record(data_message(lines), "r1")), None)
+    response = handler(event_of(record(data_message(lines), "r1")), lambda_context())
 
     assert ok_lines(response["records"][0]) == [expected_record(), expected_record(action="ACCEPT",
                                                                                     dstport="443")]
@@ -95,7 +116,7 @@ def test_custom_v5_format_with_nulls_and_ipv6(monkeypatch: pytest.MonkeyPatch) -
     overrides = {"srcaddr": "2001:db8::5", "pkt_srcaddr": "2001:db8::5", "type": "IPv6",
                  "traffic_path": "-", "instance_id": "-", "tcp_flags": "18"}
     line = flow_line(V5_FORMAT, **overrides)
-    response = handler(event_of(record(data_message([line]), "r1")), None)
+    response = handler(event_of(record(data_message([line]), "r1")), lambda_context())
 
     [archived] = ok_lines(response["records"][0])
     assert archived == expected_record(V5_FORMAT, **overrides)
@@ -105,17 +126,23 @@ def test_custom_v5_format_with_nulls_and_ipv6(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_extracted_fields_give_the_same_output_as_the_message() -> None:
-    lines = [flow_line(), flow_line(action="ACCEPT"), flow_line(dstport="1433", srcaddr="-")]
-    plain = handler(event_of(record(data_message(lines), "r1")), None)
-    extracted = handler(event_of(record(data_message(lines, extracted=parse_format(None)), "r1")), None)
+    lines = [flow_line(), flow_line(action="ACCEPT"), flow_line(dstport="1433", srcaddr="-"),
+             flow_line(dstport="022", bytes="00180")]
+    plain = handler(event_of(record(data_message(lines), "r1")), lambda_context())
+    # Messages that do not split into the format's fields: only `extractedFields` can be read.
+    message = data_message(lines, extracted=parse_format(None))
+    for event in message["logEvents"]:
+        event["message"] = event["message"].replace(" ", ",")
+    extracted = handler(event_of(record(message, "r1")), lambda_context())
 
     assert extracted == plain
+    assert ok_lines(plain["records"][0])[2] == expected_record(dstport="22", bytes="180")
 
 
 def test_extracted_fields_are_used_when_the_message_spacing_is_odd() -> None:
     message = data_message([flow_line()], extracted=parse_format(None))
     message["logEvents"][0]["message"] = "2  123456789012\teni-0a1b2c3d4e5f60718 garbled"
-    response = handler(event_of(record(message, "r1")), None)
+    response = handler(event_of(record(message, "r1")), lambda_context())
 
     assert ok_lines(response["records"][0]) == [expected_record()]
 
@@ -124,7 +151,7 @@ def test_values_needing_json_escaping_are_escaped(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("FLOW_LOG_FORMAT", V5_FORMAT.text)
     odd = {"pkt_src_aws_service": 'S3"\\', "az_id": "use1-az4\u00e9"}
     lines = [flow_line(V5_FORMAT, **odd), flow_line(V5_FORMAT)]
-    response = handler(event_of(record(data_message(lines), "r1")), None)
+    response = handler(event_of(record(data_message(lines), "r1")), lambda_context())
 
     assert ok_lines(response["records"][0]) == [expected_record(V5_FORMAT, **odd), expected_record(V5_FORMAT)]
 
@@ -141,7 +168,7 @@ MALFORMED = {
         b'{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{"id":"1"}]}')).decode(),
     "unknown messageType": base64.b64encode(gzip.compress(b'{"messageType":"SOMETHING_ELSE"}')).decode(),
     "line with too few fields": base64.b64encode(
-        encode_payload(data_message([flow_line(), "2 123456789012 eni-1 REJECT OK"]))).decode(),
+        encode_payload(data_message(["2 123456789012 eni-1 REJECT OK"]))).decode(),
     "ACCEPT line with too many fields": base64.b64encode(
         encode_payload(data_message([flow_line(action="ACCEPT") + " extra"]))).decode(),
     "number that is not a number": base64.b64encode(
@@ -156,7 +183,7 @@ def test_malformed_record_fails_alone_and_keeps_its_data(kind: str, caplog: pyte
     event = event_of()
     event["records"] = [good, raw_record(MALFORMED[kind], "bad"), after]
 
-    response = handler(event, None)
+    response = handler(event, lambda_context())
 
     assert results(response) == {"good-before": "Ok", "bad": "ProcessingFailed", "good-after": "Ok"}
     assert response["records"][1]["data"] == MALFORMED[kind]  # Firehose keeps it under errors/
@@ -166,14 +193,19 @@ def test_malformed_record_fails_alone_and_keeps_its_data(kind: str, caplog: pyte
     assert failures[0].reason
 
 
-def test_failure_reason_names_the_event_and_shows_the_line(caplog: pytest.LogCaptureFixture) -> None:
-    message = data_message([flow_line(), flow_line(dstport="ssh")])
-    handler(event_of(record(message, "r1")), None)
+def test_unreadable_line_is_logged_with_its_record_event_and_reason(caplog: pytest.LogCaptureFixture) -> None:
+    message = data_message([flow_line(dstport="ssh"), flow_line(srcport="99999999999")])
+    handler(event_of(record(message, "r1")), lambda_context())
 
+    unreadable = [vars(r) for r in caplog.records if r.getMessage() == "unreadable line"]
+    assert [(u["record_id"], u["log_event_id"], u["reason"], u["line"]) for u in unreadable] == [
+        ("r1", message["logEvents"][0]["id"], "dstport: expected a number, got 'ssh'",
+         flow_line(dstport="ssh")),
+        ("r1", message["logEvents"][1]["id"], "srcport: 99999999999 is out of range (at most 2,147,483,647)",
+         flow_line(srcport="99999999999")),
+    ]
     [failure] = [r for r in caplog.records if r.getMessage() == "record failed"]
-    assert failure.reason.startswith("log event 1 (id ")
-    assert "expected a number, got 'ssh'" in failure.reason
-    assert flow_line(dstport="ssh")[:60] in failure.reason
+    assert failure.reason == "every line is unreadable (2); the first: dstport: expected a number, got 'ssh'"
 
 
 def test_summary_log_and_metrics_describe_the_invocation(capsys: pytest.CaptureFixture,
@@ -181,8 +213,9 @@ def test_summary_log_and_metrics_describe_the_invocation(capsys: pytest.CaptureF
     lines = [flow_line(), flow_line(action="ACCEPT"), flow_line(dstport="23")]
     event = event_of(record(data_message(lines), "ok"), record(control_message(), "control"))
     event["records"].append(raw_record("%%%", "bad"))
+    context = lambda_context()
 
-    handler(event, None)
+    handler(event, context)
 
     [summary_record] = [r for r in caplog.records if r.getMessage() == "transformed batch"]
     summary = vars(summary_record)
@@ -193,6 +226,8 @@ def test_summary_log_and_metrics_describe_the_invocation(capsys: pytest.CaptureF
     }
     assert summary["bytes_in"] > 0 and summary["bytes_out"] > 0
     output = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    # Every log line of the invocation carries the Lambda request id.
+    assert logger.get_current_keys()["function_request_id"] == context.aws_request_id
     [emf] = [entry for entry in output if "_aws" in entry]
     assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "RejectedFlows"
     assert emf["FlowsKept"] == [2.0] and emf["RecordsFailed"] == [1.0] and emf["RecordsIn"] == [3.0]
@@ -200,9 +235,9 @@ def test_summary_log_and_metrics_describe_the_invocation(capsys: pytest.CaptureF
 
 def test_bad_flow_log_format_fails_the_invocation_with_a_clear_error(monkeypatch: pytest.MonkeyPatch,
                                                                       capsys: pytest.CaptureFixture) -> None:
-    monkeypatch.setenv("FLOW_LOG_FORMAT", "${version} ${srcaddr} ${bogus-field}")
+    monkeypatch.setenv("FLOW_LOG_FORMAT", "${version} srcaddr ${action}")
 
-    with pytest.raises(ValueError, match="unknown flow-log field 'bogus-field'"):
-        handler(event_of(record(data_message([flow_line()]), "r1")), None)
+    with pytest.raises(ValueError, match="token 'srcaddr' is not of the form"):
+        handler(event_of(record(data_message([flow_line()]), "r1")), lambda_context())
     [emf] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert emf["InvocationsFailed"] == [1.0]

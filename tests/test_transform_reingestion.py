@@ -2,81 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
-from contracts.firehose import (
-    PUT_BATCH_MAX_BYTES,
-    PUT_BATCH_MAX_RECORDS,
-    PUT_RECORD_MAX_BYTES,
-    RESPONSE_LIMIT_BYTES,
-)
-from local.cloudwatch import FirehoseRecord
-from tests.transform_support import V5_FORMAT, data_message, event_of, flow_line, ok_lines, record
-from transform import reingest
+from contracts.firehose import PUT_BATCH_MAX_BYTES, PUT_RECORD_MAX_BYTES
+from tests.transform_loopback import LoopbackFirehose, firehose, run_until_drained
+from tests.transform_support import V5_FORMAT, data_message, event_of, flow_line, lambda_context, record
 from transform.batch import plan_response, transform_record
 from transform.encoder import LineEncoder
 from transform.firehose import InputRecord
-from transform.handler import firehose_client, handler
+from transform.handler import handler
 from transform.reingest import ReingestionError, batches
 
-TARGET = "Firehose_20150804.PutRecordBatch"
-
-
-@dataclass
-class LoopbackFirehose:
-    """Accepts PutRecordBatch like Firehose; fails the entries and calls it is told to."""
-
-    accepted: list[bytes] = field(default_factory=list)
-    calls: list[int] = field(default_factory=list)  # records per call
-    fail_entries: int = 0  # the next N entries answer ServiceUnavailableException
-    fail_calls: int = 0  # the next N calls answer HTTP 500
-
-    def handle(self, request: Request) -> Response:
-        assert request.headers["X-Amz-Target"] == TARGET
-        body = json.loads(request.data)
-        assert body["DeliveryStreamName"] == "rejected-flows-test"
-        records = body["Records"]
-        assert len(records) <= PUT_BATCH_MAX_RECORDS
-        assert sum(len(base64.b64decode(r["Data"])) for r in records) <= PUT_BATCH_MAX_BYTES
-        self.calls.append(len(records))
-        if self.fail_calls:
-            self.fail_calls -= 1
-            return Response(json.dumps({"__type": "InternalFailure"}), status=500)
-        answers = []
-        for index, entry in enumerate(records):
-            if self.fail_entries:
-                self.fail_entries -= 1
-                answers.append({"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."})
-            else:
-                self.accepted.append(base64.b64decode(entry["Data"]))
-                answers.append({"RecordId": f"accepted-{len(self.accepted)}-{index}"})
-        failed = sum("ErrorCode" in a for a in answers)
-        body = {"FailedPutCount": failed, "Encrypted": False, "RequestResponses": answers}
-        return Response(json.dumps(body), content_type="application/x-amz-json-1.1")
-
-
-@pytest.fixture
-def firehose(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> LoopbackFirehose:
-    loopback = LoopbackFirehose()
-    httpserver.expect_request("/", method="POST").respond_with_handler(loopback.handle)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_FIREHOSE", httpserver.url_for("/"))
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("FLOW_LOG_FORMAT", V5_FORMAT.text)
-    monkeypatch.delenv("KEEP_ACTIONS", raising=False)
-    monkeypatch.setattr(reingest, "BASE_BACKOFF_SECONDS", 0.001)
-    firehose_client.cache_clear()
-    yield loopback
-    firehose_client.cache_clear()
-
+__all__ = ["firehose"]  # the loopback fixture, used by name
 
 def numbered_lines(first: int, count: int) -> list[str]:
     """REJECT lines told apart by their `bytes` field; every fifth is ACCEPT and must not come out."""
@@ -89,24 +29,10 @@ def kept_numbers(lines: list[str]) -> Counter:
     return Counter(int(line.split(" ")[14]) for line in lines if " REJECT " in line)
 
 
-def run_until_drained(firehose: LoopbackFirehose, event: dict[str, Any]) -> tuple[Counter, int]:
-    """Invoke the handler, then again on whatever it put back, as Firehose would. Returns flows seen."""
-    archived: Counter = Counter()
-    invocations = 0
-    while event["records"]:
-        invocations += 1
-        assert invocations < 20, "re-ingestion must converge"
-        response = handler(event, None)
-        assert len(json.dumps(response)) < RESPONSE_LIMIT_BYTES
-        answered = sorted(r["recordId"] for r in response["records"])
-        assert answered == sorted(r["recordId"] for r in event["records"]), "every record id exactly once"
-        for answer in response["records"]:
-            assert answer["result"] in ("Ok", "Dropped")
-            if answer["result"] == "Ok":
-                archived.update(line["bytes"] for line in ok_lines(answer))
-        put_back, firehose.accepted = firehose.accepted, []
-        event = event_of(*(FirehoseRecord(data) for data in put_back))
-    return archived, invocations
+def archived_numbers(firehose: LoopbackFirehose, event: dict[str, Any]) -> Counter:
+    drained = run_until_drained(firehose, event)
+    assert drained.failed == []
+    return Counter(flow["bytes"] for flow in drained.archived)
 
 
 def test_overflow_is_reingested_and_every_flow_comes_out_exactly_once(firehose: LoopbackFirehose) -> None:
@@ -114,10 +40,12 @@ def test_overflow_is_reingested_and_every_flow_comes_out_exactly_once(firehose: 
     lines = [numbered_lines(n * 3000, 3000) for n in range(3)]
     event = event_of(*(record(data_message(chunk), f"r{n}") for n, chunk in enumerate(lines)))
 
-    archived, invocations = run_until_drained(firehose, event)
+    drained = run_until_drained(firehose, event)
 
-    assert archived == kept_numbers([line for chunk in lines for line in chunk])
-    assert invocations == 2
+    every_line = [line for chunk in lines for line in chunk]
+    assert Counter(flow["bytes"] for flow in drained.archived) == kept_numbers(every_line)
+    assert drained.failed == []
+    assert drained.invocations == 2
 
 
 def test_record_too_big_alone_is_split_in_halves_before_reingestion(firehose: LoopbackFirehose) -> None:
@@ -125,9 +53,7 @@ def test_record_too_big_alone_is_split_in_halves_before_reingestion(firehose: Lo
     small = numbered_lines(20_000, 10)
     event = event_of(record(data_message(big), "big"), record(data_message(small), "small"))
 
-    archived, _ = run_until_drained(firehose, event)
-
-    assert archived == kept_numbers(big + small)
+    assert archived_numbers(firehose, event) == kept_numbers(big + small)
     assert max(firehose.calls) > 1, "the big record went back as several pieces"
 
 
@@ -137,9 +63,7 @@ def test_failed_entries_are_retried_until_accepted(firehose: LoopbackFirehose) -
     lines = [numbered_lines(n * 3000, 3000) for n in range(3)]
     event = event_of(*(record(data_message(chunk), f"r{n}") for n, chunk in enumerate(lines)))
 
-    archived, _ = run_until_drained(firehose, event)
-
-    assert archived == kept_numbers([line for chunk in lines for line in chunk])
+    assert archived_numbers(firehose, event) == kept_numbers([line for chunk in lines for line in chunk])
 
 
 def test_persistent_refusal_fails_the_invocation_so_firehose_retries(firehose: LoopbackFirehose) -> None:
@@ -148,7 +72,7 @@ def test_persistent_refusal_fails_the_invocation_so_firehose_retries(firehose: L
     event = event_of(*(record(data_message(chunk), f"r{n}") for n, chunk in enumerate(lines)))
 
     with pytest.raises(ReingestionError, match="still refused 1 re-ingested records after 5 attempts"):
-        handler(event, None)
+        handler(event, lambda_context())
     assert firehose.accepted == []
 
 

@@ -14,6 +14,7 @@ from local.cloudwatch import (
     encode_payload,
     transformation_event,
 )
+from local.lambdas import FakeContext, function_arn
 
 STREAM_ARN = "arn:aws:firehose:us-east-1:123456789012:deliverystream/rejected-flows-test"
 LOG_GROUP = "/vpc/flow-logs/test"
@@ -42,6 +43,12 @@ V5_FORMAT = parse_format(
 )
 
 
+def lambda_context() -> FakeContext:
+    """What Lambda passes as `context` (Powertools reads the request id and function name from it)."""
+    name = "rejected-flows-test-transform"
+    return FakeContext(name, function_arn(name, "us-east-1", "123456789012"))
+
+
 def flow_values(fmt: FlowLogFormat | None = None, **overrides: str) -> list[str]:
     """Field values in the format's order; keyword names use `_` for `-` (`dstport`, `log_status`)."""
     fmt = fmt or parse_format(None)
@@ -53,8 +60,8 @@ def flow_line(fmt: FlowLogFormat | None = None, **overrides: str) -> str:
     return " ".join(flow_values(fmt, **overrides))
 
 
-def expected_record(fmt: FlowLogFormat | None = None, log_group: str = LOG_GROUP,
-                    log_stream: str = LOG_STREAM, **overrides: str) -> dict[str, Any]:
+def expected_record(fmt: FlowLogFormat | None = None, log_group: str | None = LOG_GROUP,
+                    log_stream: str | None = LOG_STREAM, **overrides: str) -> dict[str, Any]:
     """The archived record, written out independently of the encoder: `-` is null, numbers are numbers."""
     fmt = fmt or parse_format(None)
     record: dict[str, Any] = {}

@@ -1,13 +1,24 @@
-"""Flow-log lines -> archived NDJSON records (docs/architecture.md, The archived record), fast.
+"""Flow-log lines -> archived NDJSON records (docs/architecture.md, The archived record): strict, fast.
+
+How one line is read (the checked path, `LineEncoder.read_line`, is the definition):
+- A line that mentions no kept action and has exactly the format's number of separating spaces cannot
+  hold a kept flow: it is not read.
+- Every other line is split on runs of whitespace and must have exactly the format's fields (else the
+  event's `extractedFields` are taken when complete); a line that cannot be split so is unreadable.
+- A line whose action is not kept, or whose log status is NODATA/SKIPDATA, is not kept.
+- A kept line's values: `-` is null; a numeric field must be ASCII digits whose value fits its Athena
+  type (zero padding is dropped: `022` is archived as 22); a string is JSON-escaped. Anything else
+  makes the line unreadable, with the reason.
 
 Building a dict and serialising it per line dominates a naive transform. Instead, each format gets a
 loop generated once (the way `dataclasses` generates `__init__`) that unpacks each line's fields and
-splices them into one f-string. Lines that need JSON escaping, do not split cleanly, or hold a value
-that is not a number where one is due take the general path, so the output is identical either way.
+splices them into one f-string. It runs only on records that cheap whole-record checks show to be
+clean, and hands anything doubtful to the checked path, so both give the same outcome for every line.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,82 +30,126 @@ from contracts.flowlog import NOT_APPLICABLE, FlowLogFormat
 NEVER_KEPT_STATUSES = frozenset({"NODATA", "SKIPDATA"})
 # A string field of `-` as the fast path writes it; values there hold no `"` of their own.
 _DASH_STRING = ':"-"'
+# A numeric field of `-` as the fast path writes it (every value is followed by a comma).
+_DASH_NUMBER = '":-,'
+# A number the fast path wrote with zero padding (`"dstport":022`): the record takes the checked path.
+# The output is searched only when some field of the input starts with such digits (most never do).
+# (A literal first character keeps the regex search fast: the first line's start is checked apart.)
+_PADDED_FIELD = re.compile(r" 0[0-9]")
+_PADDED_NUMBER = re.compile(r'":0[0-9]')
+# No value of 25 digits fits a BIGINT; checking length first keeps int() off huge inputs.
+_MAX_DIGITS = 25
+# The fast path takes INT values below 10**9 and BIGINT values below 10**18 without comparing them.
+_FAST_INT_DIGITS = 9
+_FAST_BIGINT_DIGITS = 18
+# Bytes the fast path cannot take: anything JSON escapes or that is not printable ASCII.
+_UNSAFE = b"!"
+_DIGIT = b"0"
+_CLASSES = bytes(
+    _DIGIT[0] if 0x30 <= c <= 0x39 else b"x"[0] if 0x20 <= c < 0x7F and c not in b'"\\' else _UNSAFE[0]
+    for c in range(256)
+)
+_LONG_DIGIT_RUN = _DIGIT * (_FAST_BIGINT_DIGITS + 1)
 
-# encode_block(messages, candidates, suffix, keep_actions, lines, kept_indexes) -> None
-BlockEncoder = Callable[[Sequence[str], Sequence[int], str, frozenset[str], list[str], list[int]], None]
+# encode_block(messages, candidates, suffix, keep_actions, lines, kept_indexes) -> wrote a numeric `-`
+BlockEncoder = Callable[[Sequence[str], Sequence[int], str, frozenset[str], list[str], list[int]], bool]
 
 
 class LineFormatError(ValueError):
     """A flow-log line that does not fit the configured format."""
 
 
-def _number(value: str) -> str:
-    """A numeric field as JSON: `-` is null; anything else must be a plain non-negative integer."""
+def _number(column: str, value: str, maximum: int) -> str:
+    """A numeric field as JSON: `-` is null; else ASCII digits, zero padding dropped, within `maximum`."""
     if value == NOT_APPLICABLE:
         return "null"
-    if value.isascii() and value.isdigit():
-        return value
-    raise LineFormatError(f"expected a number, got {value!r}")
+    if not (value.isascii() and value.isdigit()):
+        raise LineFormatError(f"{column}: expected a number, got {value[:40]!r}")
+    if len(value) > _MAX_DIGITS or int(value) > maximum:
+        raise LineFormatError(f"{column}: {value[:40]} is out of range (at most {maximum:,})")
+    return str(int(value))
 
 
 def _string(value: str) -> str:
     return "null" if value == NOT_APPLICABLE else orjson.dumps(value).decode()
 
 
-def _encode_checked(fmt: FlowLogFormat, parts: Sequence[str]) -> str:
-    """The general path: every value checked and escaped on its own."""
-    columns = zip(fmt.columns, fmt.numeric, parts, strict=True)
-    return "".join(
-        ("{" if i == 0 else ",") + f'"{column}":' + (_number(p) if numeric else _string(p))
-        for i, (column, numeric, p) in enumerate(columns)
-    )
+def encode_checked(columns: Sequence[str], maxima: Sequence[int | None], parts: Sequence[str]) -> str:
+    """The checked path for one kept line's values: every value checked and escaped on its own.
+
+    Returns the JSON object without its closing brace (the caller's suffix adds provenance and `}`).
+    """
+    pieces = []
+    for column, maximum, value in zip(columns, maxima, parts, strict=True):
+        if not value:
+            raise LineFormatError(f"{column}: the value is empty")
+        value_json = _string(value) if maximum is None else _number(column, value, maximum)
+        pieces.append(f'"{column}":{value_json}')
+    return "{" + ",".join(pieces)
 
 
-# Printable ASCII that JSON takes as is inside a string: everything but `"` and `\`.
-_JSON_SAFE_BYTES = bytes(c for c in range(0x20, 0x7F) if c not in b'"\\')
+def fast_path_may_apply(joined: str) -> bool:
+    """Whether a record's lines (joined by spaces) may take the fast path.
 
-
-def _needs_escaping(text: str) -> bool:
-    """Whether any character needs JSON escaping (a byte-table pass: far cheaper than isprintable)."""
+    Not if any character needs JSON escaping or is not ASCII, nor if any run of digits is long enough
+    to overflow a BIGINT (one byte-table pass, then C-speed searches).
+    """
     try:
-        raw = text.encode("ascii")
+        raw = joined.encode("ascii")
     except UnicodeEncodeError:
-        return True
-    return bool(raw.translate(None, _JSON_SAFE_BYTES))
+        return False
+    classes = raw.translate(_CLASSES)
+    return _UNSAFE not in classes and _LONG_DIGIT_RUN not in classes
 
 
 def _compile_block_encoder(fmt: FlowLogFormat) -> BlockEncoder:
-    """Generate the fast loop for messages that split cleanly and need no escaping.
+    """Generate the fast loop over messages of a record that `fast_path_may_apply` accepted.
 
-    The numeric fields are checked with one `isdigit` over their concatenation; a `-` or a bad value
-    there falls back to `_encode_checked`. A string field of `-` comes out as `"-"`:
-    `EncodedEvents.ndjson` turns it into null.
+    Each line's numeric values are checked at once: all digits (one `isdigit` over their
+    concatenation), INT values short enough to fit without comparing; else all digits or `-` (a
+    second, dearer look, for formats whose numbers are often not applicable). A line failing both (a
+    long INT, a bad value) is encoded by `encode_checked`; one that does not split into the format's
+    fields raises ValueError, and the caller gives the whole record to the checked path. A string field
+    of `-` comes out as `"-"`, a numeric one as `-`: `EncodedEvents.ndjson` turns both into null.
     """
     names = [f"v{i}" for i in range(len(fmt.fields))]
+    maxima = fmt.maxima
     template = "".join(
-        ("{{" if i == 0 else ",") + f'"{column}":' + (f"{{{name}}}" if numeric else f'"{{{name}}}"')
-        for i, (column, numeric, name) in enumerate(zip(fmt.columns, fmt.numeric, names, strict=True))
+        ("{{" if i == 0 else ",") + f'"{column}":' + (f"{{{name}}}" if m is not None else f'"{{{name}}}"')
+        for i, (column, m, name) in enumerate(zip(fmt.columns, maxima, names, strict=True))
     )
-    numbers = " + ".join(name for name, numeric in zip(names, fmt.numeric, strict=True) if numeric)
-    action = names[fmt.index_of("action")]
-    kept_test = f"{action} in keep"
+    numbers = "".join(f"{{{name}}}" for name, m in zip(names, maxima, strict=True) if m is not None)
+    # Each value between two spaces of its own, so that removing every " - " leaves only the others.
+    spaced = "  ".join(f"{{{name}}}" for name, m in zip(names, maxima, strict=True) if m is not None)
+    lengths = [f"len({name}) <= {_FAST_INT_DIGITS}" for name, m in zip(names, maxima, strict=True)
+               if m is not None and m < 10**_FAST_BIGINT_DIGITS]
+    digits_only = " and ".join([f"f'{numbers}'.isdigit()", *lengths]) if numbers else "True"
+    without_dashes = f"f' {spaced} '.replace(' - ', '').replace(' ', '')"
+    digits_or_dash = " and ".join([f"{without_dashes}.isdigit()", *lengths]) if numbers else "False"
+    kept_test = f"{names[fmt.index_of('action')]} in keep"
     if "log-status" in fmt.fields:
         kept_test += f" and {names[fmt.index_of('log-status')]} not in never_kept"
     unpacked = ", ".join(names) + ","
     source = f"""
 def encode_block(messages, candidates, sfx, keep, lines, kept):
     append, mark = lines.append, kept.append
+    numeric_dash = False
     for i in candidates:
-        {unpacked} = messages[i].split(" ")
+        {unpacked} = messages[i].split()
         if {kept_test}:
-            if {f"({numbers}).isdigit()" if numbers else "True"}:
+            if {digits_only}:
                 append(f'''{template}{{sfx}}''')
+            elif {digits_or_dash}:
+                append(f'''{template}{{sfx}}''')
+                numeric_dash = True
             else:
-                append(encode_checked(fmt, ({unpacked})) + sfx)
+                append(encode_checked(columns, maxima, ({unpacked})) + sfx)
             mark(i)
+    return numeric_dash
 """
     namespace: dict[str, Any] = {
-        "encode_checked": _encode_checked, "fmt": fmt, "never_kept": NEVER_KEPT_STATUSES,
+        "encode_checked": encode_checked, "columns": fmt.columns, "maxima": maxima,
+        "never_kept": NEVER_KEPT_STATUSES,
     }
     exec(compile(source, f"<flow-log encoder for {fmt.text[:60]}>", "exec"), namespace)
     encode_block: BlockEncoder = namespace["encode_block"]
@@ -103,22 +158,33 @@ def encode_block(messages, candidates, sfx, keep, lines, kept):
 
 @dataclass
 class EncodedEvents:
-    """What one subscription message yields: one NDJSON line per kept flow, and which events they are."""
+    """What one record's lines yield: one NDJSON line per kept flow, and which lines could not be read."""
 
     lines: list[str] = field(default_factory=list)
     kept_event_indexes: list[int] = field(default_factory=list)
+    unreadable: list[tuple[int, str]] = field(default_factory=list)  # (event index, reason)
     flows_seen: int = 0
+    dashes_possible: bool = False  # the fast path may have written string `-` fields as `"-"`
+    numeric_dashes: bool = False  # the fast path wrote numeric `-` fields as `-`
+
+    def _final(self, text: str) -> str:
+        if self.dashes_possible:
+            text = text.replace(_DASH_STRING, ":null")
+        return text.replace(_DASH_NUMBER, '":null,') if self.numeric_dashes else text
 
     def ndjson(self) -> bytes:
-        return "".join(self.lines).replace(_DASH_STRING, ":null").encode()
+        return self._final("".join(self.lines)).encode()
+
+    def final_lines(self) -> list[str]:
+        """Each kept line exactly as archived (for sizing what is re-ingested)."""
+        if not (self.dashes_possible or self.numeric_dashes):
+            return self.lines
+        return [self._final(line) for line in self.lines]
 
 
-class _EventError(Exception):
-    """Carries which event failed up to `encode_events`, which words the error."""
-
-    def __init__(self, index: int) -> None:
-        super().__init__(index)
-        self.index = index
+def _message_of(event: object) -> str | None:
+    message = event.get("message") if isinstance(event, dict) else None
+    return message if isinstance(message, str) else None
 
 
 @dataclass(frozen=True)
@@ -126,96 +192,123 @@ class LineEncoder:
     fmt: FlowLogFormat
     keep_actions: frozenset[str]
     _encode_block: BlockEncoder = field(init=False, repr=False, compare=False)
+    _maxima: tuple[int | None, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_encode_block", _compile_block_encoder(self.fmt))
+        object.__setattr__(self, "_maxima", self.fmt.maxima)
 
     @property
     def field_count(self) -> int:
         return len(self.fmt.fields)
 
-    def split(self, message: str) -> list[str]:
-        parts = message.split(" ")
-        if len(parts) != self.field_count:
-            parts = message.split()  # tolerate stray whitespace before declaring a mismatch
-            if len(parts) != self.field_count:
-                raise LineFormatError(
-                    f"line has {len(parts)} fields, the flow-log format has {self.field_count} "
-                    f"(FLOW_LOG_FORMAT must be the format the flow log was created with)"
-                )
-        return parts
+    def may_hold_kept_flow(self, message: str | None) -> bool:
+        """False for a line that mentions no kept action and has the format's shape: it is not read."""
+        if message is None or message.count(" ") != self.field_count - 1:
+            return True
+        return any(action in message for action in self.keep_actions)
 
-    def parts_of(self, event: Mapping[str, Any]) -> list[str]:
-        """An event's field values, for a message that does not split cleanly on single spaces.
-
-        CloudWatch also sends the values as `extractedFields` (named by the filter pattern, which uses
-        our column names); they are taken when complete, else the message is split on any whitespace.
-        """
-        extracted = event.get("extractedFields")
+    def fields_of(self, message: str | None, event: Mapping[str, Any] | None = None) -> list[str]:
+        """A line's values: from the message split on whitespace, else complete `extractedFields`."""
+        parts = message.split() if message is not None else []
+        if len(parts) == self.field_count:
+            return parts
+        extracted = event.get("extractedFields") if event is not None else None
         if isinstance(extracted, dict) and all(column in extracted for column in self.fmt.columns):
             return [str(extracted[column]) for column in self.fmt.columns]
-        return self.split(event["message"])
+        if message is None:
+            raise LineFormatError("the log event has no string message")
+        raise LineFormatError(
+            f"line has {len(parts)} fields, the flow-log format has {self.field_count} "
+            f"(FLOW_LOG_FORMAT must be the format the flow log was created with)"
+        )
 
     def is_kept(self, parts: Sequence[str]) -> bool:
-        fields = self.fmt.fields
-        if parts[fields.index("action")] not in self.keep_actions:
+        if parts[self.fmt.index_of("action")] not in self.keep_actions:
             return False
-        return "log-status" not in fields or parts[fields.index("log-status")] not in NEVER_KEPT_STATUSES
+        return "log-status" not in self.fmt.fields or \
+            parts[self.fmt.index_of("log-status")] not in NEVER_KEPT_STATUSES
 
-    def encode_events(self, events: Sequence[Mapping[str, Any]], log_group: str,
-                      log_stream: str) -> EncodedEvents:
-        """Every kept flow of a subscription message, in order. Raises LineFormatError naming the event.
+    def read_line(self, message: str | None, event: Mapping[str, Any] | None = None) -> str | None:
+        """The checked path for one line: its JSON (without the provenance suffix) if kept, else None.
 
-        Lines are read from `message` (cheaper than `extractedFields`, and the same values); passes
-        over the whole list in C set aside what cannot be kept before any line is split.
+        Raises LineFormatError, saying why, for a line that cannot be read.
         """
+        if not self.may_hold_kept_flow(message):
+            return None
+        parts = self.fields_of(message, event)
+        if not self.is_kept(parts):
+            return None
+        return encode_checked(self.fmt.columns, self._maxima, parts)
+
+    def encode_events(self, events: Sequence[Mapping[str, Any]], log_group: str | None,
+                      log_stream: str | None) -> EncodedEvents:
+        """Every kept flow of a record's events, in order, and every unreadable line with its reason."""
+        suffix = f',"log_group":{_provenance(log_group)},"log_stream":{_provenance(log_stream)}}}\n'
         try:
             messages = [event["message"] for event in events]
-            joined = "".join(messages)
-        except (KeyError, TypeError) as error:
-            raise LineFormatError(f"logEvents holds an event without a string message ({error!r})") from error
+            joined = " ".join(messages)
+        except (KeyError, TypeError):  # an event without a string message: the checked path says which
+            return self._encode_each(events, [_message_of(e) for e in events], suffix)
+        return self._encode_fast(messages, joined, suffix) or self._encode_each(events, messages, suffix)
+
+    def encode_events_checked(self, events: Sequence[Mapping[str, Any]], log_group: str | None,
+                              log_stream: str | None) -> EncodedEvents:
+        """`encode_events` on the checked path only: what the fast path must always agree with."""
+        suffix = f',"log_group":{_provenance(log_group)},"log_stream":{_provenance(log_stream)}}}\n'
+        return self._encode_each(events, [_message_of(e) for e in events], suffix)
+
+    def _fast_candidates(self, messages: list[str]) -> Sequence[int]:
+        """The lines the fast loop looks at: any superset of the lines worth reading gives the same
+        result (a line that does not split raises, and the checked path takes the record), so the
+        filter is skipped when the first lines all carry a kept action, as they do behind the
+        subscription filter."""
+        actions = tuple(self.keep_actions)
+        if all(any(action in m for action in actions) for m in messages[:8]):
+            return range(len(messages))
         spaces = self.field_count - 1
-        if len(self.keep_actions) == 1:
-            # A line that does not contain the kept action and splits cleanly cannot be kept; every
-            # other line is looked at (one that does not split cleanly must still fit the format).
-            only_action = next(iter(self.keep_actions))
-            candidates = [i for i, message in enumerate(messages)
-                          if only_action in message or message.count(" ") != spaces]
-        else:
-            candidates = list(range(len(messages)))
-        suffix = f',"log_group":{_string(log_group)},"log_stream":{_string(log_stream)}}}\n'
-        result = EncodedEvents(flows_seen=len(events))
+        if len(actions) == 1:
+            [action] = actions
+            return [i for i, m in enumerate(messages) if action in m or m.count(" ") != spaces]
+        return [i for i, m in enumerate(messages) if self.may_hold_kept_flow(m)]
+
+    def _encode_fast(self, messages: list[str], joined: str, suffix: str) -> EncodedEvents | None:
+        """The generated loop; None when the record must take the checked path instead."""
+        candidates = self._fast_candidates(messages)
+        # Only the lines looked at matter: the others are never read.
+        looked_at = joined if isinstance(candidates, range) else " ".join([messages[i] for i in candidates])
+        if not fast_path_may_apply(looked_at):
+            return None
+        # A string field of `-` shows as " -" (or "-" first): without one, no `"-"` needs rewriting.
+        dashes_possible = " -" in looked_at or looked_at[:1] == "-"
+        result = EncodedEvents(flows_seen=len(messages), dashes_possible=dashes_possible)
         try:
-            if _needs_escaping(joined):
-                self._encode_each(events, candidates, suffix, result)
-                return result
-            try:
-                self._encode_block(messages, candidates, suffix, self.keep_actions, result.lines,
-                                   result.kept_event_indexes)
-            except (ValueError, LineFormatError):  # a line that does not split cleanly, or a bad value
-                result = EncodedEvents(flows_seen=len(events))
-                self._encode_each(events, candidates, suffix, result)
-        except _EventError as failure:
-            event = events[failure.index]
-            raise LineFormatError(f"log event {failure.index} (id {event.get('id', '?')}): "
-                                  f"{failure.__cause__}; line: {event['message'][:120]!r}") from failure
+            result.numeric_dashes = self._encode_block(messages, candidates, suffix, self.keep_actions,
+                                                       result.lines, result.kept_event_indexes)
+        except ValueError:  # a line that does not split into the format's fields, or a bad value
+            return None
+        padding_possible = _PADDED_FIELD.search(looked_at) or \
+            (looked_at[:1] == "0" and looked_at[1:2].isdigit())
+        if padding_possible and _PADDED_NUMBER.search("".join(result.lines)):
+            return None
         return result
 
-    def _checked_parts(self, events: Sequence[Mapping[str, Any]], index: int) -> list[str]:
-        try:
-            return self.parts_of(events[index])
-        except LineFormatError as error:
-            raise _EventError(index) from error
-
-    def _encode_each(self, events: Sequence[Mapping[str, Any]], candidates: Sequence[int], suffix: str,
-                     result: EncodedEvents) -> None:
-        """The general path, line by line, for messages with odd spacing or characters to escape."""
-        for index in candidates:
-            parts = self._checked_parts(events, index)
-            if not self.is_kept(parts):
-                continue
+    def _encode_each(self, events: Sequence[Mapping[str, Any]], messages: Sequence[str | None],
+                     suffix: str) -> EncodedEvents:
+        """The checked path, line by line: kept flows, and unreadable lines set aside with the reason."""
+        result = EncodedEvents(flows_seen=len(events))
+        for index, message in enumerate(messages):
+            event = events[index]
             try:
-                result.lines.append(_encode_checked(self.fmt, parts) + suffix)
+                line = self.read_line(message, event if isinstance(event, Mapping) else None)
             except LineFormatError as error:
-                raise _EventError(index) from error
-            result.kept_event_indexes.append(index)
+                result.unreadable.append((index, str(error)))
+                continue
+            if line is not None:
+                result.lines.append(line + suffix)
+                result.kept_event_indexes.append(index)
+        return result
+
+
+def _provenance(value: str | None) -> str:
+    return "null" if value is None else _string(value)

@@ -1,4 +1,5 @@
-"""Decoding one Firehose record: base64 -> gzip -> a CloudWatch Logs subscription message."""
+"""Decoding one Firehose record: base64, then either gzip -> a CloudWatch Logs subscription message,
+or (flow logs delivered straight to Firehose) plain-text flow-log lines."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import orjson
 DATA_MESSAGE = "DATA_MESSAGE"
 CONTROL_MESSAGE = "CONTROL_MESSAGE"
 SAMPLE_CHARS = 120
+# Every gzip stream starts with these two bytes (RFC 1952); plain-text flow-log lines never do.
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 class RecordDecodeError(ValueError):
@@ -33,12 +36,48 @@ def sample(raw: bytes | str) -> str:
     return text[:SAMPLE_CHARS] + ("…" if len(raw) > SAMPLE_CHARS else "")
 
 
-def decode_record_data(data: str) -> bytes:
-    """base64 -> gzip -> the JSON text of the subscription message."""
+@dataclass(frozen=True)
+class PlainTextLines:
+    """Flow-log lines as flow logs deliver them straight to Firehose: no envelope, no log group."""
+
+    text: str
+
+    def events(self, header: str) -> list[dict[str, Any]]:
+        """One event per line, ids naming the line; blank lines and header lines are not flows."""
+        return [
+            {"id": f"line {number}", "message": line}
+            for number, line in enumerate(self.text.split("\n"), start=1)
+            if line.strip() and line.strip() != header
+        ]
+
+
+def decode_record(data: str) -> SubscriptionMessage | PlainTextLines:
+    """base64 -> a CloudWatch Logs subscription message (gzip) or plain-text flow-log lines."""
+    raw = decode_base64(data)
+    if raw[:2] == GZIP_MAGIC:
+        return parse_message(gunzip(raw))
     try:
-        compressed = binascii.a2b_base64(data, strict_mode=True)
+        return PlainTextLines(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise RecordDecodeError(
+            f"data is neither gzip (a CloudWatch Logs message) nor UTF-8 text (flow-log lines) "
+            f"({error}): {sample(raw)!r}"
+        ) from error
+
+
+def decode_base64(data: str) -> bytes:
+    try:
+        return binascii.a2b_base64(data, strict_mode=True)
     except (binascii.Error, ValueError) as error:
         raise RecordDecodeError(f"data is not base64 ({error}): {sample(data)!r}") from error
+
+
+def decode_record_data(data: str) -> bytes:
+    """base64 -> gzip -> the JSON text of the subscription message."""
+    return gunzip(decode_base64(data))
+
+
+def gunzip(compressed: bytes) -> bytes:
     try:
         return gzip.decompress(compressed)
     except EOFError as error:
@@ -80,3 +119,8 @@ def encode_message(message: SubscriptionMessage, events: list[dict[str, Any]]) -
         "logEvents": events,
     }
     return gzip.compress(orjson.dumps(body), compresslevel=6, mtime=0)
+
+
+def encode_lines(lines: list[str]) -> bytes:
+    """Plain-text flow-log lines as flow logs deliver them to Firehose (for re-ingestion)."""
+    return ("\n".join(lines) + "\n").encode()

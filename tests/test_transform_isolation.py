@@ -1,0 +1,166 @@
+"""Line-level isolation through a loopback Firehose: good flows are archived exactly once, and errors/
+holds exactly the unreadable lines, each on its own."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections import Counter
+
+import pytest
+
+from local.cloudwatch import FirehoseRecord
+from tests.transform_loopback import LoopbackFirehose, firehose, run_until_drained
+from tests.transform_support import (
+    LOG_GROUP,
+    V5_FORMAT,
+    data_message,
+    event_of,
+    expected_record,
+    flow_line,
+    lambda_context,
+    record,
+)
+from transform.batch import transform_record
+from transform.encoder import LineEncoder
+from transform.firehose import InputRecord
+from transform.handler import handler
+from transform.reingest import ReingestionError
+
+__all__ = ["firehose"]  # the loopback fixture, used by name
+
+
+def numbered(count: int, first: int = 0, **overrides: str) -> list[str]:
+    """REJECT lines told apart by their `bytes` field."""
+    return [flow_line(V5_FORMAT, bytes=str(n), **overrides) for n in range(first, first + count)]
+
+
+def failed_events(data: bytes) -> list[dict]:
+    return json.loads(gzip.decompress(data))["logEvents"]
+
+
+def test_one_bad_line_among_many_good_keeps_every_good_flow_once_and_fails_alone(
+        firehose: LoopbackFirehose) -> None:
+    bad = flow_line(V5_FORMAT, bytes="77777", dstport="ssh")
+    lines = [*numbered(150), bad, *numbered(150, first=150)]
+    message = data_message(lines)
+    bad_event = message["logEvents"][150]
+
+    drained = run_until_drained(firehose, event_of(record(message, "r1")))
+
+    assert Counter(flow["bytes"] for flow in drained.archived) == Counter(range(300))
+    assert drained.archived[0] == expected_record(V5_FORMAT, bytes="0")
+    [failed] = drained.failed
+    assert failed_events(failed) == [bad_event]
+    assert json.loads(gzip.decompress(failed))["logGroup"] == LOG_GROUP
+    # The piece of only unreadable lines failed whole when it came back: it was not split again.
+    assert drained.invocations == 2 and firehose.calls == [1]
+
+
+def test_a_piece_of_only_unreadable_lines_fails_whole_and_is_never_split_again() -> None:
+    encoder = LineEncoder(V5_FORMAT, frozenset({"REJECT"}))
+    bad = flow_line(V5_FORMAT, dstport="ssh")
+    original = InputRecord.from_event(record(data_message([*numbered(2), bad]), "r1").as_dict())
+    first = transform_record(original, encoder)
+    [piece] = first.isolated_payloads
+
+    again = transform_record(InputRecord("r2", base64.b64encode(piece).decode()), encoder)
+
+    assert (first.output.result, again.output.result) == ("Ok", "ProcessingFailed")
+    assert again.isolated_payloads == [] and again.flows_seen == 1
+    assert [line.reason for line in again.unreadable] == ["dstport: expected a number, got 'ssh'"]
+
+
+def test_unreadable_lines_of_a_record_go_back_together_in_their_order(firehose: LoopbackFirehose) -> None:
+    bad = [flow_line(V5_FORMAT, srcport="99999999999"), "2 eni-truncated REJECT",
+           flow_line(V5_FORMAT, packets="")]
+    lines = [bad[0], *numbered(3), bad[1], *numbered(2, first=3), bad[2]]
+
+    drained = run_until_drained(firehose, event_of(record(data_message(lines), "r1")))
+
+    assert sorted(flow["bytes"] for flow in drained.archived) == [0, 1, 2, 3, 4]
+    [failed] = drained.failed
+    assert [event["message"] for event in failed_events(failed)] == bad
+
+
+def test_lines_needing_escaping_are_isolated_like_any_other(firehose: LoopbackFirehose) -> None:
+    odd = {"az_id": 'use1-"az4"\u00e9'}
+    lines = [*numbered(4, **odd), flow_line(V5_FORMAT, bytes="99", protocol="tcp", **odd)]
+
+    drained = run_until_drained(firehose, event_of(record(data_message(lines), "r1")))
+
+    assert drained.archived == [expected_record(V5_FORMAT, bytes=str(n), **odd) for n in range(4)]
+    assert [e["message"] for e in failed_events(drained.failed[0])] == [lines[-1]]
+
+
+def test_record_of_only_unreadable_lines_fails_whole_at_once(firehose: LoopbackFirehose,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [flow_line(V5_FORMAT, dstport="ssh"), flow_line(V5_FORMAT, srcport="-1")]
+    good = record(data_message(numbered(2)), "good")
+    bad = record(data_message(lines), "bad")
+
+    response = handler(event_of(good, bad), lambda_context())
+
+    assert [r["result"] for r in response["records"]] == ["Ok", "ProcessingFailed"]
+    assert response["records"][1]["data"] == bad.as_dict()["data"]
+    assert firehose.calls == []
+    [emf] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert emf["FlowsSeen"] == [4.0] and emf["LinesUnreadable"] == [2.0] and emf["FlowsKept"] == [2.0]
+
+
+def test_record_with_unreadable_lines_and_nothing_to_keep_is_dropped_once_they_are_back(
+        firehose: LoopbackFirehose) -> None:
+    accepted = flow_line(V5_FORMAT, action="ACCEPT")
+    bad = flow_line(V5_FORMAT, end="later")
+
+    drained = run_until_drained(firehose, event_of(record(data_message([accepted, bad]), "r1")))
+
+    assert drained.archived == []
+    assert [e["message"] for e in failed_events(drained.failed[0])] == [bad]
+
+
+def test_refused_reingestion_of_unreadable_lines_fails_the_invocation(firehose: LoopbackFirehose) -> None:
+    firehose.fail_entries = 10_000
+    lines = [*numbered(3), flow_line(V5_FORMAT, dstport="ssh")]
+
+    with pytest.raises(ReingestionError, match="still refused 1 re-ingested records"):
+        handler(event_of(record(data_message(lines), "r1")), lambda_context())
+
+
+def test_unreadable_plain_text_lines_go_back_as_plain_text(firehose: LoopbackFirehose) -> None:
+    bad = flow_line(V5_FORMAT, bytes="12", srcport="0x50")
+    text = "\n".join([V5_FORMAT.header, *numbered(3), bad, *numbered(2, first=3)]) + "\n"
+
+    drained = run_until_drained(firehose, event_of(FirehoseRecord(text.encode())))
+
+    assert sorted(flow["bytes"] for flow in drained.archived) == [0, 1, 2, 3, 4]
+    assert all(flow["log_group"] is None and flow["log_stream"] is None for flow in drained.archived)
+    assert drained.failed == [(bad + "\n").encode()]
+
+
+def test_record_starting_like_gzip_that_is_not_gzip_fails_with_its_data(firehose: LoopbackFirehose) -> None:
+    data = base64.b64encode(b"\x1f\x8b not really gzip").decode()
+    event = event_of()
+    event["records"] = [{"recordId": "r1", "approximateArrivalTimestamp": 1, "data": data}]
+
+    response = handler(event, lambda_context())
+
+    assert response["records"] == [{"recordId": "r1", "result": "ProcessingFailed", "data": data}]
+
+
+def test_unreadable_lines_are_logged_one_by_one_up_to_a_cap(firehose: LoopbackFirehose,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    bad = [flow_line(V5_FORMAT, bytes=str(n), srcport="port") for n in range(130)]
+    message = data_message([*numbered(1), *bad])
+
+    handler(event_of(record(message, "r1")), lambda_context())
+
+    logged = [vars(r) for r in caplog.records if r.getMessage() == "unreadable line"]
+    assert len(logged) == 100
+    assert [entry["log_event_id"] for entry in logged] == [e["id"] for e in message["logEvents"][1:101]]
+    [rest] = [vars(r) for r in caplog.records
+              if r.getMessage() == "more unreadable lines not logged one by one"]
+    assert rest["unreadable_lines_not_logged"] == 30
+    [summary] = [vars(r) for r in caplog.records if r.getMessage() == "transformed batch"]
+    assert (summary["lines_unreadable"], summary["flows_seen"], summary["flows_kept"]) == (130, 131, 1)
