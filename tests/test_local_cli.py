@@ -38,7 +38,7 @@ def test_demo_command_runs_end_to_end(tmp_path):
     done = subprocess.run([sys.executable, "-m", "local", "demo", "--input", str(lines), "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "REJECT kept   1 flows archived" in done.stdout
+    assert "REJECT kept   1 flow archived in 1 object" in done.stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["flows_archived"] == 1 and summary["events_posted"] == 1
     assert (out / "datadog-events.jsonl").read_text().count("\n") == 1
