@@ -33,11 +33,12 @@ examples:
   python -m local demo                                   # 15 minutes of a generated VPC
   python -m local demo --minutes 60 --seed 3 --start 2026-11-20T10:00Z --out /tmp/run
   python -m local demo --input flows.log.gz              # a flow-log file as delivered to S3
-  zcat *.log.gz | python -m local demo --input - --format '${{version}} ... ${{action}} ${{log-status}}'
+  zcat *.log.gz | python -m local demo --input -          # many files on standard input
   python -m local demo --source firehose                 # flow logs delivered straight to Firehose
 
---out DIR must be new, empty, or the output of an earlier demo (it holds a {MARKER} file); that
-folder is replaced as a whole once the run succeeds. A folder holding anything else is refused.
+--out DIR must be new, empty, or the output of an earlier demo (it holds a {MARKER}
+file); that folder is replaced as a whole once the run succeeds. A folder holding anything else is
+refused, and a failed run leaves it as it was.
 """
 
 
@@ -50,8 +51,8 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True, metavar="demo")
     demo = commands.add_parser(
         "demo", help="run flow logs through the local pipeline and print what came out",
-        description="Flow-log lines -> CloudWatch filter -> Firehose + transform -> S3 (moto) -> notifier "
-                    "-> Datadog intake, then the Athena named queries with DuckDB. No AWS account, no "
+        description="Flow-log lines -> CloudWatch filter -> Firehose + transform -> S3 (moto) -> notifier\n"
+                    "-> Datadog intake, then the Athena named queries with DuckDB. No AWS account, no\n"
                     "network: only AWS and Datadog are stood in, on 127.0.0.1.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -14,7 +14,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,26 +27,23 @@ from tqdm import tqdm
 
 from contracts import environment as env
 from contracts.flowlog import FlowLogFormat, subscription_filter_pattern
-from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION
-from contracts.naming import Names as StackNames
-from contracts.settings import StackSettings, project_name
+from contracts.settings import StackSettings
 from local import query
 from local.archive import mirror
 from local.aws import ACCOUNT, without_profile
 from local.cloudwatch import encode_payload
 from local.direct import direct_records
-from local.firehose import MB, DeliveryStream, StreamConfig, StreamStats
+from local.firehose import DeliveryStream, StreamStats
 from local.lambdas import LocalFunction, function_arn, lambda_log
 from local.services import LocalServices
+from local.stack import STACK, Names, patched_environ, stream_config
 from local.subscription import FilterCounts, compile_pattern, deliveries, filter_lines
 from local.summary import EventRecord, RunSummary
 
-STACK = "local"
 TRANSFORM_TIMEOUT_S = 120.0
 NOTIFIER_TIMEOUT_S = 60.0
 PROGRESS_DELAY_S = 2.0  # a progress bar appears only for runs that take longer than this
 CLOUDWATCH, FIREHOSE = "cloudwatch", "firehose"
-SOURCES = (CLOUDWATCH, FIREHOSE)
 
 
 @dataclass(frozen=True)
@@ -60,58 +57,6 @@ class RunOptions:
     via: str = CLOUDWATCH  # how the lines reach Firehose: a CloudWatch subscription or directly
     clock_ms: int | None = None  # arrival time of lines without a time field (default: now)
     started: float | None = None  # time.monotonic() when the user's command started
-
-
-@dataclass(frozen=True)
-class Names:
-    """Resource names, derived as the stack derives them (infra/naming.py) for a stack called `local`."""
-
-    bucket: str
-    stream: str
-    log_group: str
-    filter_name: str
-    transform: str
-    notifier: str
-    secret: str
-    athena_database: str
-    athena_table: str
-    athena_workgroup: str
-
-    @classmethod
-    def for_run(cls, settings: StackSettings, run: int) -> Names:
-        stack = StackNames(project_name(), STACK)
-        # Pulumi appends a random suffix to the bucket prefix; a run number keeps runs apart here.
-        return cls(
-            bucket=stack.bucket_prefix + "archive" + (f"-{run}" if run > 1 else ""),
-            stream=stack.delivery_stream,
-            log_group=settings.log_group_name or f"/vpc/flow-logs/{STACK}",
-            filter_name=stack.subscription_filter,
-            transform=stack.transform_function,
-            notifier=stack.notifier_function,
-            secret=f"{stack.prefix}-datadog-api-key",
-            athena_database=stack.glue_database,
-            athena_table=stack.glue_table,
-            athena_workgroup=stack.athena_workgroup,
-        )
-
-
-@contextlib.contextmanager
-def patched_environ(values: Mapping[str, str | None]) -> Iterator[None]:
-    """Set (or with None, unset) variables for the run and restore them afterwards."""
-    saved = {name: os.environ.get(name) for name in values}
-    try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def lambda_environment(options: RunOptions, names: Names, services: LocalServices,
@@ -139,21 +84,6 @@ def lambda_environment(options: RunOptions, names: Names, services: LocalService
         env.STACK_NAME: STACK,
         env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
     }
-
-
-def stream_config(settings: StackSettings, names: Names, transform_arn: str) -> StreamConfig:
-    return StreamConfig(
-        name=names.stream,
-        lambda_arn=transform_arn + ":$LATEST",
-        data_prefix=FIREHOSE_DATA_PREFIX,
-        error_prefix=FIREHOSE_ERROR_PREFIX,
-        extension=GZIP_EXTENSION,
-        processor_buffer_bytes=int(settings.processor_buffer_mb * MB),
-        processor_buffer_ms=settings.processor_buffer_seconds * 1000,
-        archive_buffer_bytes=settings.archive_buffer_mb * MB,
-        archive_buffer_ms=settings.archive_buffer_seconds * 1000,
-        account=ACCOUNT,
-    )
 
 
 def _reset_handler_state() -> None:
