@@ -2,8 +2,8 @@
 
 CloudWatch Logs and VPC Flow Logs deliver the lines of one log stream and time window together. The
 input is streamed, so a group cannot wait for the end of the input: a window's groups are delivered
-once lines `LATE_WINDOWS` windows newer have been seen (flow-log files are in time order within
-minutes), and a group that reaches its size cap is delivered at once. Memory therefore depends on how
+once a line more than `LATE_WINDOWS` windows newer has been seen (flow-log files are in time order
+within minutes), and a group that reaches its size cap is delivered at once. Memory therefore depends on how
 much traffic `LATE_WINDOWS` windows hold, not on the length of the input.
 """
 
