@@ -110,6 +110,9 @@ def open_input(source: str, stdin: BinaryIO | None = None) -> FlowInput:
     closer = contextlib.ExitStack()
     if source == STDIN:
         name = "standard input"
+        if stdin is None and sys.stdin.isatty():
+            raise InputError("--input - reads standard input, which is a terminal here; pipe the lines in "
+                             "(e.g. zcat flows.log.gz | python -m local demo --input -)")
         binary = stdin if stdin is not None else sys.stdin.buffer
     else:
         name = source

@@ -130,7 +130,8 @@ def markdown_table(result: QueryResult, limit: int | None = None) -> str:
         cells = (readable(column, value) for column, value in zip(result.columns, row, strict=True))
         lines.append("| " + " | ".join(cells) + " |")
     if limit is not None and len(result.rows) > limit:
-        lines.append(f"| … {len(result.rows) - limit} more rows |")
+        more = len(result.rows) - limit
+        lines.append(f"| … {more:,} more row{'' if more == 1 else 's'} |")
     if not result.rows:
         lines.append("| (no rows) |")
     return "\n".join(lines) + "\n"

@@ -26,7 +26,7 @@ def _plural(count: int, word: str) -> str:
 
 
 def _more(shown: int, total: int, what: str) -> list[str]:
-    return [f"      … and {total - shown:,} more {what}"] if total > shown else []
+    return [f"      … and {_plural(total - shown, what)} more"] if total > shown else []
 
 
 def _counts(summary: RunSummary) -> str:
@@ -77,7 +77,7 @@ def _archive(summary: RunSummary, out: Path) -> list[str]:
              f"{_plural(len(summary.data_objects), 'object')} -> {out / 's3' / summary.bucket}/"]
     listed = summary.data_objects[:LISTED_OBJECTS]
     lines += [f"      {obj['key']}  ({_plural(obj['flows'], 'flow')})" for obj in listed]
-    lines += _more(LISTED_OBJECTS, len(summary.data_objects), "objects")
+    lines += _more(LISTED_OBJECTS, len(summary.data_objects), "object")
     if summary.error_objects:
         lines.append(f"Errors        {_plural(summary.failed_records, 'failed record')} "
                      f"({_plural(summary.flows_in_failed_records, 'log event')}) kept under errors/; "
@@ -98,7 +98,7 @@ def _events(summary: RunSummary, out: Path) -> list[str]:
         if event.top_sources:
             top = ", ".join(f"{source} ({count:,})" for source, count in event.top_sources)
             lines.append(f"      top sources: {top}")
-    lines += _more(LISTED_EVENTS, len(summary.events), "events")
+    lines += _more(LISTED_EVENTS, len(summary.events), "event")
     return lines
 
 
