@@ -69,10 +69,10 @@ def lambda_environment(options: RunOptions, names: Names, services: LocalService
         **without_profile(),
         **services.aws.environment(),
         "AWS_ENDPOINT_URL_FIREHOSE": services.firehose_url,
-        # Transform (contract 1).
+        # Transform (docs/architecture.md, The transform).
         env.FLOW_LOG_FORMAT: options.fmt.text,
         env.KEEP_ACTIONS: settings.keep_actions_env,
-        # Notifier (contract 4): the key comes from Secrets Manager as in the stack, only the URL differs.
+        # Notifier: the key comes from Secrets Manager as in the stack, only the URL differs.
         env.DD_SITE: settings.datadog_site,
         env.DD_API_URL: services.datadog_url,
         env.DD_API_KEY_SECRET_ARN: secret_arn,

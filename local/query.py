@@ -1,6 +1,6 @@
 """The stack's Athena named queries, run with DuckDB over the archive as files (`<out>/s3/<bucket>/...`).
 
-The table has every contract-2 column, typed as the Glue table types them, whatever the flow-log format
+The table has every archived column, typed as the Glue table types them, whatever the flow-log format
 carried (JSON keys that are absent read as NULL), plus the hour partitions from the Hive-style keys.
 Results are written raw to CSV (epoch seconds, protocol numbers, as Athena returns them) and shown for
 people in Markdown (UTC times, protocol names).

@@ -22,7 +22,7 @@ STACK = "local"
 
 @dataclass(frozen=True)
 class Names:
-    """Resource names, derived as the stack derives them (infra/naming.py) for a stack called `local`."""
+    """Resource names, derived as the stack derives them (contracts/naming.py) for a stack called `local`."""
 
     bucket: str
     stream: str

@@ -168,7 +168,7 @@ def log_stream_of(fields: dict[str, str], fmt: FlowLogFormat) -> str:
 
 
 def deliveries(
-    shipped: Iterable[Shipped],
+    shipped: Iterable[Shipped] | FilterOutcome,
     fmt: FlowLogFormat,
     log_group: str,
     owner: str,
@@ -178,10 +178,11 @@ def deliveries(
     with_extracted_fields: bool = True,
 ) -> Iterator[Delivery]:
     """Batch the shipped lines per (log stream, capture window), streaming, in order of delivery."""
+    lines = shipped.shipped if isinstance(shipped, FilterOutcome) else shipped
 
     def keyed() -> Iterator[tuple[int, str, LogEvent, int]]:
         clock = start_ms
-        for sequence, (_, line, extracted) in enumerate(shipped):
+        for sequence, (_, line, extracted) in enumerate(lines):
             clock = event_time_ms(extracted, fmt, clock)
             event = LogEvent(
                 message=line,

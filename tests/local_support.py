@@ -14,7 +14,7 @@ NUMERIC_COLUMNS = frozenset(field.replace("-", "_") for field in NUMERIC_FIELDS)
 
 
 def parse_flow(line: str, fmt: FlowLogFormat) -> dict[str, object] | None:
-    """A line as contract 2 describes its record, or None if it does not fit the format."""
+    """A line as the archive records it (keys, numbers, null for `-`), or None if it does not fit."""
     values = line.split()
     if len(values) != len(fmt.fields):
         return None

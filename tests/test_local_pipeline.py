@@ -62,7 +62,7 @@ def test_every_reject_flow_is_archived_exactly_once(demo):
     assert len(expected) > 400
     assert flow_multiset(archived, FMT.columns) == flow_multiset(expected, FMT.columns)
     assert summary.flows_archived == len(expected)
-    assert all(set(row) == {*FMT.columns, "log_group", "log_stream"} for row in archived), "contract 2 keys"
+    assert all(set(row) == {*FMT.columns, "log_group", "log_stream"} for row in archived), "record keys"
     assert {row["log_group"] for row in archived} == {"/vpc/flow-logs/local"}
     assert all(row["log_stream"] == f"{row['interface_id']}-all" for row in archived)
 

@@ -63,6 +63,8 @@ def test_deliveries_batch_per_stream_and_window():
     later = REJECT.replace("1764237660", "1764237720")
     outcome = apply_filter([REJECT, other_eni, REJECT, later], reject_filter())
     batches = list(deliveries(outcome.shipped, FMT, "/vpc/flow-logs/t", "123456789012", "f", start_ms=0))
+    # A FilterOutcome (the filter's result held in lists) is taken as well.
+    assert list(deliveries(outcome, FMT, "/vpc/flow-logs/t", "123456789012", "f", start_ms=0)) == batches
     shapes = [(b.message.log_stream, len(b.message.log_events)) for b in batches]
     assert sorted(shapes) == sorted([("eni-0a1b2c3d4e5f60718-all", 2), ("eni-0ffffffffffffffff-all", 1),
                                      ("eni-0a1b2c3d4e5f60718-all", 1)])
