@@ -20,7 +20,7 @@ DEFAULT_OUT = Path("local-run")
 DEFAULT_MINUTES = 15
 DEFAULT_SEED = 7
 DEFAULT_DAMAGED = 2
-# ~780 lines a minute: a day is ~1.1 million lines, about 30 s here. Longer runs are better served by a
+# ~780 lines a minute: a day is ~1.1 million lines, 30-50 s here. Longer runs are better served by a
 # file (`--input`), which can be replayed.
 MAX_MINUTES = 24 * 60
 # Flow logs began in 2015; the archive's partition projection reaches 2100.
@@ -107,7 +107,7 @@ def sample_source(args: argparse.Namespace, fmt: FlowLogFormat) -> tuple[Iterabl
     damaged = DEFAULT_DAMAGED if args.damaged is None else args.damaged
     if not 1 <= minutes <= MAX_MINUTES:
         raise UsageError(f"--minutes must be 1 to {MAX_MINUTES:,} (a day of traffic, ~1.1 million lines, "
-                         "about 30 s); for more, write the lines to a file and use --input")
+                         "under a minute); for more, write the lines to a file and use --input")
     if damaged < 0:
         raise UsageError("--damaged must be 0 or more")
     if damaged > minutes * MIN_REJECTS_PER_MINUTE:
