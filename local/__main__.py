@@ -130,8 +130,10 @@ def demo(args: argparse.Namespace, stdin: BinaryIO | None, started: float) -> in
         if args.input is not None:
             given = [f"--{name}" for name in SAMPLE_OPTIONS if getattr(args, name) is not None]
             if given:
-                raise UsageError(f"{', '.join(given)} shape(s) the generated sample and do not apply to "
-                                 "--input; leave them out")
+                one = len(given) == 1
+                raise UsageError(f"{' and '.join(given)} {'shapes' if one else 'shape'} the generated sample "
+                                 f"and {'does' if one else 'do'} not apply to --input; leave "
+                                 f"{'it' if one else 'them'} out")
             flow_input = open_input(args.input, stdin)
             check_input(flow_input, fmt)
             lines: Iterable[str] = flow_input.lines()

@@ -86,7 +86,16 @@ def test_sample_options_are_refused_with_an_input(tmp_path, capsys, option):
     flows.write_text(flow_line() + "\n")
     assert main(["demo", "--input", str(flows), *option, "--out", str(tmp_path / "out")]) == 2
     err = one_line_error(capsys)
-    assert option[0] in err and "do not apply to --input" in err
+    assert option[0] in err and "not apply to --input" in err
+
+
+def test_every_sample_option_given_with_an_input_is_named(tmp_path, capsys):
+    flows = tmp_path / "flows.log"
+    flows.write_text(flow_line() + "\n")
+    assert main(["demo", "--input", str(flows), "--minutes", "3", "--seed", "1",
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "--minutes and --seed shape the generated sample and do not apply to --input; leave them out" \
+        in one_line_error(capsys)
 
 
 @pytest.mark.parametrize(("options", "expected"), [
