@@ -27,6 +27,7 @@ MAX_MINUTES = 24 * 60
 EARLIEST_START = datetime(2015, 1, 1, tzinfo=UTC)
 LATEST_START = datetime(2100, 1, 1, tzinfo=UTC)
 USAGE_ERROR = 2
+INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C
 SAMPLE_OPTIONS = ("minutes", "seed", "start", "damaged")
 
 EXAMPLES = f"""\
@@ -165,6 +166,10 @@ def demo(args: argparse.Namespace, stdin: BinaryIO | None, started: float) -> in
         staging.discard()
         print(f"error: {error}; nothing was written to {args.out}", file=sys.stderr)
         return USAGE_ERROR
+    except KeyboardInterrupt:
+        staging.discard()
+        print(f"interrupted; nothing was written to {args.out}", file=sys.stderr)
+        return INTERRUPTED
     except BaseException:
         staging.discard()
         raise

@@ -60,7 +60,7 @@ def decoded_lines(binary: BinaryIO, name: str) -> Iterator[str]:
     A byte-order mark is dropped; `\\r\\n` and `\\r` end lines as `\\n` does; bytes that are not UTF-8
     become U+FFFD, so such a line is reported as not fitting the format rather than stopping the run.
     """
-    buffered = binary if isinstance(binary, io.BufferedReader) else io.BufferedReader(binary)  # type: ignore[arg-type]
+    buffered = binary if isinstance(binary, io.BufferedReader) else io.BufferedReader(binary)  # type: ignore[arg-type,type-var]
     raw: BinaryIO = buffered
     if buffered.peek(len(GZIP_MAGIC))[: len(GZIP_MAGIC)] == GZIP_MAGIC:
         raw = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]

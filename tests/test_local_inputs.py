@@ -72,6 +72,12 @@ def test_gzip_piped_into_the_real_command(tmp_path):
     assert b"from standard input" in done.stdout
 
 
+def test_a_dash_with_a_terminal_on_standard_input_says_to_pipe_lines_in(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", type("Terminal", (), {"isatty": lambda self: True})())
+    assert main(["demo", "--input", "-", "--out", str(tmp_path / "out")]) == 2
+    assert "standard input, which is a terminal here; pipe the lines in" in one_line_error(capsys)
+
+
 def test_a_byte_order_mark_and_crlf_do_not_spoil_the_first_line(tmp_path):
     path = tmp_path / "windows.log"
     path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(LINES).encode() + b"\r\n")

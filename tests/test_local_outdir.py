@@ -120,3 +120,19 @@ def test_a_run_that_fails_midway_leaves_the_earlier_result_and_no_half_output(tm
     assert "No space left on device" in err and f"nothing was written to {out}" in err
     assert run_files(out) == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["flows.log", "run"], "temp folder removed"
+
+
+def test_an_interrupted_run_leaves_the_earlier_result_and_says_so(tmp_path, flows, capsys, monkeypatch):
+    out = tmp_path / "run"
+    assert main(["demo", "--input", str(flows), "--out", str(out)]) == 0
+    before = run_files(out)
+    capsys.readouterr()
+
+    def ctrl_c(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(local.pipeline, "_write_events", ctrl_c)
+    assert main(["demo", "--minutes", "1", "--out", str(out)]) == 130
+
+    assert capsys.readouterr().err == f"interrupted; nothing was written to {out}\n"
+    assert run_files(out) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["flows.log", "run"]
