@@ -23,6 +23,7 @@ from contracts.flowlog import FIELD_VERSION, FlowLogFormat
 
 STDIN = "-"
 GZIP_MAGIC = b"\x1f\x8b"
+BOM = "\ufeff"
 HEAD_LINES = 1_000  # lines read before any work, to check the input against the format
 # A flow-log line is well under 2 KB (CloudWatch caps a log event at 256 KB); longer "lines" are garbage,
 # and are cut so that a file without line ends cannot fill the memory.
@@ -57,8 +58,9 @@ def shown(line: str) -> str:
 def decoded_lines(binary: BinaryIO, name: str) -> Iterator[str]:
     """The lines of a byte stream without their line ends: gzip (by its magic bytes) or plain UTF-8.
 
-    A byte-order mark is dropped; `\\r\\n` and `\\r` end lines as `\\n` does; bytes that are not UTF-8
-    become U+FFFD, so such a line is reported as not fitting the format rather than stopping the run.
+    A byte-order mark at the start of a line is dropped; `\\r\\n` and `\\r` end lines as `\\n` does;
+    bytes that are not UTF-8 become U+FFFD, so such a line is reported as not fitting the format rather
+    than stopping the run.
     """
     buffered = binary if isinstance(binary, io.BufferedReader) else io.BufferedReader(binary)  # type: ignore[arg-type,type-var]
     raw: BinaryIO = buffered
@@ -75,7 +77,8 @@ def decoded_lines(binary: BinaryIO, name: str) -> Iterator[str]:
             if not line.endswith("\n") and len(line) == MAX_LINE_CHARS:
                 while (rest := text.readline(MAX_LINE_CHARS)) and not rest.endswith("\n"):
                     pass  # the rest of an over-long line is skipped, the line counted once
-            yield line.rstrip("\n")
+            # A byte-order mark starts the file, or each file of several concatenated (`cat a.log b.log`).
+            yield line.rstrip("\n").lstrip(BOM)
     except (OSError, EOFError, zlib.error) as error:
         raise InputError(f"cannot read {name} after line {number:,}: {error}") from None
 

@@ -53,6 +53,17 @@ def test_a_gzip_file_as_s3_delivers_it_is_read_header_and_all(tmp_path, capsys):
         in capsys.readouterr().out
 
 
+def test_gzip_files_concatenated_are_read_member_after_member(tmp_path):
+    """`cat a.log.gz b.log.gz > both.gz` is a valid gzip of two members, each with its header line."""
+    path = tmp_path / "both.log.gz"
+    path.write_bytes(gzip.compress(f"{V2_HEADER}\n{LINES[0]}\n".encode())
+                     + gzip.compress(f"{V2_HEADER}\n{LINES[2]}\n".encode()))
+    out = tmp_path / "out"
+    assert main(["demo", "--input", str(path), "--out", str(out)]) == 0
+    assert archived_sources(out) == ["198.51.100.7", "203.0.113.9"]
+    assert summary_of(out)["header_lines"] == 2
+
+
 def test_standard_input_is_read_with_a_dash(tmp_path):
     out = tmp_path / "out"
     stdin = io.BytesIO(("\n".join(LINES) + "\n").encode())
@@ -85,6 +96,16 @@ def test_a_byte_order_mark_and_crlf_do_not_spoil_the_first_line(tmp_path):
     assert main(["demo", "--input", str(path), "--out", str(out)]) == 0
     assert archived_sources(out) == ["198.51.100.7", "203.0.113.9"]
     assert summary_of(out)["not_shipped"] == 0 and not (out / "not-shipped.log").exists()
+
+
+def test_concatenated_files_each_with_a_byte_order_mark_and_header(tmp_path):
+    one_file = b"\xef\xbb\xbf" + (V2_HEADER + "\r\n" + LINES[0] + "\r\n").encode()
+    path = tmp_path / "cat.log"
+    path.write_bytes(one_file + one_file.replace(b"198.51.100.7", b"198.51.100.8"))
+    out = tmp_path / "out"
+    assert main(["demo", "--input", str(path), "--out", str(out)]) == 0
+    assert archived_sources(out) == ["198.51.100.7", "198.51.100.8"]
+    assert (summary_of(out)["header_lines"], summary_of(out)["not_shipped"]) == (2, 0)
 
 
 def test_a_header_naming_other_fields_than_the_format_is_refused_naming_both(tmp_path, capsys):
@@ -186,8 +207,8 @@ def test_any_text_is_framed_into_lines_whose_counts_add_up(lines, bom, compress,
     data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
     if compress:
         data = gzip.compress(data)
-    # Independently of the reader: lines are what \r\n, \r or \n separate.
-    expected = re.split(r"\r\n|\r|\n", text)
+    # Independently of the reader: lines are what \r\n, \r or \n separate, less a leading BOM.
+    expected = [line.lstrip("\ufeff") for line in re.split(r"\r\n|\r|\n", text)]
     if expected and expected[-1] == "":
         expected.pop()
 
