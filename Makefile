@@ -1,18 +1,46 @@
 # Two commands for a new user: `make demo` and `make test`. Both build .venv on first use.
+# PYTHON is the interpreter that builds .venv (3.11 or newer), e.g. `make PYTHON=python3.12 test`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint bench demo clean
+# "3.11" for an interpreter, empty when it does not run; "1" when it is 3.11 or newer.
+version_of = $(shell $(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+new_enough = $(shell $(1) -c 'import sys; print(int(sys.version_info >= (3, 11)))' 2>/dev/null)
+
+# .venv is rebuilt when its Python is missing, broken or too old, or when PYTHON= (given on the command
+# line or in the environment) names another version than the one that made it.
+VENV_OK := $(call new_enough,$(PY))
+ifneq ($(VENV_OK),1)
+  VENV_STALE := yes
+else ifneq ($(filter command line environment,$(origin PYTHON)),)
+  ifneq ($(call version_of,$(PY)),$(call version_of,$(PYTHON)))
+    VENV_STALE := yes
+  endif
+endif
+
+.PHONY: venv test lint bench demo clean FORCE
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt $(if $(VENV_STALE),FORCE)
+	@if [ "$(VENV_STALE)" = yes ] && [ "$(call new_enough,$(PYTHON))" != 1 ]; then \
+	  found="$$($(PYTHON) -c 'import sys; print("Python %d.%d found" % sys.version_info[:2])' 2>/dev/null \
+	    || echo '$(PYTHON) not found')"; \
+	  echo "make: $$found; need 3.11+: run \`make PYTHON=python3.12 $(or $(MAKECMDGOALS),venv)\`" >&2; \
+	  exit 1; \
+	fi
+	@if [ "$(VENV_STALE)" = yes ] && [ -e $(VENV) ]; then \
+	  echo "make: $(VENV) was made by $$($(PY) -V 2>&1 || echo 'a Python that no longer runs'); rebuilding it with $(PYTHON) (Python $(call version_of,$(PYTHON)))"; \
+	  rm -rf $(VENV); \
+	fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+FORCE:
 
 lint: $(STAMP)  # ruff, mypy and the import rules, all configured in pyproject.toml
 	$(VENV)/bin/ruff check . && $(VENV)/bin/mypy && $(VENV)/bin/lint-imports --no-cache --no-logo
@@ -26,5 +54,7 @@ bench: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m local demo
 
+CLEANED := local-run .local-run.partial-* .local-run.old-* build mutants .pytest_cache .ruff_cache .mypy_cache .hypothesis
 clean:
-	rm -rf local-run build .pytest_cache .ruff_cache
+	rm -rf $(CLEANED)
+	@echo "make clean: removed the demo's output (local-run/), the Lambda builds (build/) and the tool caches; kept $(VENV)/ (remove it with rm -rf $(VENV) to rebuild it)"

@@ -1,6 +1,6 @@
 """Local pipeline speed: `make demo`'s default run and a 100k-line input, each as the command a user runs.
 
-Targets: each under 60 s on this 2-core machine. Timed as whole processes (interpreter start,
+Targets: each under 60 s on a 2-core machine. Timed as whole processes (interpreter start,
 imports, servers, the real handlers, DuckDB), since that is what a user waits for.
 """
 

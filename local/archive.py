@@ -15,6 +15,7 @@ from contracts.layout import is_data_key
 from local.summary import RunSummary
 
 TOP_SOURCES = 3
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def mirror(s3: Any, bucket: str, out: Path, summary: RunSummary) -> None:
@@ -44,9 +45,15 @@ def mirror(s3: Any, bucket: str, out: Path, summary: RunSummary) -> None:
 
 
 def _flows_in_error_record(line: bytes) -> int:
-    """Log events inside a failed record's raw data (a CloudWatch payload), 0 if it is not one."""
+    """Flow-log lines inside a failed record's raw data: the log events of a CloudWatch payload (gzip
+    JSON), or the lines of a plain-text record (flow logs delivered straight to Firehose)."""
     try:
-        raw = gzip.decompress(base64.b64decode(orjson.loads(line)["rawData"]))
-        return len(orjson.loads(raw).get("logEvents", []))
-    except (ValueError, KeyError, OSError, EOFError, zlib.error, orjson.JSONDecodeError, AttributeError):
+        raw = base64.b64decode(orjson.loads(line)["rawData"])
+    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+        return 0
+    if raw[:2] != GZIP_MAGIC:
+        return sum(1 for text in raw.splitlines() if text.strip())
+    try:
+        return len(orjson.loads(gzip.decompress(raw)).get("logEvents", []))
+    except (ValueError, OSError, EOFError, zlib.error, orjson.JSONDecodeError, AttributeError):
         return 0

@@ -6,7 +6,10 @@ retries of a failing processor, S3 buffering, GZIP, prefix expressions, Firehose
 its error records under the error prefix.
 
 Time is simulated: "now" is the arrival time of the newest record, so a replayed sample lands in the
-hour partitions of its own data and buffer intervals behave as they would have then. Records put back
+hour partitions of its own data and buffer intervals behave as they would have then. As in Firehose, a
+buffer is flushed when its interval runs out on that clock, not when the next record happens to
+arrive: an object is named after the moment its interval ended, even if the next record comes a year
+later, and the end of the run lets every interval run out. Records put back
 by the processor (re-ingestion through `PutRecordBatch`) may arrive from another thread while the
 processor runs; they wait in an inbox until the processor has returned, as in Firehose, where they join
 a later batch.
@@ -15,7 +18,6 @@ a later batch.
 from __future__ import annotations
 
 import base64
-import binascii
 import gzip
 import threading
 import uuid
@@ -32,29 +34,23 @@ from contracts.firehose import (
     PROCESSOR_RETRIES,
 )
 from local.cloudwatch import FirehoseRecord, transformation_event
+from local.firehose_response import Outcome, ProcessorResponseError, check_response
 from local.prefixes import evaluate_prefix, object_name
+
+__all__ = ["DeliveryStream", "FirehoseError", "Outcome", "ProcessorResponseError", "StreamConfig",
+           "StreamStats", "WrittenObject", "check_response"]
 
 Processor = Callable[[dict], dict]
 Sink = Callable[[str, bytes], None]
 
 MB = 1024 * 1024
-RESULTS = frozenset({"Ok", "Dropped", "ProcessingFailed"})
 PROCESSING_FAILED_MESSAGE = "The Lambda function returned ProcessingFailed for this record."
 # Rounds of (process, then process what the processor put back) before we call it a loop.
-MAX_DRAIN_ROUNDS = 1_000
+MAX_DRAIN_ROUNDS = 100_000
 
 
 class FirehoseError(RuntimeError):
     """The stand-in was used in a way Firehose would refuse."""
-
-
-class ProcessorResponseError(ValueError):
-    """A processor response Firehose treats as a failed invocation, with Firehose's error code."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -116,8 +112,9 @@ class _Buffer:
         self.items: list[_Buffered] = []
         self.size = 0
 
-    def expired(self, now_ms: int) -> bool:
-        return bool(self.items) and now_ms - self.items[0].arrival_ms >= self.limit_ms
+    def deadline(self) -> int | None:
+        """When the buffer's interval runs out (its oldest record's arrival plus the interval)."""
+        return self.items[0].arrival_ms + self.limit_ms if self.items else None
 
     def full(self) -> bool:
         return self.size >= self.limit_bytes
@@ -129,45 +126,6 @@ class _Buffer:
     def take(self) -> list[_Buffered]:
         items, self.items, self.size = self.items, [], 0
         return items
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A checked processor response: per record id, its result and decoded data."""
-
-    results: dict[str, tuple[str, bytes]]
-
-
-def check_response(record_ids: list[str], response: object) -> Outcome:
-    """Firehose's checks on a transformation response; any violation fails the whole invocation."""
-    if not isinstance(response, dict) or not isinstance(response.get("records"), list):
-        raise ProcessorResponseError("Lambda.JsonProcessingException", "the response has no 'records' list")
-    expected = set(record_ids)
-    results: dict[str, tuple[str, bytes]] = {}
-    for entry in response["records"]:
-        if not isinstance(entry, dict):
-            raise ProcessorResponseError("Lambda.JsonProcessingException",
-                                         "a response record is not an object")
-        record_id, result = entry.get("recordId"), entry.get("result")
-        if record_id not in expected:
-            raise ProcessorResponseError("Lambda.MissingRecordId",
-                                         f"the response answers record {record_id!r}, which was not sent")
-        if record_id in results:
-            raise ProcessorResponseError("Lambda.DuplicatedRecordId", f"record {record_id!r} answered twice")
-        if result not in RESULTS:
-            raise ProcessorResponseError("Lambda.InvalidRecordResult",
-                                         f"record {record_id!r} has result {result!r}")
-        try:
-            data = base64.b64decode(entry.get("data") or "", validate=True)
-        except (binascii.Error, TypeError) as error:
-            raise ProcessorResponseError("Lambda.InvalidRecordData",
-                                         f"record {record_id!r} data is not base64") from error
-        results[record_id] = (result, data)
-    missing = expected - results.keys()
-    if missing:
-        raise ProcessorResponseError("Lambda.MissingRecordId",
-                                     f"{len(missing)} record(s) not answered, e.g. {sorted(missing)[0]!r}")
-    return Outcome(results)
 
 
 class DeliveryStream:
@@ -193,7 +151,7 @@ class DeliveryStream:
     def put(self, data: bytes, arrival_ms: int) -> None:
         """A record from the producer (the CloudWatch stand-in), arriving at `arrival_ms`."""
         with self._busy:
-            self._advance(max(self.now_ms, arrival_ms))
+            self._advance(arrival_ms)
             self._accept(data, self.now_ms)
 
     def put_from_api(self, records: list[bytes]) -> list[str]:
@@ -204,30 +162,43 @@ class DeliveryStream:
         return [self.new_id() for _ in records]
 
     def close(self) -> None:
-        """End of run: process everything buffered (and what it re-ingests), then write to S3."""
+        """End of run: let every buffer's interval run out on the simulated clock, processing what the
+        processor puts back, so the last objects are written when Firehose would write them."""
         with self._busy:
             for _ in range(MAX_DRAIN_ROUNDS):
                 self._drain_inbox()
-                if not self._processor_buffer.items:
-                    break
-                self._invoke(self._processor_buffer.take())
-            else:
-                raise FirehoseError("the processor keeps re-ingesting records: a re-ingestion loop")
-            self._write(self._data_buffer.take(), "data")
-            self._write(self._error_buffer.take(), "error")
+                due = self._next_deadline()
+                if due is None:
+                    return
+                self._advance(max(self.now_ms, due))
+            raise FirehoseError("the processor keeps re-ingesting records: a re-ingestion loop")
 
     # --- internals --------------------------------------------------------------------------------
 
+    def _buffers(self) -> tuple[tuple[_Buffer, str], ...]:
+        return ((self._processor_buffer, "processor"), (self._data_buffer, "data"),
+                (self._error_buffer, "error"))
+
+    def _next_deadline(self) -> int | None:
+        deadlines = [due for buffer, _ in self._buffers() if (due := buffer.deadline()) is not None]
+        return min(deadlines, default=None)
+
     def _advance(self, now_ms: int) -> None:
-        """Move the clock, flushing whatever buffer interval has run out."""
-        self.now_ms = now_ms
+        """Move the clock to `now_ms`, flushing each buffer at the moment its interval runs out."""
         self._drain_inbox()
-        if self._processor_buffer.expired(now_ms):
-            self._invoke(self._processor_buffer.take())
-        if self._data_buffer.expired(now_ms):
-            self._write(self._data_buffer.take(), "data")
-        if self._error_buffer.expired(now_ms):
-            self._write(self._error_buffer.take(), "error")
+        for _ in range(MAX_DRAIN_ROUNDS):
+            due = [(deadline, kind, buffer) for buffer, kind in self._buffers()
+                   if (deadline := buffer.deadline()) is not None and deadline <= now_ms]
+            if not due:
+                break
+            deadline, kind, buffer = min(due, key=lambda entry: entry[0])
+            self.now_ms = max(self.now_ms, deadline)
+            if kind == "processor":
+                self._invoke(buffer.take())
+                self._drain_inbox()
+            else:
+                self._write(buffer.take(), kind)
+        self.now_ms = max(self.now_ms, now_ms)
 
     def _accept(self, data: bytes, arrival_ms: int) -> None:
         self.stats.records_in += 1

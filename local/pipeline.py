@@ -1,5 +1,8 @@
 """The whole system on loopback: flow-log lines -> CloudWatch filter -> Firehose + transform -> S3 (moto)
--> notifier -> Datadog intake; then the named queries over the archive with DuckDB.
+-> notifier -> Datadog intake; then the named queries over the archive with DuckDB. With the source
+`firehose`, the lines go straight into Firehose as flow logs delivered there do (no CloudWatch).
+
+The input lines are streamed: memory depends on the traffic of a few minutes, not on the input's length.
 
 Only AWS and Datadog are stood in; the handlers, the layout, the filter pattern, the buffer sizes, the
 SQL and the config defaults are the production definitions.
@@ -9,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 from urllib.parse import quote_plus
 
 import duckdb
@@ -24,88 +27,36 @@ from tqdm import tqdm
 
 from contracts import environment as env
 from contracts.flowlog import FlowLogFormat, subscription_filter_pattern
-from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION
-from contracts.naming import Names as StackNames
-from contracts.settings import StackSettings, project_name
+from contracts.settings import StackSettings
 from local import query
 from local.archive import mirror
 from local.aws import ACCOUNT, without_profile
 from local.cloudwatch import encode_payload
-from local.firehose import MB, DeliveryStream, StreamConfig, StreamStats
+from local.direct import direct_records
+from local.firehose import DeliveryStream, StreamStats
 from local.lambdas import LocalFunction, function_arn, lambda_log
 from local.services import LocalServices
-from local.subscription import apply_filter, compile_pattern, deliveries
+from local.stack import STACK, Names, patched_environ, stream_config
+from local.subscription import FilterCounts, compile_pattern, deliveries, filter_lines
 from local.summary import EventRecord, RunSummary
 
-STACK = "local"
 TRANSFORM_TIMEOUT_S = 120.0
 NOTIFIER_TIMEOUT_S = 60.0
-PROGRESS_THRESHOLD = 50_000  # input lines from which a progress bar is worth showing
-
-# What the run writes into --out; only these are removed before a new run.
-OUTPUTS = ("s3", "queries", "datadog-events.jsonl", "not-shipped.log", "lambda.log", "summary.json")
+PROGRESS_DELAY_S = 2.0  # a progress bar appears only for runs that take longer than this
+CLOUDWATCH, FIREHOSE = "cloudwatch", "firehose"
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    lines: Sequence[str]
+    lines: Iterable[str]  # read once, streamed
     fmt: FlowLogFormat
-    out: Path
+    out: Path  # written into (created if missing); files of the same name are overwritten
     settings: StackSettings
     source: str  # where the lines came from, for the summary
-    progress: bool | None = None  # None: show a bar for long inputs on a terminal
-
-
-@dataclass(frozen=True)
-class Names:
-    """Resource names, derived as the stack derives them (contracts/naming.py) for a stack called `local`."""
-
-    bucket: str
-    stream: str
-    log_group: str
-    filter_name: str
-    transform: str
-    notifier: str
-    secret: str
-    athena_database: str
-    athena_table: str
-    athena_workgroup: str
-
-    @classmethod
-    def for_run(cls, settings: StackSettings, run: int) -> Names:
-        stack = StackNames(project_name(), STACK)
-        # Pulumi appends a random suffix to the bucket prefix; a run number keeps runs apart here.
-        return cls(
-            bucket=stack.bucket_prefix + "archive" + (f"-{run}" if run > 1 else ""),
-            stream=stack.delivery_stream,
-            log_group=settings.log_group_name or f"/vpc/flow-logs/{STACK}",
-            filter_name=stack.subscription_filter,
-            transform=stack.transform_function,
-            notifier=stack.notifier_function,
-            secret=f"{stack.prefix}-datadog-api-key",
-            athena_database=stack.glue_database,
-            athena_table=stack.glue_table,
-            athena_workgroup=stack.athena_workgroup,
-        )
-
-
-@contextlib.contextmanager
-def patched_environ(values: Mapping[str, str | None]) -> Iterator[None]:
-    """Set (or with None, unset) variables for the run and restore them afterwards."""
-    saved = {name: os.environ.get(name) for name in values}
-    try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    progress: bool | None = None  # None: a bar on a terminal, for runs longer than PROGRESS_DELAY_S
+    via: str = CLOUDWATCH  # how the lines reach Firehose: a CloudWatch subscription or directly
+    clock_ms: int | None = None  # arrival time of lines without a time field (default: now)
+    started: float | None = None  # time.monotonic() when the user's command started
 
 
 def lambda_environment(options: RunOptions, names: Names, services: LocalServices,
@@ -131,44 +82,21 @@ def lambda_environment(options: RunOptions, names: Names, services: LocalService
         env.ATHENA_TABLE: names.athena_table,
         env.ATHENA_WORKGROUP: names.athena_workgroup,
         env.STACK_NAME: STACK,
+        env.INTERNAL_CIDRS: settings.internal_cidrs_env,
         env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
     }
 
 
-def stream_config(settings: StackSettings, names: Names, transform_arn: str) -> StreamConfig:
-    return StreamConfig(
-        name=names.stream,
-        lambda_arn=transform_arn + ":$LATEST",
-        data_prefix=FIREHOSE_DATA_PREFIX,
-        error_prefix=FIREHOSE_ERROR_PREFIX,
-        extension=GZIP_EXTENSION,
-        processor_buffer_bytes=int(settings.processor_buffer_mb * MB),
-        processor_buffer_ms=settings.processor_buffer_seconds * 1000,
-        archive_buffer_bytes=settings.archive_buffer_mb * MB,
-        archive_buffer_ms=settings.archive_buffer_seconds * 1000,
-        account=ACCOUNT,
-    )
-
-
 def _reset_handler_state() -> None:
-    """Forget clients a previous run in this process cached (another moto, another Firehose)."""
-    notifier = sys.modules.get("notifier.handler")
-    if notifier is not None and hasattr(notifier, "set_runtime"):
-        notifier.set_runtime(None)
-    transform = sys.modules.get("transform.handler")
-    client_factory = getattr(transform, "firehose_client", None)
-    if client_factory is not None and hasattr(client_factory, "cache_clear"):
-        client_factory.cache_clear()
+    """Forget what a previous run in this process cached (clients of another moto, another Firehose).
 
+    Imported here, inside the run's Lambda log capture, as the Lambda runtime imports a handler.
+    """
+    from notifier.handler import reset as reset_notifier
+    from transform.handler import reset as reset_transform
 
-def prepare_out(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for name in OUTPUTS:
-        path = out / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+    reset_notifier()
+    reset_transform()
 
 
 def run(options: RunOptions, services: LocalServices | None = None) -> RunSummary:
@@ -176,13 +104,13 @@ def run(options: RunOptions, services: LocalServices | None = None) -> RunSummar
     if services is None:
         with LocalServices() as own:
             return run(options, own)
-    started = time.monotonic()
-    prepare_out(options.out)
+    started = time.monotonic() if options.started is None else options.started
+    options.out.mkdir(parents=True, exist_ok=True)
     names = Names.for_run(options.settings, services.next_run())
     services.aws.create_bucket(names.bucket)
     secret_arn = services.aws.create_secret(names.secret, services.api_key)
     pattern = subscription_filter_pattern(options.fmt, options.settings.keep_actions)
-    summary = RunSummary(options.source, options.fmt.text, pattern, names.bucket, lines_in=len(options.lines))
+    summary = RunSummary(options.source, options.fmt.text, pattern, names.bucket, via=options.via)
     region = services.aws.region
     transform = LocalFunction("transform.handler", names.transform,
                               function_arn(names.transform, region, ACCOUNT), TRANSFORM_TIMEOUT_S)
@@ -204,15 +132,7 @@ def run(options: RunOptions, services: LocalServices | None = None) -> RunSummar
 
 def _deliver(options: RunOptions, names: Names, services: LocalServices, transform: LocalFunction,
              pattern: str, summary: RunSummary) -> StreamStats:
-    """CloudWatch stand-in -> Firehose stand-in -> S3. Returns the stream's statistics."""
-    outcome = apply_filter(options.lines, compile_pattern(pattern))
-    summary.shipped, summary.filtered_out, summary.blank_lines = (
-        len(outcome.shipped), outcome.filtered_out, outcome.blank)
-    summary.not_shipped = len(outcome.not_shipped)
-    if outcome.not_shipped:
-        (options.out / "not-shipped.log").write_text(
-            "".join(f"{number}: {line}\n" for number, line in outcome.not_shipped), encoding="utf-8")
-
+    """The lines -> (CloudWatch stand-in ->) Firehose stand-in -> S3. Returns the stream's statistics."""
     s3 = services.aws.client("s3")
 
     def put_object(key: str, body: bytes) -> None:
@@ -220,18 +140,29 @@ def _deliver(options: RunOptions, names: Names, services: LocalServices, transfo
 
     stream = DeliveryStream(stream_config(options.settings, names, transform.arn), transform, put_object)
     services.firehose.register(stream)
-    start_ms = int(datetime.now(UTC).timestamp() * 1000)
-    batches = list(deliveries(outcome, options.fmt, names.log_group, ACCOUNT, names.filter_name, start_ms))
-    summary.messages = len(batches)
-    show = options.progress
-    if show is None:
-        show = len(options.lines) >= PROGRESS_THRESHOLD and sys.stderr.isatty()
-    with tqdm(total=summary.shipped, unit="flow", desc="cloudwatch → firehose", disable=not show,
-              file=sys.stderr, leave=False) as bar:
-        for delivery in batches:
-            stream.put(encode_payload(orjson.dumps(delivery.message.as_dict())), delivery.arrival_ms)
-            bar.update(len(delivery.message.log_events))
+    clock_ms = options.clock_ms if options.clock_ms is not None else int(datetime.now(UTC).timestamp() * 1000)
+    counts = FilterCounts()
+    show = options.progress if options.progress is not None else sys.stderr.isatty()
+    with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(tqdm(unit=" lines", desc="flow logs → firehose", disable=not show,
+                                       file=sys.stderr, leave=False, delay=PROGRESS_DELAY_S))
+        lines = _counted(options.lines, bar)
+        if options.via == FIREHOSE:
+            for record in direct_records(lines, options.fmt, counts, clock_ms):
+                stream.put(record.data, record.arrival_ms)
+                summary.messages += 1
+        else:
+            not_shipped = stack.enter_context(_LazyLog(options.out / "not-shipped.log"))
+            shipped = filter_lines(lines, compile_pattern(pattern), counts, options.fmt.fields,
+                                   not_shipped.write)
+            for delivery in deliveries(shipped, options.fmt, names.log_group, ACCOUNT, names.filter_name,
+                                       clock_ms):
+                stream.put(encode_payload(orjson.dumps(delivery.message.as_dict())), delivery.arrival_ms)
+                summary.messages += 1
         stream.close()
+    summary.lines_in, summary.header_lines, summary.blank_lines = counts.lines, counts.header, counts.blank
+    summary.shipped, summary.not_shipped, summary.filtered_out = (
+        counts.shipped, counts.not_shipped, counts.filtered_out)
     stats = stream.stats
     summary.firehose = {
         "records_in": stats.records_in, "records_reingested": stats.records_reingested,
@@ -241,6 +172,33 @@ def _deliver(options: RunOptions, names: Names, services: LocalServices, transfo
         "transform_invocations": transform.invocations,
     }
     return stats
+
+
+def _counted(lines: Iterable[str], bar: tqdm) -> Iterator[str]:
+    for count, line in enumerate(lines, start=1):
+        yield line
+        if count % 10_000 == 0:
+            bar.update(10_000)
+
+
+class _LazyLog:
+    """`not-shipped.log`: created at the first line written to it, so a clean input leaves none."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._handle: IO[str] | None = None
+
+    def write(self, number: int, line: str) -> None:
+        if self._handle is None:
+            self._handle = self.path.open("w", encoding="utf-8")
+        self._handle.write(f"{number}: {line}\n")
+
+    def __enter__(self) -> _LazyLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._handle.close()
 
 
 def s3_event(bucket: str, key: str, size: int, region: str) -> dict:

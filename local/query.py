@@ -1,7 +1,9 @@
 """The stack's Athena named queries, run with DuckDB over the archive as files (`<out>/s3/<bucket>/...`).
 
-The table has every contract-2 column, typed as the Glue table types them, whatever the flow-log format
+The table has every archived column, typed as the Glue table types them, whatever the flow-log format
 carried (JSON keys that are absent read as NULL), plus the hour partitions from the Hive-style keys.
+Results are written raw to CSV (epoch seconds, protocol numbers, as Athena returns them) and shown for
+people in Markdown (UTC times, protocol names).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +19,13 @@ import duckdb
 
 from contracts.flowlog import ALL_FIELDS, PROVENANCE_COLUMNS, athena_type, column_name
 from contracts.layout import DATA_PREFIX, GZIP_EXTENSION, PARTITION_KEYS
+from contracts.protocols import protocol_name
 from contracts.queries import NAMED_QUERIES, NamedQuery
 
 DUCKDB_TYPES = {"int": "INTEGER", "bigint": "BIGINT", "string": "VARCHAR"}
+# Result columns holding epoch seconds (flow-log `start`/`end` and what the named queries derive from them).
+TIME_COLUMNS = frozenset({"start", "end", "first_seen", "last_seen", "window_start"})
+PROTOCOL_COLUMNS = frozenset({"protocol"})
 
 
 @dataclass(frozen=True)
@@ -119,9 +126,23 @@ def markdown_table(result: QueryResult, limit: int | None = None) -> str:
     lines = [f"### {result.name} ({parameters})", "", "| " + " | ".join(result.columns) + " |",
              "|" + "---|" * len(result.columns)]
     rows = result.rows if limit is None else result.rows[:limit]
-    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    for row in rows:
+        cells = (readable(column, value) for column, value in zip(result.columns, row, strict=True))
+        lines.append("| " + " | ".join(cells) + " |")
     if limit is not None and len(result.rows) > limit:
-        lines.append(f"| … {len(result.rows) - limit} more rows |")
+        more = len(result.rows) - limit
+        lines.append(f"| … {more:,} more row{'' if more == 1 else 's'} |")
     if not result.rows:
         lines.append("| (no rows) |")
     return "\n".join(lines) + "\n"
+
+
+def readable(column: str, value: Any) -> str:
+    """A result cell for people: epoch seconds as UTC time, protocol numbers as names."""
+    if value is None:
+        return ""
+    if column in TIME_COLUMNS and isinstance(value, int):
+        return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    if column in PROTOCOL_COLUMNS and isinstance(value, int):
+        return protocol_name(value)
+    return str(value)

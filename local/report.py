@@ -14,7 +14,11 @@ LISTED_EVENTS = 8
 
 
 def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """`text` cut to `width` at a word boundary (never mid-word), with an ellipsis when cut."""
+    if len(text) <= width:
+        return text
+    cut = text.rfind(" ", 0, width - 1)
+    return (text[:cut] if cut > 0 else text[: width - 1]).rstrip(", ") + " …"
 
 
 def _plural(count: int, word: str) -> str:
@@ -22,18 +26,38 @@ def _plural(count: int, word: str) -> str:
 
 
 def _more(shown: int, total: int, what: str) -> list[str]:
-    return [f"      … and {total - shown:,} more {what}"] if total > shown else []
+    return [f"      … and {_plural(total - shown, what)} more"] if total > shown else []
+
+
+def _counts(summary: RunSummary) -> str:
+    """How every line read was accounted for; the parts add up to the lines read."""
+    parts = [(summary.header_lines, "header"), (summary.blank_lines, "blank")]
+    if summary.via == "firehose":
+        parts.append((summary.shipped, "sent to Firehose"))
+    else:
+        parts += [(summary.shipped, "shipped"), (summary.filtered_out, "not matching the filter"),
+                  (summary.not_shipped, "wrong field count")]
+    shown = " + ".join(f"{count:,} {what}" for count, what in parts)
+    return f"              {_plural(summary.lines_in, 'line')} read = {shown}"
 
 
 def _flows(summary: RunSummary, out: Path) -> list[str]:
     f = summary.firehose
     fmt = "version 2 (default)" if summary.format == DEFAULT_FORMAT else _clip(summary.format, 70)
-    lines = [
-        f"Flows in      {_plural(summary.lines_in, 'line')} from {summary.source}; format {fmt}",
-        f"CloudWatch    filter {_clip(summary.filter_pattern, 80)}",
-        f"              {summary.shipped:,} shipped in {_plural(summary.messages, 'subscription message')}; "
-        f"{summary.filtered_out:,} did not match (action not kept, NODATA, SKIPDATA)",
-    ]
+    lines = [f"Flows in      {_plural(summary.lines_in, 'line')} from {summary.source}; format {fmt}",
+             _counts(summary)]
+    if summary.shipped == 0 and summary.filtered_out == 0 and summary.first_line:
+        lines.append(f"              nothing matched the format; the first line was {summary.first_line}")
+    if summary.via == "firehose":
+        lines.append(f"Flow logs     straight into Firehose: {summary.shipped:,} lines (ACCEPT, NODATA and "
+                     f"SKIPDATA too) in {_plural(summary.messages, 'plain-text record')}, no CloudWatch")
+    else:
+        lines += [
+            f"CloudWatch    filter {_clip(summary.filter_pattern, 80)}",
+            f"              {summary.shipped:,} shipped in "
+            f"{_plural(summary.messages, 'subscription message')}; {summary.filtered_out:,} did not match "
+            "(action not kept, NODATA, SKIPDATA)",
+        ]
     if summary.not_shipped:
         lines.append(f"              {_plural(summary.not_shipped, 'line')} not shipped by the CloudWatch "
                      f"filter (wrong field count for the format) -> {out / 'not-shipped.log'}")
@@ -49,11 +73,11 @@ def _flows(summary: RunSummary, out: Path) -> list[str]:
 
 
 def _archive(summary: RunSummary, out: Path) -> list[str]:
-    lines = [f"REJECT kept   {summary.flows_archived:,} flows archived in "
+    lines = [f"REJECT kept   {_plural(summary.flows_archived, 'flow')} archived in "
              f"{_plural(len(summary.data_objects), 'object')} -> {out / 's3' / summary.bucket}/"]
     listed = summary.data_objects[:LISTED_OBJECTS]
-    lines += [f"      {obj['key']}  ({obj['flows']:,} flows)" for obj in listed]
-    lines += _more(LISTED_OBJECTS, len(summary.data_objects), "objects")
+    lines += [f"      {obj['key']}  ({_plural(obj['flows'], 'flow')})" for obj in listed]
+    lines += _more(LISTED_OBJECTS, len(summary.data_objects), "object")
     if summary.error_objects:
         lines.append(f"Errors        {_plural(summary.failed_records, 'failed record')} "
                      f"({_plural(summary.flows_in_failed_records, 'log event')}) kept under errors/; "
@@ -74,7 +98,7 @@ def _events(summary: RunSummary, out: Path) -> list[str]:
         if event.top_sources:
             top = ", ".join(f"{source} ({count:,})" for source, count in event.top_sources)
             lines.append(f"      top sources: {top}")
-    lines += _more(LISTED_EVENTS, len(summary.events), "events")
+    lines += _more(LISTED_EVENTS, len(summary.events), "event")
     return lines
 
 
@@ -91,5 +115,5 @@ def _queries(summary: RunSummary, out: Path) -> list[str]:
 
 def render(summary: RunSummary, out: Path) -> str:
     lines = _flows(summary, out) + _archive(summary, out) + _events(summary, out) + _queries(summary, out)
-    lines += ["", f"Done in {summary.seconds:.1f} s. Everything is in {out}/"]
+    lines += ["", f"Done in {summary.seconds:.1f} s (the whole command). Everything is in {out}/"]
     return "\n".join(lines)

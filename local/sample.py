@@ -4,7 +4,8 @@ One small VPC with a handful of interfaces, seen for a few minutes: internet sca
 22/23/445/3389/1433 (one of them sweeping dozens of ports), a noisy neighbour hammering one port,
 ordinary ACCEPT traffic in both directions, an idle interface writing NODATA, a SKIPDATA record, IPv6
 on some interfaces. Every field of versions 2-8 is filled, so any format can be rendered from it.
-Deterministic for a given seed and start time.
+Deterministic for a given seed and start time: the same seed, start and minutes give the same lines.
+Generated a minute at a time, so memory does not grow with the number of minutes.
 """
 
 from __future__ import annotations
@@ -77,11 +78,32 @@ SCANNERS: tuple[Scanner, ...] = (
 NOISY_NEIGHBOUR = "10.20.40.77"
 NOISY_TARGET_ROLE = "web-a"
 NOISY_PORT = 8080
+# Every minute has at least this many REJECT lines: the noisy neighbour (25 or more), the internet's
+# background scans (15 or more) and the SSH scanner, active every minute (12). Bounds --damaged.
+MIN_REJECTS_PER_MINUTE = 50
 
 
 def sample_lines(fmt: FlowLogFormat, minutes: int, seed: int, start: datetime) -> list[str]:
     """Flow-log lines as VPC Flow Logs writes them for `minutes` capture windows from `start`."""
-    return [render(flow, fmt) for flow in sample_flows(minutes, seed, start)]
+    return list(stream_sample(fmt, minutes, seed, start))
+
+
+def stream_sample(fmt: FlowLogFormat, minutes: int, seed: int, start: datetime,
+                  damaged: int = 0) -> Iterator[str]:
+    """The sample's lines a minute at a time, `damaged` REJECT lines spoiled (see `spoil`), spread
+    evenly over the minutes. At most `MIN_REJECTS_PER_MINUTE` per minute can be spoiled."""
+    if damaged > minutes * MIN_REJECTS_PER_MINUTE:
+        raise ValueError(f"{damaged} damaged lines is more than {minutes} minutes of sample are sure to hold")
+    chooser = random.Random(seed)
+    spoiled = 0
+    for minute, flows in enumerate(minute_flows(minutes, seed, start)):
+        lines = [render(flow, fmt) for flow in flows]
+        quota = damaged // minutes + (1 if minute < damaged % minutes else 0)
+        rejects = [index for index, flow in enumerate(flows) if flow.get("action") == "REJECT"]
+        for index in chooser.sample(rejects, quota):
+            lines[index] = spoil(lines[index], fmt, cut=spoiled % 2 == 0)
+            spoiled += 1
+        yield from lines
 
 
 def render(flow: dict[str, str], fmt: FlowLogFormat) -> str:
@@ -97,6 +119,12 @@ def default_start(minutes: int, now: datetime | None = None) -> datetime:
 
 
 def sample_flows(minutes: int, seed: int, start: datetime) -> Iterator[dict[str, str]]:
+    for flows in minute_flows(minutes, seed, start):
+        yield from flows
+
+
+def minute_flows(minutes: int, seed: int, start: datetime) -> Iterator[list[dict[str, str]]]:
+    """Each minute's flows, in the order VPC Flow Logs writes them."""
     rng = random.Random(seed)
     by_role = {interface.role: interface for interface in INTERFACES}
     base = int(start.timestamp())
@@ -112,7 +140,7 @@ def sample_flows(minutes: int, seed: int, start: datetime) -> Iterator[dict[str,
             flows.append(_skip_data(by_role["database"], window))
         # CloudWatch receives each interface's records of a window together, in one log stream.
         flows.sort(key=lambda flow: (flow["interface-id"], int(flow["start"])))
-        yield from flows
+        yield flows
 
 
 def _flow(interface: Interface, window: int, rng: random.Random, **values: object) -> dict[str, str]:
@@ -241,19 +269,12 @@ def _skip_data(interface: Interface, window: int) -> dict[str, str]:
     return _status_only(interface, window, "SKIPDATA")
 
 
-def damage(lines: list[str], fmt: FlowLogFormat, count: int, seed: int) -> list[str]:
-    """`count` REJECT lines spoiled as a corrupted file would spoil them, to show where bad input goes.
-
-    Alternately: a line cut short (the CloudWatch filter never ships it) and a line whose destination
-    port is not a number (it reaches the transform, which fails its record into errors/).
-    """
-    rejects = [i for i, line in enumerate(lines) if line.split(" ")[fmt.index_of("action")] == "REJECT"]
-    spoiled = list(lines)
-    for n, index in enumerate(random.Random(seed).sample(rejects, min(count, len(rejects)))):
-        parts = spoiled[index].split(" ")
-        if n % 2 == 0 or "dstport" not in fmt.fields:
-            spoiled[index] = " ".join(parts[:-2])
-        else:
-            parts[fmt.index_of("dstport")] = "ssh"
-            spoiled[index] = " ".join(parts)
-    return spoiled
+def spoil(line: str, fmt: FlowLogFormat, cut: bool) -> str:
+    """A line spoiled as a corrupted file would spoil it, to show where bad input goes: cut short (the
+    CloudWatch filter never ships it) or with a destination port that is not a number (it reaches the
+    transform, which fails its record into errors/)."""
+    parts = line.split(" ")
+    if cut or "dstport" not in fmt.fields:
+        return " ".join(parts[:-2])
+    parts[fmt.index_of("dstport")] = "ssh"
+    return " ".join(parts)

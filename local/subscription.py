@@ -11,10 +11,11 @@ and capture window into subscription messages, at most 10,000 events and ~1 MB e
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from contracts.flowlog import FlowLogFormat
+from local.batching import WindowBatcher, drain
 from local.cloudwatch import LogEvent, SubscriptionMessage
 
 MAX_EVENTS_PER_MESSAGE = 10_000
@@ -38,14 +39,15 @@ class FilterPattern:
     names: tuple[str, ...]
     conditions: tuple[tuple[int, str, str], ...]  # (field index, operator, value)
 
+    def matches(self, values: Sequence[str]) -> bool:
+        """Whether a line's values (as many as the pattern names) meet every condition."""
+        return all((values[index] == expected) == (op == "=") for index, op, expected in self.conditions)
+
     def extract(self, line: str) -> dict[str, str] | None:
         """The named fields of a matching line, or None when the line does not match."""
         values = line.split()
-        if len(values) != len(self.names):
+        if len(values) != len(self.names) or not self.matches(values):
             return None
-        for index, op, expected in self.conditions:
-            if (values[index] == expected) != (op == "="):
-                return None
         return dict(zip(self.names, values, strict=True))
 
 
@@ -66,31 +68,75 @@ def compile_pattern(pattern: str) -> FilterPattern:
     return FilterPattern(tuple(names), tuple(conditions))
 
 
+Shipped = tuple[int, str, dict[str, str]]  # (line number, line, the pattern's named fields)
+
+
+@dataclass
+class FilterCounts:
+    """What CloudWatch did with each input line; `lines` is always the sum of the others."""
+
+    lines: int = 0
+    header: int = 0  # a header line naming the format's fields (S3-delivered files start with one)
+    blank: int = 0
+    shipped: int = 0
+    not_shipped: int = 0  # wrong field count: CloudWatch's filter never ships it
+    filtered_out: int = 0  # right shape, action not kept (ACCEPT, NODATA, SKIPDATA)
+
+    def adds_up(self) -> bool:
+        return self.lines == (self.header + self.blank + self.shipped + self.not_shipped
+                              + self.filtered_out)
+
+
+def filter_lines(
+    lines: Iterable[str],
+    pattern: FilterPattern,
+    counts: FilterCounts,
+    header: Sequence[str] = (),
+    on_not_shipped: Callable[[int, str], None] | None = None,
+) -> Iterator[Shipped]:
+    """Stream the lines CloudWatch ships; count the others (`on_not_shipped` sees the wrong-width ones)."""
+    width = len(pattern.names)
+    header_tuple = tuple(header)
+    for number, raw in enumerate(lines, start=1):
+        counts.lines += 1
+        line = raw.rstrip("\r\n")
+        values = line.split()
+        if not values:
+            counts.blank += 1
+        elif header_tuple and values[0] == header_tuple[0] and tuple(values) == header_tuple:
+            counts.header += 1
+        elif len(values) != width:
+            counts.not_shipped += 1
+            if on_not_shipped is not None:
+                on_not_shipped(number, line)
+        elif pattern.matches(values):
+            counts.shipped += 1
+            yield number, line, dict(zip(pattern.names, values, strict=True))
+        else:
+            counts.filtered_out += 1
+
+
 @dataclass
 class FilterOutcome:
-    """What CloudWatch did with the input lines."""
+    """The filter's result held in lists, for small inputs (tests)."""
 
-    shipped: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)  # (line no, line, fields)
-    not_shipped: list[tuple[int, str]] = field(default_factory=list)  # wrong field count
-    filtered_out: int = 0  # right shape, action not kept (ACCEPT, NODATA, SKIPDATA)
-    blank: int = 0
+    shipped: list[Shipped] = field(default_factory=list)
+    not_shipped: list[tuple[int, str]] = field(default_factory=list)
+    counts: FilterCounts = field(default_factory=FilterCounts)
+
+    @property
+    def filtered_out(self) -> int:
+        return self.counts.filtered_out
+
+    @property
+    def blank(self) -> int:
+        return self.counts.blank
 
 
-def apply_filter(lines: Iterable[str], pattern: FilterPattern) -> FilterOutcome:
+def apply_filter(lines: Iterable[str], pattern: FilterPattern, header: Sequence[str] = ()) -> FilterOutcome:
     outcome = FilterOutcome()
-    width = len(pattern.names)
-    for number, raw in enumerate(lines, start=1):
-        line = raw.rstrip("\r\n")
-        if not line.strip():
-            outcome.blank += 1
-            continue
-        extracted = pattern.extract(line)
-        if extracted is not None:
-            outcome.shipped.append((number, line, extracted))
-        elif len(line.split()) != width:
-            outcome.not_shipped.append((number, line))
-        else:
-            outcome.filtered_out += 1
+    outcome.shipped = list(filter_lines(lines, pattern, outcome.counts, header,
+                                        lambda number, line: outcome.not_shipped.append((number, line))))
     return outcome
 
 
@@ -122,7 +168,7 @@ def log_stream_of(fields: dict[str, str], fmt: FlowLogFormat) -> str:
 
 
 def deliveries(
-    outcome: FilterOutcome,
+    shipped: Iterable[Shipped] | FilterOutcome,
     fmt: FlowLogFormat,
     log_group: str,
     owner: str,
@@ -131,26 +177,28 @@ def deliveries(
     window_ms: int = DEFAULT_WINDOW_MS,
     with_extracted_fields: bool = True,
 ) -> Iterator[Delivery]:
-    """Batch the shipped lines per (log stream, capture window), in order of delivery."""
-    groups: dict[tuple[int, str], list[LogEvent]] = {}
-    clock = start_ms
-    for sequence, (_, line, extracted) in enumerate(outcome.shipped):
-        clock = event_time_ms(extracted, fmt, clock)
-        key = (clock // window_ms, log_stream_of(extracted, fmt))
-        groups.setdefault(key, []).append(LogEvent(
-            message=line,
-            timestamp_ms=clock,
-            # CloudWatch event ids are 56 digits; unique and ordered is what matters downstream.
-            id=f"{clock:020d}{sequence:036d}",
-            extracted_fields=extracted if with_extracted_fields else None,
+    """Batch the shipped lines per (log stream, capture window), streaming, in order of delivery."""
+    lines = shipped.shipped if isinstance(shipped, FilterOutcome) else shipped
+
+    def keyed() -> Iterator[tuple[int, str, LogEvent, int]]:
+        clock = start_ms
+        for sequence, (_, line, extracted) in enumerate(lines):
+            clock = event_time_ms(extracted, fmt, clock)
+            event = LogEvent(
+                message=line,
+                timestamp_ms=clock,
+                # CloudWatch event ids are 56 digits; unique and ordered is what matters downstream.
+                id=f"{clock:020d}{sequence:036d}",
+                extracted_fields=extracted if with_extracted_fields else None,
+            )
+            yield clock // window_ms, log_stream_of(extracted, fmt), event, _json_size(event)
+
+    batcher: WindowBatcher[LogEvent] = WindowBatcher(MAX_EVENTS_PER_MESSAGE, MAX_MESSAGE_BYTES)
+    for batch in drain(batcher, keyed()):
+        yield Delivery((batch.window + 1) * window_ms + DELIVERY_DELAY_MS, SubscriptionMessage(
+            log_events=batch.items, log_group=log_group, log_stream=batch.stream, owner=owner,
+            subscription_filters=(filter_name,),
         ))
-    for (window, stream), events in sorted(groups.items()):
-        arrival = (window + 1) * window_ms + DELIVERY_DELAY_MS
-        for chunk in _chunks(events):
-            yield Delivery(arrival, SubscriptionMessage(
-                log_events=chunk, log_group=log_group, log_stream=stream, owner=owner,
-                subscription_filters=(filter_name,),
-            ))
 
 
 def _json_size(event: LogEvent) -> int:
@@ -159,17 +207,3 @@ def _json_size(event: LogEvent) -> int:
     if event.extracted_fields:
         size += 20 + sum(len(key) + len(value) + 6 for key, value in event.extracted_fields.items())
     return size
-
-
-def _chunks(events: list[LogEvent]) -> Iterator[list[LogEvent]]:
-    chunk: list[LogEvent] = []
-    size = 0
-    for event in events:
-        event_size = _json_size(event)
-        if chunk and (len(chunk) >= MAX_EVENTS_PER_MESSAGE or size + event_size > MAX_MESSAGE_BYTES):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(event)
-        size += event_size
-    if chunk:
-        yield chunk

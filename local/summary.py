@@ -25,12 +25,14 @@ class RunSummary:
     format: str
     filter_pattern: str
     bucket: str
-    lines_in: int = 0
+    via: str = "cloudwatch"  # how the lines reached Firehose: "cloudwatch" (subscription) or "firehose"
+    lines_in: int = 0  # lines read = header_lines + blank_lines + shipped + not_shipped + filtered_out
+    header_lines: int = 0
     blank_lines: int = 0
     shipped: int = 0
     not_shipped: int = 0
     filtered_out: int = 0
-    messages: int = 0
+    messages: int = 0  # subscription messages (or, straight into Firehose, records) put into the stream
     firehose: dict[str, Any] = field(default_factory=dict)
     data_objects: list[dict[str, Any]] = field(default_factory=list)
     error_objects: list[dict[str, Any]] = field(default_factory=list)
@@ -43,7 +45,8 @@ class RunSummary:
     query_day: list[int] | None = None
     query_interface: str | None = None
     queries: list[QueryResult] = field(default_factory=list)
-    seconds: float = 0.0
+    first_line: str = ""  # the input's first line as quoted in messages, to show it when nothing matched
+    seconds: float = 0.0  # wall time of the whole command
 
     def as_json(self) -> bytes:
         # Query cells may be DuckDB's Decimal or date types: written as their text.

@@ -14,7 +14,7 @@ NUMERIC_COLUMNS = frozenset(field.replace("-", "_") for field in NUMERIC_FIELDS)
 
 
 def parse_flow(line: str, fmt: FlowLogFormat) -> dict[str, object] | None:
-    """A line as the archived record it should become, or None if it does not fit the format."""
+    """A line as the archive records it (keys, numbers, null for `-`), or None if it does not fit."""
     values = line.split()
     if len(values) != len(fmt.fields):
         return None
@@ -64,3 +64,28 @@ def messages_in_error(record: dict[str, object]) -> list[str]:
 def events(out: Path) -> list[dict]:
     path = out / "datadog-events.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+# --- input builders -----------------------------------------------------------------------------------
+
+ENI = "eni-0a1b2c3d4e5f60718"
+# The header line S3-delivered flow-log files start with, for the default (version 2) format.
+V2_HEADER = ("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
+             "start end action log-status")
+
+
+def flow_line(action: str = "REJECT", start: int = 1_795_748_400, source: str = "198.51.100.7",
+              port: int = 22, eni: str = ENI, protocol: int = 6) -> str:
+    """A version-2 flow-log line as VPC Flow Logs writes it (AWS's documented example, varied)."""
+    return (f"2 123456789012 {eni} {source} 10.0.0.5 51234 {port} {protocol} 1 40 {start} {start + 60} "
+            f"{action} OK")
+
+
+def run_files(out: Path) -> dict[str, bytes]:
+    """Every file under `out`, by relative path: to compare a folder before and after a run."""
+    files = sorted(path for path in out.rglob("*") if path.is_file())
+    return {str(path.relative_to(out)): path.read_bytes() for path in files}
+
+
+def summary_of(out: Path) -> dict:
+    return json.loads((out / "summary.json").read_text())

@@ -11,9 +11,10 @@ import pytest
 
 from contracts.firehose import LAMBDA_PAYLOAD_LIMIT_BYTES
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION, partition_of
-from local.firehose import DeliveryStream, StreamConfig, check_response
-from local.firehose import ProcessorResponseError as ResponseError
+from local.firehose import DeliveryStream, StreamConfig
 from local.firehose_api import FirehoseApi, serve
+from local.firehose_response import ProcessorResponseError as ResponseError
+from local.firehose_response import check_response
 
 T0 = 1_795_748_400_000  # 2026-11-27 03:00:00 UTC
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:t:$LATEST"
@@ -74,13 +75,15 @@ def test_ok_dropped_and_failed_records_go_where_firehose_puts_them():
     error_keys = [k for k in rec.objects if k.startswith("errors/")]
     assert len(data_keys) == len(error_keys) == 1
     assert rec.objects[data_keys[0]] == b"A\nB\n"
-    assert data_keys[0].startswith("rejected/year=2026/month=11/day=27/hour=03/s-1-2026-11-27-03-00-00-")
+    # Written when the archive interval (300 s) of its oldest record ran out, not at the last arrival.
+    assert data_keys[0].startswith("rejected/year=2026/month=11/day=27/hour=03/s-1-2026-11-27-03-05-00-")
     assert error_keys[0].startswith("errors/processing-failed/year=2026/month=11/day=27/hour=03/")
     (line,) = rec.objects[error_keys[0]].splitlines()
     error = json.loads(line)
     assert error == {
         "attemptsMade": 1, "arrivalTimestamp": T0 + 2, "errorCode": "Lambda.ProcessingFailedStatus",
-        "errorMessage": error["errorMessage"], "attemptEndingTimestamp": T0 + 3,
+        # The processor was invoked when its 60 s interval ran out.
+        "errorMessage": error["errorMessage"], "attemptEndingTimestamp": T0 + 60_000,
         "rawData": b64(b"fail"), "lambdaArn": LAMBDA_ARN,
     }
     assert stream.stats.ok == 2 and stream.stats.dropped == 1 and stream.stats.processing_failed == 1
@@ -212,3 +215,32 @@ def test_put_record_batch_endpoint_speaks_firehose_json():
             client.put_record_batch(DeliveryStreamName="loop", Records=[{"Data": b"x"}] * 501)
     stream.close()
     assert sorted(b"".join(rec.objects.values()).splitlines()) == [b"Y", b"Z"]
+
+
+def test_an_old_object_is_written_when_its_interval_runs_out_not_when_the_next_record_comes():
+    """Flows of 2014 followed by flows of 2016: the 2014 object is named after 2014 + the interval."""
+    t2014, t2016 = 1_400_000_000_000, 1_460_000_000_000  # 2014-05-13 16:53:20, 2016-04-07 03:33:20 UTC
+    rec = Recorder()
+    stream = DeliveryStream(config(), rec.processor(upper), rec.sink)
+    stream.put(b"old", t2014)
+    stream.put(b"new", t2016)
+    stream.close()
+    keys = sorted(rec.objects)
+    assert [rec.objects[key] for key in keys] == [b"OLD\n", b"NEW\n"]
+    assert keys[0].startswith("rejected/year=2014/month=05/day=13/hour=16/s-1-2014-05-13-16-58-20-")
+    assert keys[1].startswith("rejected/year=2016/month=04/day=07/hour=03/s-1-2016-04-07-03-38-20-")
+    # The processor ran when its own interval (60 s) ran out, once for each year.
+    assert [len(event["records"]) for event in rec.events] == [1, 1]
+
+
+def test_buffers_flush_in_time_order_on_the_simulated_clock():
+    rec = Recorder()
+    written: list[tuple[str, int]] = []
+    stream = DeliveryStream(config(archive_buffer_ms=120_000), rec.processor(upper),
+                            lambda key, body: written.append((key, stream.now_ms)))
+    stream.put(b"a", T0)
+    stream.put(b"b", T0 + 30_000)
+    stream.put(b"c", T0 + 600_000)  # ten minutes later: a and b were processed and written meanwhile
+    stream.close()
+    assert [when for _, when in written] == [T0 + 120_000, T0 + 600_000 + 60_000 + 60_000]
+    assert stream.now_ms == T0 + 720_000

@@ -5,8 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from contracts.flowlog import DEFAULT_FORMAT, RICH_FORMAT, parse_format
-from local.sample import NOISY_NEIGHBOUR, SCANNED_PORTS, damage, sample_lines
+from local.sample import (
+    MIN_REJECTS_PER_MINUTE,
+    NOISY_NEIGHBOUR,
+    SCANNED_PORTS,
+    minute_flows,
+    sample_lines,
+    stream_sample,
+)
 from tests.local_support import parse_flow
 
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -61,7 +72,7 @@ def test_damaged_lines_are_cut_short_or_garbled_and_the_rest_untouched():
     fmt = parse_format(DEFAULT_FORMAT)
     lines = sample_lines(fmt, 3, 7, START)
 
-    spoiled = damage(lines, fmt, 2, 7)
+    spoiled = list(stream_sample(fmt, 3, 7, START, damaged=2))
 
     changed = [(before, after) for before, after in zip(lines, spoiled, strict=True) if before != after]
     assert len(changed) == 2
@@ -69,4 +80,27 @@ def test_damaged_lines_are_cut_short_or_garbled_and_the_rest_untouched():
     assert cut == " ".join(cut_from.split(" ")[:-2]) and " REJECT " in cut_from
     assert garbled.split(" ")[6] == "ssh" and garbled.split(" ")[12] == "REJECT"
     assert garbled.split(" ")[:6] == garbled_from.split(" ")[:6]
-    assert damage(lines, fmt, 0, 7) == lines
+    assert list(stream_sample(fmt, 3, 7, START, damaged=0)) == lines
+
+
+def test_damaged_lines_are_spread_over_the_minutes_and_never_more_than_asked():
+    fmt = parse_format(DEFAULT_FORMAT)
+    lines = sample_lines(fmt, 4, 2, START)
+    most = 4 * MIN_REJECTS_PER_MINUTE
+    spoiled = list(stream_sample(fmt, 4, 2, START, damaged=most))
+    assert sum(before != after for before, after in zip(lines, spoiled, strict=True)) == most
+    with pytest.raises(ValueError, match="more than"):
+        list(stream_sample(fmt, 4, 2, START, damaged=most + 1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32))
+def test_every_minute_holds_the_rejects_that_bound_damaged(seed):
+    """--damaged is refused above MIN_REJECTS_PER_MINUTE a minute: every seed's minutes hold that many."""
+    for flows in minute_flows(3, seed, START):
+        assert sum(flow.get("action") == "REJECT" for flow in flows) >= MIN_REJECTS_PER_MINUTE
+
+
+def test_streaming_sample_is_the_listed_sample():
+    fmt = parse_format(RICH_FORMAT)
+    assert list(stream_sample(fmt, 2, 9, START)) == sample_lines(fmt, 2, 9, START)

@@ -62,7 +62,9 @@ def test_deliveries_batch_per_stream_and_window():
     other_eni = REJECT.replace("eni-0a1b2c3d4e5f60718", "eni-0ffffffffffffffff")
     later = REJECT.replace("1764237660", "1764237720")
     outcome = apply_filter([REJECT, other_eni, REJECT, later], reject_filter())
-    batches = list(deliveries(outcome, FMT, "/vpc/flow-logs/t", "123456789012", "f", start_ms=0))
+    batches = list(deliveries(outcome.shipped, FMT, "/vpc/flow-logs/t", "123456789012", "f", start_ms=0))
+    # A FilterOutcome (the filter's result held in lists) is taken as well.
+    assert list(deliveries(outcome, FMT, "/vpc/flow-logs/t", "123456789012", "f", start_ms=0)) == batches
     shapes = [(b.message.log_stream, len(b.message.log_events)) for b in batches]
     assert sorted(shapes) == sorted([("eni-0a1b2c3d4e5f60718-all", 2), ("eni-0ffffffffffffffff-all", 1),
                                      ("eni-0a1b2c3d4e5f60718-all", 1)])
@@ -80,13 +82,13 @@ def test_deliveries_cap_events_per_message(monkeypatch):
     fmt = parse_format("${dstport} ${action}")
     outcome = apply_filter(["22 REJECT"] * (MAX_EVENTS_PER_MESSAGE + 5),
                            compile_pattern(subscription_filter_pattern(fmt, {"REJECT"})))
-    batches = list(deliveries(outcome, fmt, "g", "1", "f", start_ms=0, with_extracted_fields=False))
+    batches = list(deliveries(outcome.shipped, fmt, "g", "1", "f", start_ms=0, with_extracted_fields=False))
     assert [len(b.message.log_events) for b in batches] == [MAX_EVENTS_PER_MESSAGE, 5]
 
 
 def test_deliveries_cap_message_size():
     outcome = apply_filter([REJECT] * 20_000, reject_filter())
-    batches = list(deliveries(outcome, FMT, "g", "1", "f", start_ms=0))
+    batches = list(deliveries(outcome.shipped, FMT, "g", "1", "f", start_ms=0))
     assert len(batches) > 2
     assert all(len(json.dumps(b.message.as_dict(), separators=(",", ":"))) <= 1_000_000 for b in batches)
     assert sum(len(b.message.log_events) for b in batches) == 20_000

