@@ -68,6 +68,10 @@ def parser() -> argparse.ArgumentParser:
                       help="how flow logs reach Firehose: through a CloudWatch Logs subscription (only "
                            "REJECT lines shipped), or delivered straight to Firehose as plain-text records "
                            "(every line) (default: cloudwatch)")
+    demo.add_argument("--replay-format", metavar="FORMAT", default=None,
+                      help="after the run, replay what the transform could not read "
+                           "(errors/processing-failed/) into the stream, as `python -m replay` does, with "
+                           "the transform set to this (fixed) format; shows the way back from errors/")
     demo.add_argument("--out", metavar="DIR", type=Path, default=DEFAULT_OUT,
                       help=f"folder the run's files go to; replaced as a whole if an earlier demo made it "
                            f"(default: {DEFAULT_OUT}/)")
@@ -127,6 +131,7 @@ def demo(args: argparse.Namespace, stdin: BinaryIO | None, started: float) -> in
     flow_input: FlowInput | None = None
     try:
         fmt = parse_format(args.format)
+        replay_format = None if args.replay_format is None else parse_format(args.replay_format).text
         check_out(args.out)
         if args.input is not None:
             given = [f"--{name}" for name in SAMPLE_OPTIONS if getattr(args, name) is not None]
@@ -155,7 +160,8 @@ def demo(args: argparse.Namespace, stdin: BinaryIO | None, started: float) -> in
     from local.report import render
 
     options = RunOptions(lines=lines, fmt=fmt, out=staging.path, settings=defaults(), source=source,
-                         via=args.source or CLOUDWATCH, clock_ms=clock, started=started)
+                         via=args.source or CLOUDWATCH, clock_ms=clock, started=started,
+                         replay_format=replay_format)
     try:
         summary = run(options)
         summary.first_line = shown(first) if first else ""

@@ -89,6 +89,11 @@ class LocalFunction:
         with contextlib.redirect_stdout(LAMBDA_STDOUT):
             return importlib.import_module(self.module).handler
 
+    def reset(self) -> None:
+        """A cold start: the handler module's own `reset()` forgets what its container cached."""
+        with contextlib.redirect_stdout(LAMBDA_STDOUT):
+            importlib.import_module(self.module).reset()
+
     def __call__(self, event: Any) -> Any:
         handler = self.handler()
         self.invocations += 1

@@ -35,6 +35,7 @@ from local.cloudwatch import encode_payload
 from local.direct import direct_records
 from local.firehose import DeliveryStream, StreamStats
 from local.lambdas import LocalFunction, function_arn, lambda_log
+from local.replaying import replay_failed
 from local.services import LocalServices
 from local.stack import STACK, Names, patched_environ, stream_config
 from local.subscription import FilterCounts, compile_pattern, deliveries, filter_lines
@@ -57,6 +58,7 @@ class RunOptions:
     via: str = CLOUDWATCH  # how the lines reach Firehose: a CloudWatch subscription or directly
     clock_ms: int | None = None  # arrival time of lines without a time field (default: now)
     started: float | None = None  # time.monotonic() when the user's command started
+    replay_format: str | None = None  # after delivery, replay errors/ with the transform set to this format
 
 
 def lambda_environment(options: RunOptions, names: Names, services: LocalServices,
@@ -87,18 +89,6 @@ def lambda_environment(options: RunOptions, names: Names, services: LocalService
     }
 
 
-def _reset_handler_state() -> None:
-    """Forget what a previous run in this process cached (clients of another moto, another Firehose).
-
-    Imported here, inside the run's Lambda log capture, as the Lambda runtime imports a handler.
-    """
-    from notifier.handler import reset as reset_notifier
-    from transform.handler import reset as reset_transform
-
-    reset_notifier()
-    reset_transform()
-
-
 def run(options: RunOptions, services: LocalServices | None = None) -> RunSummary:
     """Run the pipeline; with no `services`, start them for this run and stop them at the end."""
     if services is None:
@@ -119,8 +109,13 @@ def run(options: RunOptions, services: LocalServices | None = None) -> RunSummar
     environment = lambda_environment(options, names, services, secret_arn)
     first_event = len(services.datadog.events)
     with patched_environ(environment), lambda_log(str(options.out / "lambda.log")):
-        _reset_handler_state()
+        # Forget what a previous run in this process cached (clients of another moto, another Firehose).
+        transform.reset()
+        notifier.reset()
         stats = _deliver(options, names, services, transform, pattern, summary)
+        if options.replay_format is not None:
+            # Before notifying: what the replay archives joins the stream's objects, notified like the rest.
+            summary.replay = replay_failed(services, names.bucket, names.stream, options.replay_format).lines
         _notify(names, services, notifier, stats, summary)
     mirror(services.aws.client("s3"), names.bucket, options.out, summary)
     _query(options.out / "s3" / names.bucket, names.athena_table, options.out / "queries", summary)

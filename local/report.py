@@ -84,6 +84,9 @@ def _archive(summary: RunSummary, out: Path) -> list[str]:
                      f"why: {out / 'lambda.log'}")
         lines += [f"      {obj['key']}  ({_plural(obj['records'], 'record')})"
                   for obj in summary.error_objects]
+    if summary.replay:
+        lines.append("Replay        errors/processing-failed/ put back into the stream (python -m replay):")
+        lines += [f"      {line}" for line in summary.replay]
     return lines
 
 

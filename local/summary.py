@@ -47,6 +47,7 @@ class RunSummary:
     queries: list[QueryResult] = field(default_factory=list)
     first_line: str = ""  # the input's first line as quoted in messages, to show it when nothing matched
     seconds: float = 0.0  # wall time of the whole command
+    replay: list[str] = field(default_factory=list)  # what replay printed, with --replay-format
 
     def as_json(self) -> bytes:
         # Query cells may be DuckDB's Decimal or date types: written as their text.

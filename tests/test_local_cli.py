@@ -246,3 +246,35 @@ def test_source_firehose_archives_exactly_the_reject_flows(tmp_path):
     assert sorted(map(key, archived)) == sorted(map(key, expected))
     assert all(row["log_group"] is None and row["log_stream"] is None for row in archived)
     assert not summary["error_objects"]
+
+
+def test_replay_with_the_fixed_format_recovers_every_flow_a_wrong_format_sent_to_errors(tmp_path, capsys):
+    from datetime import UTC, datetime
+
+    from local.sample import sample_lines
+    right = parse_format(None)
+    # The same field count, two fields swapped: the filter ships the lines, the transform cannot read them.
+    wrong = right.text.replace("${interface-id}", "${swap}").replace("${packets}", "${interface-id}") \
+        .replace("${swap}", "${packets}")
+    lines = sample_lines(right, 3, 7, datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+    given = tmp_path / "flows.log"
+    given.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+
+    assert main(["demo", "--input", str(given), "--format", wrong, "--replay-format", right.text,
+                 "--out", str(out)]) == 0
+
+    summary = summary_of(out)
+    expected = rejected_flows(lines, right)
+    key = lambda row: tuple(row.get(column) for column in right.columns)  # noqa: E731
+    assert summary["failed_records"] > 0, "the wrong format sends every record to errors/ first"
+    assert sorted(map(key, archived_rows(out / "s3" / summary["bucket"]))) == sorted(map(key, expected))
+    assert summary["replay"][-1].startswith(f"put back {summary['failed_records']} records")
+    assert "1 object replayed, 0 skipped (already replayed), 0 failed" in summary["replay"][-1]
+    assert "Replay        errors/processing-failed/ put back into the stream" in capsys.readouterr().out
+
+
+def test_a_bad_replay_format_is_a_one_line_error(tmp_path, capsys):
+    assert main(["demo", "--replay-format", "${version} ${nonsense}", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
