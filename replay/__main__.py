@@ -27,7 +27,8 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m replay", description=__doc__,
         epilog=f"Each object is tagged {REPLAYED_TAG}=<UTC time> once Firehose has accepted all its "
                "records; tagged objects are skipped. Exit codes: 0 done, 1 some objects left untagged "
-               "(named; a re-run retries exactly those), 2 usage or setup error.")
+               "(named; a re-run retries exactly those), 2 usage or setup error, 130 interrupted (a re-run "
+               "resumes after what Firehose already took).")
     cli.add_argument("--bucket", required=True, help="the archive bucket (`pulumi stack output bucketName`)")
     cli.add_argument("--stream", required=True,
                      help="the delivery stream (`pulumi stack output deliveryStreamName`)")

@@ -6,6 +6,7 @@ so a second run puts nothing and a run that failed half-way retries exactly the 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -109,6 +110,11 @@ class Replayer:
                           f"{self.stream.last_error or 'none'}); ")
                 return ObjectOutcome(key, FAILED, accepted, accepted_bytes, calls, resumed_after=done,
                                      reason=reason + self._note_progress(key, tags, done, accepted, records))
+            except BaseException:
+                # Ctrl-C or a setup error mid-object: remember the batches Firehose took, so a re-run
+                # resumes after them (only the batch in flight may be put twice).
+                self._remember(key, tags, done + accepted)
+                raise
             accepted += len(batch.records)
             accepted_bytes += batch.size
         try:
@@ -118,6 +124,11 @@ class Replayer:
                 f"all its records were put back but {error}: tag it {REPLAYED_TAG!r} by hand, or a "
                 f"re-run puts them again"))
         return ObjectOutcome(key, REPLAYED, accepted, accepted_bytes, calls, resumed_after=done)
+
+    def _remember(self, key: str, tags: list[dict[str, str]], back: int) -> None:
+        if back:
+            with contextlib.suppress(ObjectAccessError):
+                self.bucket.mark_progress(key, tags, back)
 
     def _note_progress(self, key: str, tags: list[dict[str, str]], done: int, accepted: int,
                        records: list[FailedRecord]) -> str:

@@ -254,6 +254,31 @@ def test_an_object_refused_half_way_resumes_where_firehose_stopped_taking_it(set
     assert tag["Key"] == REPLAYED_TAG, "the progress tag gives way to the replayed tag"
 
 
+class InterruptedAfter(RefusingAfter):
+    """The loopback Firehose's client, with the user pressing Ctrl-C during the call after `calls` calls."""
+
+    def put_record_batch(self, **kwargs):
+        if self.calls_left <= 0:
+            raise KeyboardInterrupt
+        self.calls_left -= 1
+        return self.client.put_record_batch(**kwargs)
+
+
+def test_an_interrupted_object_resumes_after_the_batches_firehose_took(setup, firehose):
+    s3, bucket, stream, received = setup
+    raws = [b"record %d\n" % i for i in range(1001)]  # three PutRecordBatch calls: 500, 500, 1
+    put_errors(s3, bucket, error_key(), raws)
+    options = options_from(parser().parse_args(["--bucket", bucket, "--stream", stream]))
+    with pytest.raises(KeyboardInterrupt):
+        replay(options, Bucket(s3, bucket), Stream(InterruptedAfter(firehose[0], calls=1), stream),
+               io.StringIO(), io.StringIO(), sleep=lambda seconds: None)
+    assert tags(s3, bucket, error_key()) == [{"Key": "rejected-flows-replay-progress", "Value": "500"}]
+
+    code, out, _ = run_cli("--bucket", bucket, "--stream", stream)
+    assert code == 0 and "501 records" in out
+    assert received.drain() == raws, "each record exactly once, in order, across the interruption"
+
+
 def test_a_progress_tag_larger_than_the_object_is_an_error_not_a_guess(setup):
     s3, bucket, stream, received = setup
     put_errors(s3, bucket, error_key(), FIRST)
