@@ -32,7 +32,7 @@ from notifier.datadog import (
     post_event,
 )
 from notifier.model import EventDraft, ObjectRef
-from notifier.reading import ObjectUnreadableError, summarise_object
+from notifier.reading import ObjectUnreadableError, SummaryTimeoutError, summarise_object
 from notifier.render_errors import unreadable_event
 from notifier.secrets import ApiKeySource, secrets_provider
 from notifier.settings import Settings, load_settings
@@ -148,6 +148,13 @@ def process_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]
         logger.warning("object no longer exists: skipped", extra=log)
         metrics.add_metric(name="ObjectsMissing", unit=MetricUnit.Count, value=1)
         return "missing"
+    except SummaryTimeoutError as error:
+        # Raised, so Lambda retries with a fresh invocation; counted like an event that was not posted,
+        # since the object has none yet (the events-failed alarm watches this count).
+        logger.error("event not posted",
+                     extra={**log, "error": str(error), "error_type": type(error).__name__})
+        metrics.add_metric(name="EventsFailed", unit=MetricUnit.Count, value=1)
+        raise
     except ObjectUnreadableError as error:
         draft = unreadable_event(obj, error.reason, rt.settings.event_context(), rt.clock())
         facts = {"kind": "unreadable", "reason": error.reason}

@@ -155,11 +155,16 @@ def test_other_s3_errors_still_fail_the_invocation(aws, env, httpserver, clock):
 
 # --- time ----------------------------------------------------------------------------------------
 
-def test_running_out_of_time_while_summarising_says_so_and_posts_nothing(aws, env, httpserver, clock):
+def test_running_out_of_time_while_summarising_says_so_and_posts_nothing(aws, env, httpserver, clock, caplog,
+                                                                          capsys):
     put(aws, DATA_KEY, gz(ndjson(scanner_batch() * 400)))  # 12,000 lines
     # 3.5 s left: less than the 3 s safety margin plus the 1 s a request needs.
     with pytest.raises(SummaryTimeoutError) as raised:
         invoke(s3_event(BUCKET, DATA_KEY), clock, seconds_left=3.5)
+    output = capsys.readouterr().out
+    assert '"EventsFailed":[1.0]' in output.replace(" ", ""), "counted for the events-failed alarm"
+    errors = [(r.message, getattr(r, "object_key", None)) for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == [("event not posted", DATA_KEY)]
     message = str(raised.value)
     assert message.startswith(f"ran out of time while summarising {URI}: 4,096 lines read, 3.5 s left")
     assert "Datadog" not in message and "timeout" in message
