@@ -63,38 +63,142 @@ def project_name() -> str:
 
 
 @dataclass(frozen=True)
-class StackSettings:
+class Buffers:
+    """Firehose buffering: the transform's input (processor) and the archive objects it writes."""
+
+    processor_mb: float
+    processor_seconds: int
+    archive_mb: int
+    archive_seconds: int
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each kind of data is kept: Lambda and flow-log groups, archive objects, error objects."""
+
+    log_days: int
+    """Days CloudWatch keeps the flow-log group and the functions' and stream's log groups."""
+    archive_transition_days: int
+    """Days before rejected/ and errors/ objects move to Standard-IA (0: never)."""
+    archive_expiration_days: int
+    """Days before rejected/ objects expire (0: never)."""
+    error_expiration_days: int
+    """Days before errors/ objects expire (0: never)."""
+
+
+@dataclass(frozen=True)
+class Notifications:
+    """The notifier's Datadog events and how Lambda retries the S3 notifications that trigger them."""
+
     datadog_site: str
     datadog_tags: tuple[str, ...]
-    log_group_name: str | None
-    log_retention_days: int
-    vpc_ids: tuple[str, ...]
-    flow_log_format: FlowLogFormat
-    keep_actions: frozenset[str]
-    processor_buffer_mb: float
-    processor_buffer_seconds: int
-    archive_buffer_mb: int
-    archive_buffer_seconds: int
-    archive_transition_days: int
-    archive_expiration_days: int
-    error_expiration_days: int
-    lambda_architecture: str
-    athena_scan_limit_mb: int
-    notifier_max_event_age_seconds: int
-    notifier_retry_attempts: int
-    resource_tags: dict[str, str]
-    collection: Collection
-    # Operations: pipeline-health alarms and, with a datadogAppKey, Datadog monitors as code.
-    alarm_email: str | None
-    alarm_topic_arn: str | None
-    silence_alarm_hours: int
-    datadog_monitor_threshold: int
+    max_event_age_seconds: int
+    retry_attempts: int
     internal_cidrs: tuple[str, ...]
 
     @property
     def internal_cidrs_env(self) -> str:
         """INTERNAL_CIDRS as the notifier reads it (comma-separated)."""
         return ",".join(self.internal_cidrs)
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """Pipeline-health alarms and, with a datadogAppKey, the threshold of the Datadog volume monitor."""
+
+    email: str | None
+    topic_arn: str | None
+    silence_hours: int
+    datadog_monitor_threshold: int
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    log_group_name: str | None
+    vpc_ids: tuple[str, ...]
+    flow_log_format: FlowLogFormat
+    keep_actions: frozenset[str]
+    buffers: Buffers
+    retention: Retention
+    notifications: Notifications
+    alarms: AlarmSettings
+    lambda_architecture: str
+    athena_scan_limit_mb: int
+    resource_tags: dict[str, str]
+    collection: Collection
+
+    # The flat names of the grouped values, read-only, for callers written before the groups.
+    @property
+    def datadog_site(self) -> str:
+        return self.notifications.datadog_site
+
+    @property
+    def datadog_tags(self) -> tuple[str, ...]:
+        return self.notifications.datadog_tags
+
+    @property
+    def notifier_max_event_age_seconds(self) -> int:
+        return self.notifications.max_event_age_seconds
+
+    @property
+    def notifier_retry_attempts(self) -> int:
+        return self.notifications.retry_attempts
+
+    @property
+    def internal_cidrs(self) -> tuple[str, ...]:
+        return self.notifications.internal_cidrs
+
+    @property
+    def internal_cidrs_env(self) -> str:
+        return self.notifications.internal_cidrs_env
+
+    @property
+    def processor_buffer_mb(self) -> float:
+        return self.buffers.processor_mb
+
+    @property
+    def processor_buffer_seconds(self) -> int:
+        return self.buffers.processor_seconds
+
+    @property
+    def archive_buffer_mb(self) -> int:
+        return self.buffers.archive_mb
+
+    @property
+    def archive_buffer_seconds(self) -> int:
+        return self.buffers.archive_seconds
+
+    @property
+    def log_retention_days(self) -> int:
+        return self.retention.log_days
+
+    @property
+    def archive_transition_days(self) -> int:
+        return self.retention.archive_transition_days
+
+    @property
+    def archive_expiration_days(self) -> int:
+        return self.retention.archive_expiration_days
+
+    @property
+    def error_expiration_days(self) -> int:
+        return self.retention.error_expiration_days
+
+    @property
+    def alarm_email(self) -> str | None:
+        return self.alarms.email
+
+    @property
+    def alarm_topic_arn(self) -> str | None:
+        return self.alarms.topic_arn
+
+    @property
+    def silence_alarm_hours(self) -> int:
+        return self.alarms.silence_hours
+
+    @property
+    def datadog_monitor_threshold(self) -> int:
+        return self.alarms.datadog_monitor_threshold
 
     @property
     def creates_log_group(self) -> bool:
@@ -135,36 +239,41 @@ def load_settings(get: Getter | None = None) -> StackSettings:
         """Every validator has one shape: (config key, raw value, limits...) -> the typed value."""
         return check(key, value(key), *limits)
 
-    log_group_name = str(value("logGroupName")).strip() or None
-    format_text = str(value("flowLogFormat")).strip()
-    if not format_text:
-        format_text = RICH_FORMAT if log_group_name is None else DEFAULT_FORMAT
+    log_group_name = read("logGroupName", _optional_text)
     return StackSettings(
-        datadog_site=read("datadogSite", _one_of, DATADOG_SITES),
-        datadog_tags=read("datadogTags", _strings),
         log_group_name=log_group_name,
-        log_retention_days=read("logRetentionDays", _retention_days),
         vpc_ids=read("vpcIds", _strings),
-        flow_log_format=_checked("flowLogFormat", parse_format, format_text),
+        flow_log_format=read("flowLogFormat", _flow_log_format, log_group_name),
         keep_actions=read("keepActions", _keep_actions),
-        processor_buffer_mb=read("processorBufferMb", _megabytes, *PROCESSOR_BUFFER_MB_RANGE),
-        processor_buffer_seconds=read("processorBufferSeconds", _integer, 0, 900),
-        archive_buffer_mb=read("archiveBufferMb", _integer, 1, 128),
-        archive_buffer_seconds=read("archiveBufferSeconds", _integer, 0, 900),
-        archive_transition_days=read("archiveTransitionDays", _transition_days),
-        archive_expiration_days=read("archiveExpirationDays", _integer, 0),
-        error_expiration_days=read("errorExpirationDays", _integer, 0),
+        buffers=Buffers(
+            processor_mb=read("processorBufferMb", _megabytes, *PROCESSOR_BUFFER_MB_RANGE),
+            processor_seconds=read("processorBufferSeconds", _integer, 0, 900),
+            archive_mb=read("archiveBufferMb", _integer, 1, 128),
+            archive_seconds=read("archiveBufferSeconds", _integer, 0, 900),
+        ),
+        retention=Retention(
+            log_days=read("logRetentionDays", _retention_days),
+            archive_transition_days=read("archiveTransitionDays", _transition_days),
+            archive_expiration_days=read("archiveExpirationDays", _integer, 0),
+            error_expiration_days=read("errorExpirationDays", _integer, 0),
+        ),
+        notifications=Notifications(
+            datadog_site=read("datadogSite", _one_of, DATADOG_SITES),
+            datadog_tags=read("datadogTags", _strings),
+            max_event_age_seconds=read("notifierMaxEventAgeSeconds", _integer, 60, 21600),
+            retry_attempts=read("notifierRetryAttempts", _integer, 0, 2),
+            internal_cidrs=read("internalCidrs", _cidrs),
+        ),
+        alarms=AlarmSettings(
+            email=read("alarmEmail", _optional, _email),
+            topic_arn=read("alarmTopicArn", _optional, _topic_arn),
+            silence_hours=read("silenceAlarmHours", _integer, 0, MAX_SILENCE_ALARM_HOURS),
+            datadog_monitor_threshold=read("datadogMonitorThreshold", _integer, 0),
+        ),
         lambda_architecture=read("lambdaArchitecture", _one_of, ARCHITECTURES),
         athena_scan_limit_mb=read("athenaScanLimitMb", _integer, 10),
-        notifier_max_event_age_seconds=read("notifierMaxEventAgeSeconds", _integer, 60, 21600),
-        notifier_retry_attempts=read("notifierRetryAttempts", _integer, 0, 2),
         resource_tags=read("resourceTags", _key_values),
         collection=_collection(read, log_group_name),
-        alarm_email=read("alarmEmail", _optional, _email),
-        alarm_topic_arn=read("alarmTopicArn", _optional, _topic_arn),
-        silence_alarm_hours=read("silenceAlarmHours", _integer, 0, MAX_SILENCE_ALARM_HOURS),
-        datadog_monitor_threshold=read("datadogMonitorThreshold", _integer, 0),
-        internal_cidrs=read("internalCidrs", _cidrs),
     )
 
 
@@ -188,18 +297,30 @@ def _collection(read: Reader, log_group_name: str | None) -> Collection:
 
 
 def _parsed_text(key: str, raw: Any, parse: Callable[[str], Any]) -> Any:
-    return _checked(key, parse, str(raw).strip())
+    return _parsed(key, str(raw).strip(), parse)
 
 
 def _parsed_list(key: str, raw: Any, parse: Callable[[tuple[str, ...]], Any]) -> Any:
-    return _checked(key, parse, _strings(key, raw))
+    return _parsed(key, _strings(key, raw), parse)
 
 
-def _checked(key: str, parse: Callable[[Any], Any], raw: Any) -> Any:
+def _parsed(key: str, raw: Any, parse: Callable[[Any], Any]) -> Any:
+    """A contracts parser's ValueError as a SettingsError that names the key."""
     try:
         return parse(raw)
     except ValueError as error:
         raise SettingsError(f"config {key}: {error}") from error
+
+
+def _optional_text(key: str, raw: Any) -> str | None:
+    return str(raw).strip() or None
+
+
+def _flow_log_format(key: str, raw: Any, existing_log_group: str | None) -> FlowLogFormat:
+    """Empty means the rich format for flow logs the stack creates, AWS's default for an existing group."""
+    text = str(raw).strip() or (RICH_FORMAT if existing_log_group is None else DEFAULT_FORMAT)
+    flow_log_format: FlowLogFormat = _parsed(key, text, parse_format)
+    return flow_log_format
 
 
 def _integer(key: str, raw: Any, low: int | None = None, high: int | None = None) -> int:
@@ -240,7 +361,7 @@ ARCHIVED_ACTIONS = frozenset({"REJECT"})
 
 
 def _keep_actions(key: str, raw: Any) -> frozenset[str]:
-    actions: frozenset[str] = _checked(key, parse_keep_actions, _strings(key, raw))
+    actions: frozenset[str] = _parsed(key, _strings(key, raw), parse_keep_actions)
     if not actions <= ARCHIVED_ACTIONS:
         raise SettingsError(
             f"config {key}: this stack archives and alerts on rejected traffic only, so it must be "

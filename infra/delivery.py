@@ -17,6 +17,7 @@ from contracts.firehose import (
 )
 from contracts.flowlog import parse_format, unknown_fields
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX
+from contracts.settings import Buffers
 from infra import policies
 from infra.functions import FunctionArgs, python_function
 from infra.packaging import LambdaPackage
@@ -38,10 +39,7 @@ class DeliveryArgs:
     architecture: str
     flow_log_format: str
     keep_actions: str
-    processor_buffer_mb: float
-    processor_buffer_seconds: int
-    archive_buffer_mb: int
-    archive_buffer_seconds: int
+    buffers: Buffers
     log_retention_days: int
     account: policies.Account
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -141,8 +139,8 @@ class Delivery(pulumi.ComponentResource):
                 prefix=FIREHOSE_DATA_PREFIX,
                 error_output_prefix=FIREHOSE_ERROR_PREFIX,
                 compression_format="GZIP",
-                buffering_size=args.archive_buffer_mb,
-                buffering_interval=args.archive_buffer_seconds,
+                buffering_size=args.buffers.archive_mb,
+                buffering_interval=args.buffers.archive_seconds,
                 cloudwatch_logging_options=aws.kinesis.
                 FirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptionsArgs(
                     enabled=True,
@@ -196,7 +194,7 @@ def processor(
     function_arn: pulumi.Input[str], args: DeliveryArgs,
 ) -> aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs:
     parameter = aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorParameterArgs  # noqa: E501
-    parameters = processor_parameters(function_arn, args.processor_buffer_mb, args.processor_buffer_seconds)
+    parameters = processor_parameters(function_arn, args.buffers.processor_mb, args.buffers.processor_seconds)
     return aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs(
         type="Lambda",
         parameters=[parameter(parameter_name=key, parameter_value=value)

@@ -44,7 +44,7 @@ def build_member(settings: StackSettings, stack: str, tags: dict[str, str]) -> M
         stack=stack,
         subscription_name=names.subscription_filter,
         existing_log_group=settings.log_group_name,
-        log_retention_days=settings.log_retention_days,
+        log_retention_days=settings.retention.log_days,
         vpc_ids=settings.vpc_ids,
         flow_log_format=settings.flow_log_format,
         keep_actions=settings.keep_actions,

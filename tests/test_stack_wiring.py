@@ -69,12 +69,12 @@ def test_processor_calls_the_transform_with_the_sized_buffer(run) -> None:
     assert parameters == {
         "LambdaArn": function(result, "transform").outputs["arn"] + ":$LATEST",
         "BufferSizeInMBs": "0.2",
-    } == {"LambdaArn": parameters["LambdaArn"], "BufferSizeInMBs": f"{settings.processor_buffer_mb:g}"}
+    } == {"LambdaArn": parameters["LambdaArn"], "BufferSizeInMBs": f"{settings.buffers.processor_mb:g}"}
     s3 = result.one(STREAM).inputs["extendedS3Configuration"]
     assert s3["bucketArn"] == result.one("aws:s3/bucket:Bucket").outputs["arn"]
     assert s3["compressionFormat"] == "GZIP"
-    assert s3["bufferingSize"] == settings.archive_buffer_mb
-    assert s3["bufferingInterval"] == settings.archive_buffer_seconds
+    assert s3["bufferingSize"] == settings.buffers.archive_mb
+    assert s3["bufferingInterval"] == settings.buffers.archive_seconds
     logging = s3["cloudwatchLoggingOptions"]
     assert logging["enabled"] is True
     group = result.one("aws:cloudwatch/logGroup:LogGroup", "delivery-errors").inputs["name"]
@@ -144,8 +144,8 @@ def test_notifier_env_follows_contract_4_without_the_key(run) -> None:
     assert env.DD_API_KEY not in variables
     secret = result.one("aws:secretsmanager/secret:Secret").outputs
     assert variables[env.DD_API_KEY_SECRET_ARN] == secret["arn"]
-    assert variables[env.DD_SITE] == settings.datadog_site
-    assert variables[env.DD_TAGS] == ",".join(settings.datadog_tags)
+    assert variables[env.DD_SITE] == settings.notifications.datadog_site
+    assert variables[env.DD_TAGS] == ",".join(settings.notifications.datadog_tags)
     database = result.one("aws:glue/catalogDatabase:CatalogDatabase").inputs
     assert variables[env.ATHENA_DATABASE] == database["name"]
     assert variables[env.ATHENA_TABLE] == result.one(TABLE).inputs["name"] == env.DEFAULT_ATHENA_TABLE
@@ -158,8 +158,8 @@ def test_notifier_retries_then_dead_letters(run) -> None:
     settings = settings_of(name)
     config = result.one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").inputs
     assert config["functionName"] == function(result, "notifier").outputs["name"]
-    assert config["maximumRetryAttempts"] == settings.notifier_retry_attempts
-    assert config["maximumEventAgeInSeconds"] == settings.notifier_max_event_age_seconds
+    assert config["maximumRetryAttempts"] == settings.notifications.retry_attempts
+    assert config["maximumEventAgeInSeconds"] == settings.notifications.max_event_age_seconds
     queue = result.one("aws:sqs/queue:Queue").outputs
     assert config["destinationConfig"]["onFailure"]["destination"] == queue["arn"]
 
@@ -171,7 +171,7 @@ def test_log_group_created_or_existing(run) -> None:
     subscription = result.one("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter").inputs
     if settings.log_group_name is None:
         created = groups[f"/vpc/flow-logs/{STACK}"]
-        assert created.inputs["retentionInDays"] == settings.log_retention_days
+        assert created.inputs["retentionInDays"] == settings.retention.log_days
         assert subscription["logGroup"] == created.inputs["name"]
         assert result.exports["logGroupName"] == f"/vpc/flow-logs/{STACK}"
     else:
