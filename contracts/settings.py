@@ -63,6 +63,28 @@ def project_name() -> str:
 
 
 @dataclass(frozen=True)
+class FlowLogs:
+    """Which flow logs reach the stream, in which format, and the actions the transform keeps."""
+
+    existing_log_group: str | None
+    """A log group to subscribe (logGroupName) instead of the one the stack would create."""
+    vpc_ids: tuple[str, ...]
+    """VPCs the stack creates flow logs for."""
+    format: FlowLogFormat
+    keep_actions: frozenset[str]
+
+    @property
+    def keep_actions_env(self) -> str:
+        """KEEP_ACTIONS as the transform reads it."""
+        return ",".join(sorted(self.keep_actions))
+
+    @property
+    def traffic_type(self) -> str:
+        """Created flow logs record only the traffic the stack keeps."""
+        return "ALL" if len(self.keep_actions) > 1 else next(iter(self.keep_actions))
+
+
+@dataclass(frozen=True)
 class Buffers:
     """Firehose buffering: the transform's input (processor) and the archive objects it writes."""
 
@@ -114,10 +136,7 @@ class AlarmSettings:
 
 @dataclass(frozen=True)
 class StackSettings:
-    log_group_name: str | None
-    vpc_ids: tuple[str, ...]
-    flow_log_format: FlowLogFormat
-    keep_actions: frozenset[str]
+    flow_logs: FlowLogs
     buffers: Buffers
     retention: Retention
     notifications: Notifications
@@ -128,6 +147,30 @@ class StackSettings:
     collection: Collection
 
     # The flat names of the grouped values, read-only, for callers written before the groups.
+    @property
+    def log_group_name(self) -> str | None:
+        return self.flow_logs.existing_log_group
+
+    @property
+    def vpc_ids(self) -> tuple[str, ...]:
+        return self.flow_logs.vpc_ids
+
+    @property
+    def flow_log_format(self) -> FlowLogFormat:
+        return self.flow_logs.format
+
+    @property
+    def keep_actions(self) -> frozenset[str]:
+        return self.flow_logs.keep_actions
+
+    @property
+    def keep_actions_env(self) -> str:
+        return self.flow_logs.keep_actions_env
+
+    @property
+    def flow_log_traffic_type(self) -> str:
+        return self.flow_logs.traffic_type
+
     @property
     def datadog_site(self) -> str:
         return self.notifications.datadog_site
@@ -203,21 +246,11 @@ class StackSettings:
     @property
     def creates_log_group(self) -> bool:
         """The stack makes a flow-log group: not for an existing group, nor for flow logs to Firehose."""
-        return self.log_group_name is None and not self.collection.flow_logs_to_firehose
+        return self.flow_logs.existing_log_group is None and not self.collection.flow_logs_to_firehose
 
     @property
     def is_member(self) -> bool:
         return self.collection.is_member
-
-    @property
-    def keep_actions_env(self) -> str:
-        """KEEP_ACTIONS as the transform reads it."""
-        return ",".join(sorted(self.keep_actions))
-
-    @property
-    def flow_log_traffic_type(self) -> str:
-        """Created flow logs record only the traffic the stack keeps."""
-        return "ALL" if len(self.keep_actions) > 1 else next(iter(self.keep_actions))
 
 
 Getter = Callable[[str], Any]
@@ -240,11 +273,14 @@ def load_settings(get: Getter | None = None) -> StackSettings:
         return check(key, value(key), *limits)
 
     log_group_name = read("logGroupName", _optional_text)
-    return StackSettings(
-        log_group_name=log_group_name,
+    flow_logs = FlowLogs(
+        existing_log_group=log_group_name,
         vpc_ids=read("vpcIds", _strings),
-        flow_log_format=read("flowLogFormat", _flow_log_format, log_group_name),
+        format=read("flowLogFormat", _flow_log_format, log_group_name),
         keep_actions=read("keepActions", _keep_actions),
+    )
+    return StackSettings(
+        flow_logs=flow_logs,
         buffers=Buffers(
             processor_mb=read("processorBufferMb", _megabytes, *PROCESSOR_BUFFER_MB_RANGE),
             processor_seconds=read("processorBufferSeconds", _integer, 0, 900),
@@ -273,14 +309,14 @@ def load_settings(get: Getter | None = None) -> StackSettings:
         lambda_architecture=read("lambdaArchitecture", _one_of, ARCHITECTURES),
         athena_scan_limit_mb=read("athenaScanLimitMb", _integer, 10),
         resource_tags=read("resourceTags", _key_values),
-        collection=_collection(read, log_group_name),
+        collection=_collection(read, flow_logs),
     )
 
 
 Reader = Callable[..., Any]
 
 
-def _collection(read: Reader, log_group_name: str | None) -> Collection:
+def _collection(read: Reader, flow_logs: FlowLogs) -> Collection:
     """sourceAccountIds, organizationId, sourceRegions, centralDestinationArn, flowLogDestination."""
     collection = Collection(
         source_account_ids=read("sourceAccountIds", _parsed_list, parse_account_ids),
@@ -290,7 +326,9 @@ def _collection(read: Reader, log_group_name: str | None) -> Collection:
         flow_log_destination=read("flowLogDestination", _one_of, FLOW_LOG_DESTINATIONS),
     )
     try:
-        check_collection(collection, vpc_ids=read("vpcIds", _strings), existing_log_group=log_group_name)
+        check_collection(
+            collection, vpc_ids=flow_logs.vpc_ids, existing_log_group=flow_logs.existing_log_group,
+        )
     except CollectionError as error:
         raise SettingsError(f"config: {error}") from error
     return collection

@@ -17,7 +17,7 @@ from contracts.firehose import (
 )
 from contracts.flowlog import parse_format, unknown_fields
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX
-from contracts.settings import Buffers
+from contracts.settings import Buffers, FlowLogs
 from infra import policies
 from infra.functions import FunctionArgs, python_function
 from infra.packaging import LambdaPackage
@@ -37,8 +37,8 @@ class DeliveryArgs:
     bucket_arn: pulumi.Input[str]
     package: LambdaPackage
     architecture: str
-    flow_log_format: str
-    keep_actions: str
+    flow_logs: FlowLogs
+    """The format and the kept actions the transform is told (the rest is the source's)."""
     buffers: Buffers
     log_retention_days: int
     account: policies.Account
@@ -65,7 +65,7 @@ class Delivery(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         self.stream_arn = args.account.arn("firehose", f"deliverystream/{args.stream_name}")
-        warn_about_unknown_fields(args.flow_log_format)
+        warn_about_unknown_fields(args.flow_logs.format.text)
 
         self.transform = python_function(f"{name}-transform", FunctionArgs(
             function_name=args.transform_function_name,
@@ -77,8 +77,8 @@ class Delivery(pulumi.ComponentResource):
             log_retention_days=args.log_retention_days,
             account=args.account,
             environment={
-                env.FLOW_LOG_FORMAT: args.flow_log_format,
-                env.KEEP_ACTIONS: args.keep_actions,
+                env.FLOW_LOG_FORMAT: args.flow_logs.format.text,
+                env.KEEP_ACTIONS: args.flow_logs.keep_actions_env,
                 env.POWERTOOLS_SERVICE_NAME: env.TRANSFORM_SERVICE,
                 env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
             },

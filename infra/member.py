@@ -43,12 +43,8 @@ def build_member(settings: StackSettings, stack: str, tags: dict[str, str]) -> M
     source = Source("source", SourceArgs(
         stack=stack,
         subscription_name=names.subscription_filter,
-        existing_log_group=settings.log_group_name,
+        flow_logs=settings.flow_logs,
         log_retention_days=settings.retention.log_days,
-        vpc_ids=settings.vpc_ids,
-        flow_log_format=settings.flow_log_format,
-        keep_actions=settings.keep_actions,
-        traffic_type=settings.flow_log_traffic_type,
         stream_arn=None,
         account=policies.Account.current(),
         tags=tags,

@@ -88,7 +88,7 @@ def build_pipeline(
         results_prefix=ATHENA_RESULTS_PREFIX,
         scan_limit_mb=settings.athena_scan_limit_mb,
         tags=tags,
-        extra_fields=unknown_fields(settings.flow_log_format),
+        extra_fields=unknown_fields(settings.flow_logs.format),
     ))
     delivery = Delivery("delivery", DeliveryArgs(
         stream_name=names.delivery_stream,
@@ -96,8 +96,7 @@ def build_pipeline(
         bucket_arn=bucket.arn,
         package=packages.transform,
         architecture=settings.lambda_architecture,
-        flow_log_format=settings.flow_log_format.text,
-        keep_actions=settings.keep_actions_env,
+        flow_logs=settings.flow_logs,
         buffers=settings.buffers,
         log_retention_days=settings.retention.log_days,
         account=account,
@@ -107,12 +106,8 @@ def build_pipeline(
     source = Source("source", SourceArgs(
         stack=stack,
         subscription_name=names.subscription_filter,
-        existing_log_group=settings.log_group_name,
+        flow_logs=settings.flow_logs,
         log_retention_days=settings.retention.log_days,
-        vpc_ids=settings.vpc_ids,
-        flow_log_format=settings.flow_log_format,
-        keep_actions=settings.keep_actions,
-        traffic_type=settings.flow_log_traffic_type,
         stream_arn=delivery.stream.arn,
         account=account,
         depends_on=[delivery],

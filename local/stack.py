@@ -42,7 +42,7 @@ class Names:
         return cls(
             bucket=stack.bucket_prefix + "archive" + (f"-{run}" if run > 1 else ""),
             stream=stack.delivery_stream,
-            log_group=settings.log_group_name or f"/vpc/flow-logs/{STACK}",
+            log_group=settings.flow_logs.existing_log_group or f"/vpc/flow-logs/{STACK}",
             filter_name=stack.subscription_filter,
             transform=stack.transform_function,
             notifier=stack.notifier_function,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from contracts.flowlog import DEFAULT_FORMAT, parse_format
 from contracts.settings import (
     Buffers,
+    FlowLogs,
     Notifications,
     Retention,
     SettingsError,
@@ -59,6 +61,7 @@ GROUPED_CONFIG = {
     "archiveBufferMb": 64, "archiveBufferSeconds": 600,
     "logRetentionDays": 30, "archiveTransitionDays": 60,
     "archiveExpirationDays": 400, "errorExpirationDays": 90,
+    "logGroupName": " /vpc/shared ", "vpcIds": ["vpc-0a1b2c3d"],
     "datadogSite": "datadoghq.eu", "datadogTags": ["team:net"], "notifierMaxEventAgeSeconds": 600,
     "notifierRetryAttempts": 1, "internalCidrs": ["100.64.0.0/10"],
 }
@@ -72,6 +75,10 @@ def test_each_group_holds_the_keys_of_its_concern() -> None:
     assert settings.retention == Retention(
         log_days=30, archive_transition_days=60, archive_expiration_days=400, error_expiration_days=90,
     )
+    assert settings.flow_logs == FlowLogs(
+        existing_log_group="/vpc/shared", vpc_ids=("vpc-0a1b2c3d",), format=parse_format(DEFAULT_FORMAT),
+        keep_actions=frozenset({"REJECT"}),
+    )
     assert settings.notifications == Notifications(
         datadog_site="datadoghq.eu", datadog_tags=("team:net",), max_event_age_seconds=600, retry_attempts=1,
         internal_cidrs=("100.64.0.0/10",),
@@ -80,6 +87,12 @@ def test_each_group_holds_the_keys_of_its_concern() -> None:
 
 # The flat names read before the groups existed, each with the group value it now returns.
 FLAT_NAMES = {
+    "log_group_name": ("flow_logs", "existing_log_group"),
+    "vpc_ids": ("flow_logs", "vpc_ids"),
+    "flow_log_format": ("flow_logs", "format"),
+    "keep_actions": ("flow_logs", "keep_actions"),
+    "keep_actions_env": ("flow_logs", "keep_actions_env"),
+    "flow_log_traffic_type": ("flow_logs", "traffic_type"),
     "processor_buffer_mb": ("buffers", "processor_mb"),
     "processor_buffer_seconds": ("buffers", "processor_seconds"),
     "archive_buffer_mb": ("buffers", "archive_mb"),
@@ -129,5 +142,5 @@ def test_keeping_accepted_traffic_is_refused_with_the_alternative(actions: list[
 
 
 def test_reject_is_what_the_stack_keeps() -> None:
-    assert settings_from({"keepActions": ["REJECT"]}).keep_actions == frozenset({"REJECT"})
-    assert defaults().keep_actions == frozenset({"REJECT"})
+    assert settings_from({"keepActions": ["REJECT"]}).flow_logs.keep_actions == frozenset({"REJECT"})
+    assert defaults().flow_logs.keep_actions == frozenset({"REJECT"})

@@ -141,7 +141,7 @@ def test_subscription_role_trusts_logs_of_this_account_only(run) -> None:
 def test_flow_log_role_trusts_vpc_flow_logs_of_this_account_only(run) -> None:
     name, result = run
     roles = [r for r in result.of_type(ROLE) if "flow-log-role" in r.name]
-    if not settings_of(name).vpc_ids:
+    if not settings_of(name).flow_logs.vpc_ids:
         assert roles == []
         return
     (role,) = roles
