@@ -155,9 +155,9 @@ def _downstream(
     transform = (kept_gb * ratios.lambda_gb_seconds * prices.lambda_arm_gb_second
                  + invocations / 1e6 * prices.lambda_per_million_requests)
     archive_gb = kept_gb * ratios.archive_gb
-    default_buffer = defaults()
-    objects = max(kept_gb * ratios.ndjson_gb * GB / (default_buffer.archive_buffer_mb * MB),
-                  SECONDS_PER_MONTH / default_buffer.archive_buffer_seconds)
+    default_buffers = defaults().buffers
+    objects = max(kept_gb * ratios.ndjson_gb * GB / (default_buffers.archive_mb * MB),
+                  SECONDS_PER_MONTH / default_buffers.archive_seconds)
     s3 = (archive_gb * prices.s3_standard_gb_month
           + objects / 1000 * (PUT_CLASS_PER_OBJECT * prices.s3_put_per_thousand
                               + GET_CLASS_PER_OBJECT * prices.s3_get_per_thousand))
@@ -175,8 +175,8 @@ def cost_table(
     if gb_per_month < 0 or not 0 <= reject_share <= 1:
         raise ValueError("gb_per_month must be >= 0 and reject_share within 0..1")
     settings = defaults()
-    retention = settings.log_retention_days if retention_days is None else retention_days
-    buffer_mb = settings.processor_buffer_mb if processor_buffer_mb is None else processor_buffer_mb
+    retention = settings.retention.log_days if retention_days is None else retention_days
+    buffer_mb = settings.buffers.processor_mb if processor_buffer_mb is None else processor_buffer_mb
     kept = gb_per_month * reject_share
     compressed = kept * ratios.compressed_gb
     via_subscription = _downstream(kept, ratios, prices, firehose_gb=kept * ratios.firehose_billed_gb,

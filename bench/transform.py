@@ -169,4 +169,4 @@ def buffer_sizing() -> None:
         growth = base64_size(archived) / compressed
         print(f"  {name:>10}: archived line {archived / raw_messages:.2f}x its message; response "
               f"{growth:.1f}x the compressed input -> at most {RESPONSE_LIMIT_BYTES / growth / 1e6:.2f} MB "
-              f"of buffer per 6,000,000-byte response (stack default {defaults().processor_buffer_mb} MB)")
+              f"of buffer per 6,000,000-byte response (stack default {defaults().buffers.processor_mb} MB)")

@@ -1,4 +1,4 @@
-"""Stack configuration: the schema and defaults declared in Pulumi.yaml, read into one validated dataclass.
+"""Stack configuration: the schema and defaults declared in Pulumi.yaml, read and validated into groups.
 
 Pulumi.yaml is the single source of every default. The Pulumi CLI applies those defaults itself; the
 mocks in tests and the local pipeline do not, so `load_settings` falls back to the same declarations.
@@ -11,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,6 +36,12 @@ from contracts.flowlog import (
     parse_format,
     parse_keep_actions,
 )
+from contracts.settings_groups import AlarmSettings as AlarmSettings
+from contracts.settings_groups import Buffers as Buffers
+from contracts.settings_groups import FlowLogs as FlowLogs
+from contracts.settings_groups import Notifications as Notifications
+from contracts.settings_groups import Retention as Retention
+from contracts.settings_groups import StackSettings as StackSettings
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 
@@ -62,60 +67,6 @@ def project_name() -> str:
     return str(yaml.safe_load(PROJECT_FILE.read_text())["name"])
 
 
-@dataclass(frozen=True)
-class StackSettings:
-    datadog_site: str
-    datadog_tags: tuple[str, ...]
-    log_group_name: str | None
-    log_retention_days: int
-    vpc_ids: tuple[str, ...]
-    flow_log_format: FlowLogFormat
-    keep_actions: frozenset[str]
-    processor_buffer_mb: float
-    processor_buffer_seconds: int
-    archive_buffer_mb: int
-    archive_buffer_seconds: int
-    archive_transition_days: int
-    archive_expiration_days: int
-    error_expiration_days: int
-    lambda_architecture: str
-    athena_scan_limit_mb: int
-    notifier_max_event_age_seconds: int
-    notifier_retry_attempts: int
-    resource_tags: dict[str, str]
-    collection: Collection
-    # Operations: pipeline-health alarms and, with a datadogAppKey, Datadog monitors as code.
-    alarm_email: str | None
-    alarm_topic_arn: str | None
-    silence_alarm_hours: int
-    datadog_monitor_threshold: int
-    internal_cidrs: tuple[str, ...]
-
-    @property
-    def internal_cidrs_env(self) -> str:
-        """INTERNAL_CIDRS as the notifier reads it (comma-separated)."""
-        return ",".join(self.internal_cidrs)
-
-    @property
-    def creates_log_group(self) -> bool:
-        """The stack makes a flow-log group: not for an existing group, nor for flow logs to Firehose."""
-        return self.log_group_name is None and not self.collection.flow_logs_to_firehose
-
-    @property
-    def is_member(self) -> bool:
-        return self.collection.is_member
-
-    @property
-    def keep_actions_env(self) -> str:
-        """KEEP_ACTIONS as the transform reads it."""
-        return ",".join(sorted(self.keep_actions))
-
-    @property
-    def flow_log_traffic_type(self) -> str:
-        """Created flow logs record only the traffic the stack keeps."""
-        return "ALL" if len(self.keep_actions) > 1 else next(iter(self.keep_actions))
-
-
 Getter = Callable[[str], Any]
 T = TypeVar("T")
 
@@ -135,43 +86,51 @@ def load_settings(get: Getter | None = None) -> StackSettings:
         """Every validator has one shape: (config key, raw value, limits...) -> the typed value."""
         return check(key, value(key), *limits)
 
-    log_group_name = str(value("logGroupName")).strip() or None
-    format_text = str(value("flowLogFormat")).strip()
-    if not format_text:
-        format_text = RICH_FORMAT if log_group_name is None else DEFAULT_FORMAT
-    return StackSettings(
-        datadog_site=read("datadogSite", _one_of, DATADOG_SITES),
-        datadog_tags=read("datadogTags", _strings),
-        log_group_name=log_group_name,
-        log_retention_days=read("logRetentionDays", _retention_days),
+    log_group_name = read("logGroupName", _optional_text)
+    flow_logs = FlowLogs(
+        existing_log_group=log_group_name,
         vpc_ids=read("vpcIds", _strings),
-        flow_log_format=_checked("flowLogFormat", parse_format, format_text),
+        format=read("flowLogFormat", _flow_log_format, log_group_name),
         keep_actions=read("keepActions", _keep_actions),
-        processor_buffer_mb=read("processorBufferMb", _megabytes, *PROCESSOR_BUFFER_MB_RANGE),
-        processor_buffer_seconds=read("processorBufferSeconds", _integer, 0, 900),
-        archive_buffer_mb=read("archiveBufferMb", _integer, 1, 128),
-        archive_buffer_seconds=read("archiveBufferSeconds", _integer, 0, 900),
-        archive_transition_days=read("archiveTransitionDays", _transition_days),
-        archive_expiration_days=read("archiveExpirationDays", _integer, 0),
-        error_expiration_days=read("errorExpirationDays", _integer, 0),
+    )
+    return StackSettings(
+        flow_logs=flow_logs,
+        buffers=Buffers(
+            processor_mb=read("processorBufferMb", _megabytes, *PROCESSOR_BUFFER_MB_RANGE),
+            processor_seconds=read("processorBufferSeconds", _integer, 0, 900),
+            archive_mb=read("archiveBufferMb", _integer, 1, 128),
+            archive_seconds=read("archiveBufferSeconds", _integer, 0, 900),
+        ),
+        retention=Retention(
+            log_days=read("logRetentionDays", _retention_days),
+            archive_transition_days=read("archiveTransitionDays", _transition_days),
+            archive_expiration_days=read("archiveExpirationDays", _integer, 0),
+            error_expiration_days=read("errorExpirationDays", _integer, 0),
+        ),
+        notifications=Notifications(
+            datadog_site=read("datadogSite", _one_of, DATADOG_SITES),
+            datadog_tags=read("datadogTags", _strings),
+            max_event_age_seconds=read("notifierMaxEventAgeSeconds", _integer, 60, 21600),
+            retry_attempts=read("notifierRetryAttempts", _integer, 0, 2),
+            internal_cidrs=read("internalCidrs", _cidrs),
+        ),
+        alarms=AlarmSettings(
+            email=read("alarmEmail", _optional, _email),
+            topic_arn=read("alarmTopicArn", _optional, _topic_arn),
+            silence_hours=read("silenceAlarmHours", _integer, 0, MAX_SILENCE_ALARM_HOURS),
+            datadog_monitor_threshold=read("datadogMonitorThreshold", _integer, 0),
+        ),
         lambda_architecture=read("lambdaArchitecture", _one_of, ARCHITECTURES),
         athena_scan_limit_mb=read("athenaScanLimitMb", _integer, 10),
-        notifier_max_event_age_seconds=read("notifierMaxEventAgeSeconds", _integer, 60, 21600),
-        notifier_retry_attempts=read("notifierRetryAttempts", _integer, 0, 2),
         resource_tags=read("resourceTags", _key_values),
-        collection=_collection(read, log_group_name),
-        alarm_email=read("alarmEmail", _optional, _email),
-        alarm_topic_arn=read("alarmTopicArn", _optional, _topic_arn),
-        silence_alarm_hours=read("silenceAlarmHours", _integer, 0, MAX_SILENCE_ALARM_HOURS),
-        datadog_monitor_threshold=read("datadogMonitorThreshold", _integer, 0),
-        internal_cidrs=read("internalCidrs", _cidrs),
+        collection=_collection(read, flow_logs),
     )
 
 
 Reader = Callable[..., Any]
 
 
-def _collection(read: Reader, log_group_name: str | None) -> Collection:
+def _collection(read: Reader, flow_logs: FlowLogs) -> Collection:
     """sourceAccountIds, organizationId, sourceRegions, centralDestinationArn, flowLogDestination."""
     collection = Collection(
         source_account_ids=read("sourceAccountIds", _parsed_list, parse_account_ids),
@@ -181,25 +140,39 @@ def _collection(read: Reader, log_group_name: str | None) -> Collection:
         flow_log_destination=read("flowLogDestination", _one_of, FLOW_LOG_DESTINATIONS),
     )
     try:
-        check_collection(collection, vpc_ids=read("vpcIds", _strings), existing_log_group=log_group_name)
+        check_collection(
+            collection, vpc_ids=flow_logs.vpc_ids, existing_log_group=flow_logs.existing_log_group,
+        )
     except CollectionError as error:
         raise SettingsError(f"config: {error}") from error
     return collection
 
 
 def _parsed_text(key: str, raw: Any, parse: Callable[[str], Any]) -> Any:
-    return _checked(key, parse, str(raw).strip())
+    return _parsed(key, str(raw).strip(), parse)
 
 
 def _parsed_list(key: str, raw: Any, parse: Callable[[tuple[str, ...]], Any]) -> Any:
-    return _checked(key, parse, _strings(key, raw))
+    return _parsed(key, _strings(key, raw), parse)
 
 
-def _checked(key: str, parse: Callable[[Any], Any], raw: Any) -> Any:
+def _parsed(key: str, raw: Any, parse: Callable[[Any], Any]) -> Any:
+    """A contracts parser's ValueError as a SettingsError that names the key."""
     try:
         return parse(raw)
     except ValueError as error:
         raise SettingsError(f"config {key}: {error}") from error
+
+
+def _optional_text(key: str, raw: Any) -> str | None:
+    return str(raw).strip() or None
+
+
+def _flow_log_format(key: str, raw: Any, existing_log_group: str | None) -> FlowLogFormat:
+    """Empty means the rich format for flow logs the stack creates, AWS's default for an existing group."""
+    text = str(raw).strip() or (RICH_FORMAT if existing_log_group is None else DEFAULT_FORMAT)
+    flow_log_format: FlowLogFormat = _parsed(key, text, parse_format)
+    return flow_log_format
 
 
 def _integer(key: str, raw: Any, low: int | None = None, high: int | None = None) -> int:
@@ -240,7 +213,7 @@ ARCHIVED_ACTIONS = frozenset({"REJECT"})
 
 
 def _keep_actions(key: str, raw: Any) -> frozenset[str]:
-    actions: frozenset[str] = _checked(key, parse_keep_actions, _strings(key, raw))
+    actions: frozenset[str] = _parsed(key, _strings(key, raw), parse_keep_actions)
     if not actions <= ARCHIVED_ACTIONS:
         raise SettingsError(
             f"config {key}: this stack archives and alerts on rejected traffic only, so it must be "

@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from contracts import metrics
 from contracts.naming import Names
+from contracts.settings import AlarmSettings, Buffers
 from infra import policies
 
 # Firehose needs, for a record, at most: the processor buffer (it waits up to processorBufferSeconds
@@ -185,11 +186,10 @@ class AlarmsArgs:
     watched: Watched
     names: Names
     """The stack's names: the topic's and each alarm's."""
-    existing_topic_arn: str | None
-    email: str | None
-    archive_buffer_seconds: int
-    processor_buffer_seconds: int
-    silence_alarm_hours: int
+    settings: AlarmSettings
+    """Where alarms go (an existing topic or a new one, an email) and how long they stay silent."""
+    buffers: Buffers
+    """Firehose's buffering: how long records may wait before the freshness alarm."""
     account: policies.Account
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -209,8 +209,8 @@ class Alarms(pulumi.ComponentResource):
         tags = dict(args.tags)
         self.topic: aws.sns.Topic | None = None
         self.topic_policy: aws.sns.TopicPolicy | None = None
-        if args.existing_topic_arn:
-            self.topic_arn: pulumi.Output[str] = pulumi.Output.from_input(args.existing_topic_arn)
+        if args.settings.topic_arn:
+            self.topic_arn: pulumi.Output[str] = pulumi.Output.from_input(args.settings.topic_arn)
         else:
             self.topic = aws.sns.Topic(f"{name}-topic", name=args.names.alarm_topic, tags=tags, opts=child)
             self.topic_arn = self.topic.arn
@@ -219,14 +219,15 @@ class Alarms(pulumi.ComponentResource):
                 policy=topic_policy(self.topic.arn, args.account), opts=child,
             )
         self.subscription: aws.sns.TopicSubscription | None = None
-        if args.email:
+        if args.settings.email:
             self.subscription = aws.sns.TopicSubscription(
-                f"{name}-email", topic=self.topic_arn, protocol="email", endpoint=args.email, opts=child,
+                f"{name}-email", topic=self.topic_arn, protocol="email", endpoint=args.settings.email,
+                opts=child,
             )
         specs = alarm_specs(
-            args.watched, archive_buffer_seconds=args.archive_buffer_seconds,
-            processor_buffer_seconds=args.processor_buffer_seconds,
-            silence_alarm_hours=args.silence_alarm_hours,
+            args.watched, archive_buffer_seconds=args.buffers.archive_seconds,
+            processor_buffer_seconds=args.buffers.processor_seconds,
+            silence_alarm_hours=args.settings.silence_hours,
         )
         # Alarms wait for the topic policy: CloudWatch's first publish must be allowed.
         after_policy = pulumi.ResourceOptions(

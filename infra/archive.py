@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from contracts.layout import DATA_PREFIX, ERROR_PREFIX
+from contracts.settings import Retention
 from infra import policies
 
 # Athena writes query results here, outside rejected/ (the table) and errors/ (the notifications).
@@ -23,12 +24,8 @@ ABORT_MULTIPART_DAYS = 7
 class ArchiveArgs:
     bucket_prefix: str
     """Names the bucket after the stack (S3 adds a random suffix: bucket names are global)."""
-    transition_days: int
-    """Days before rejected/ and errors/ objects move to Standard-IA (0: never)."""
-    expiration_days: int
-    """Days before rejected/ objects expire (0: never)."""
-    error_expiration_days: int
-    """Days before errors/ objects expire (0: never)."""
+    retention: Retention
+    """Its archive_* and error_* days shape the lifecycle rules (log_days is for log groups)."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -94,16 +91,17 @@ class Archive(pulumi.ComponentResource):
 
 def lifecycle_rules(args: ArchiveArgs) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
     """One rule per prefix (only with an action), plus aborting incomplete multipart uploads."""
+    retention = args.retention
     rules = []
     for rule_id, prefix, expiration in (
-        ("archive", DATA_PREFIX, args.expiration_days),
-        ("errors", ERROR_PREFIX, args.error_expiration_days),
+        ("archive", DATA_PREFIX, retention.archive_expiration_days),
+        ("errors", ERROR_PREFIX, retention.error_expiration_days),
     ):
         transitions = [
-            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=args.transition_days,
+            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=retention.archive_transition_days,
                                                                   storage_class="STANDARD_IA")
-        ] if args.transition_days else None
-        if expiration and transitions and expiration <= args.transition_days:
+        ] if retention.archive_transition_days else None
+        if expiration and transitions and expiration <= retention.archive_transition_days:
             transitions = None  # objects expire first: a transition would only add its fee
         if not transitions and not expiration:
             continue

@@ -17,6 +17,7 @@ from contracts.firehose import (
 )
 from contracts.flowlog import parse_format, unknown_fields
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX
+from contracts.settings import Buffers, FlowLogs
 from infra import policies
 from infra.functions import FunctionArgs, python_function
 from infra.packaging import LambdaPackage
@@ -36,12 +37,9 @@ class DeliveryArgs:
     bucket_arn: pulumi.Input[str]
     package: LambdaPackage
     architecture: str
-    flow_log_format: str
-    keep_actions: str
-    processor_buffer_mb: float
-    processor_buffer_seconds: int
-    archive_buffer_mb: int
-    archive_buffer_seconds: int
+    flow_logs: FlowLogs
+    """The format and the kept actions the transform is told (the rest is the source's)."""
+    buffers: Buffers
     log_retention_days: int
     account: policies.Account
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -67,7 +65,7 @@ class Delivery(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         self.stream_arn = args.account.arn("firehose", f"deliverystream/{args.stream_name}")
-        warn_about_unknown_fields(args.flow_log_format)
+        warn_about_unknown_fields(args.flow_logs.format.text)
 
         self.transform = python_function(f"{name}-transform", FunctionArgs(
             function_name=args.transform_function_name,
@@ -79,8 +77,8 @@ class Delivery(pulumi.ComponentResource):
             log_retention_days=args.log_retention_days,
             account=args.account,
             environment={
-                env.FLOW_LOG_FORMAT: args.flow_log_format,
-                env.KEEP_ACTIONS: args.keep_actions,
+                env.FLOW_LOG_FORMAT: args.flow_logs.format.text,
+                env.KEEP_ACTIONS: args.flow_logs.keep_actions_env,
                 env.POWERTOOLS_SERVICE_NAME: env.TRANSFORM_SERVICE,
                 env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
             },
@@ -141,8 +139,8 @@ class Delivery(pulumi.ComponentResource):
                 prefix=FIREHOSE_DATA_PREFIX,
                 error_output_prefix=FIREHOSE_ERROR_PREFIX,
                 compression_format="GZIP",
-                buffering_size=args.archive_buffer_mb,
-                buffering_interval=args.archive_buffer_seconds,
+                buffering_size=args.buffers.archive_mb,
+                buffering_interval=args.buffers.archive_seconds,
                 cloudwatch_logging_options=aws.kinesis.
                 FirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptionsArgs(
                     enabled=True,
@@ -196,7 +194,7 @@ def processor(
     function_arn: pulumi.Input[str], args: DeliveryArgs,
 ) -> aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs:
     parameter = aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorParameterArgs  # noqa: E501
-    parameters = processor_parameters(function_arn, args.processor_buffer_mb, args.processor_buffer_seconds)
+    parameters = processor_parameters(function_arn, args.buffers.processor_mb, args.buffers.processor_seconds)
     return aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs(
         type="Lambda",
         parameters=[parameter(parameter_name=key, parameter_value=value)

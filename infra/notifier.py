@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from contracts import environment as env
 from contracts.layout import DATA_PREFIX, ERROR_PREFIX
+from contracts.settings import Notifications
 from infra import policies
 from infra.functions import FunctionArgs, python_function
 from infra.packaging import LambdaPackage
@@ -33,19 +34,15 @@ class NotifierArgs:
     architecture: str
     datadog_api_key: pulumi.Input[str]
     """A secret Output: it only ever reaches the SecretVersion."""
-    datadog_site: str
-    datadog_tags: Sequence[str]
     athena_database: pulumi.Input[str]
     athena_table: pulumi.Input[str]
     athena_workgroup: pulumi.Input[str]
     stack: str
-    max_event_age_seconds: int
-    retry_attempts: int
+    notifications: Notifications
+    """Datadog site and tags, internal networks (config internalCidrs), Lambda's retries of S3 events."""
     log_retention_days: int
     account: policies.Account
     tags: Mapping[str, str] = field(default_factory=dict)
-    internal_cidrs: Sequence[str] = ()
-    """Networks counted as internal beside the private ranges (config internalCidrs)."""
 
 
 class Notifier(pulumi.ComponentResource):
@@ -87,14 +84,14 @@ class Notifier(pulumi.ComponentResource):
             log_retention_days=args.log_retention_days,
             account=args.account,
             environment={
-                env.DD_SITE: args.datadog_site,
+                env.DD_SITE: args.notifications.datadog_site,
                 env.DD_API_KEY_SECRET_ARN: self.secret.arn,
-                env.DD_TAGS: ",".join(args.datadog_tags),
+                env.DD_TAGS: ",".join(args.notifications.datadog_tags),
                 env.ATHENA_DATABASE: args.athena_database,
                 env.ATHENA_TABLE: args.athena_table,
                 env.ATHENA_WORKGROUP: args.athena_workgroup,
                 env.STACK_NAME: args.stack,
-                env.INTERNAL_CIDRS: ",".join(args.internal_cidrs),
+                env.INTERNAL_CIDRS: args.notifications.internal_cidrs_env,
                 env.POWERTOOLS_SERVICE_NAME: env.NOTIFIER_SERVICE,
                 env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
             },
@@ -118,8 +115,8 @@ class Notifier(pulumi.ComponentResource):
         self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-invoke-config",
             function_name=function.name,
-            maximum_retry_attempts=args.retry_attempts,
-            maximum_event_age_in_seconds=args.max_event_age_seconds,
+            maximum_retry_attempts=args.notifications.retry_attempts,
+            maximum_event_age_in_seconds=args.notifications.max_event_age_seconds,
             destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
                 on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
                     destination=self.dead_letter_queue.arn,

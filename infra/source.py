@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from contracts.flowlog import FlowLogFormat, subscription_filter_pattern
+from contracts.flowlog import subscription_filter_pattern
+from contracts.settings import FlowLogs
 from infra import policies
 
 # CloudWatch Logs rejects longer filter patterns.
@@ -29,13 +30,9 @@ AGGREGATION_SECONDS = 60
 class SourceArgs:
     stack: str
     subscription_name: str
-    existing_log_group: str | None
-    """Subscribe this group instead of creating /vpc/flow-logs/<stack>."""
+    flow_logs: FlowLogs
+    """An existing group to subscribe instead of creating /vpc/flow-logs/<stack>, or VPCs to log."""
     log_retention_days: int
-    vpc_ids: Sequence[str]
-    flow_log_format: FlowLogFormat
-    keep_actions: frozenset[str]
-    traffic_type: str
     stream_arn: pulumi.Input[str] | None
     """This stack's delivery stream; None in a member stack."""
     account: policies.Account
@@ -60,7 +57,7 @@ class Source(pulumi.ComponentResource):
         self.subscription: aws.cloudwatch.LogSubscriptionFilter | None = None
         self.filter_pattern: str | None = None
         log_group_arn: pulumi.Input[str] | None = None
-        if args.existing_log_group is None and not args.flow_logs_to_firehose:
+        if args.flow_logs.existing_log_group is None and not args.flow_logs_to_firehose:
             self.log_group = aws.cloudwatch.LogGroup(
                 f"{name}-logs",
                 name=f"/vpc/flow-logs/{args.stack}",
@@ -70,9 +67,9 @@ class Source(pulumi.ComponentResource):
             )
             self.log_group_name = self.log_group.name
             log_group_arn = self.log_group.arn
-        elif args.existing_log_group is not None:
-            self.log_group_name = pulumi.Output.from_input(args.existing_log_group)
-            log_group_arn = args.account.arn("logs", f"log-group:{args.existing_log_group}")
+        elif args.flow_logs.existing_log_group is not None:
+            self.log_group_name = pulumi.Output.from_input(args.flow_logs.existing_log_group)
+            log_group_arn = args.account.arn("logs", f"log-group:{args.flow_logs.existing_log_group}")
 
         if args.flow_logs_to_firehose:
             self.flow_logs = self._flow_logs_to_firehose(name, args, tags)
@@ -93,7 +90,7 @@ class Source(pulumi.ComponentResource):
     def _subscribe(
         self, name: str, args: SourceArgs, log_group_name: pulumi.Output[str], tags: dict[str, str],
     ) -> aws.cloudwatch.LogSubscriptionFilter:
-        pattern = subscription_filter_pattern(args.flow_log_format, args.keep_actions)
+        pattern = subscription_filter_pattern(args.flow_logs.format, args.flow_logs.keep_actions)
         if len(pattern) > MAX_FILTER_PATTERN:
             raise ValueError(
                 f"the subscription filter pattern for this flow-log format is {len(pattern)} characters; "
@@ -175,7 +172,7 @@ class Source(pulumi.ComponentResource):
     def _flow_logs(
         self, name: str, args: SourceArgs, log_group_arn: pulumi.Input[str], tags: dict[str, str],
     ) -> list[aws.ec2.FlowLog]:
-        if not args.vpc_ids:
+        if not args.flow_logs.vpc_ids:
             return []
         role, role_policy = policies.role(
             f"{name}-flow-log-role",
@@ -199,16 +196,16 @@ class Source(pulumi.ComponentResource):
             aws.ec2.FlowLog(
                 f"{name}-flow-log-{vpc_id}",
                 vpc_id=vpc_id,
-                traffic_type=args.traffic_type,
+                traffic_type=args.flow_logs.traffic_type,
                 log_destination_type="cloud-watch-logs",
                 log_destination=log_group_arn,
                 iam_role_arn=role.arn,
-                log_format=args.flow_log_format.text,
+                log_format=args.flow_logs.format.text,
                 max_aggregation_interval=AGGREGATION_SECONDS,
                 tags={**tags, "Name": f"rejected-flows-{args.stack}-{vpc_id}"},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *self._group()]),
             )
-            for vpc_id in args.vpc_ids
+            for vpc_id in args.flow_logs.vpc_ids
         ]
 
     def _flow_logs_to_firehose(
@@ -226,13 +223,13 @@ class Source(pulumi.ComponentResource):
             aws.ec2.FlowLog(
                 f"{name}-flow-log-{vpc_id}",
                 vpc_id=vpc_id,
-                traffic_type=args.traffic_type,
+                traffic_type=args.flow_logs.traffic_type,
                 log_destination_type="kinesis-data-firehose",
                 log_destination=args.stream_arn,
-                log_format=args.flow_log_format.text,
+                log_format=args.flow_logs.format.text,
                 max_aggregation_interval=AGGREGATION_SECONDS,
                 tags={**tags, "Name": f"rejected-flows-{args.stack}-{vpc_id}"},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on]),
             )
-            for vpc_id in args.vpc_ids
+            for vpc_id in args.flow_logs.vpc_ids
         ]

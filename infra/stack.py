@@ -76,9 +76,7 @@ def build_pipeline(
 
     archive = Archive("archive", ArchiveArgs(
         bucket_prefix=names.bucket_prefix,
-        transition_days=settings.archive_transition_days,
-        expiration_days=settings.archive_expiration_days,
-        error_expiration_days=settings.error_expiration_days,
+        retention=settings.retention,
         tags=tags,
     ))
     bucket = archive.bucket
@@ -90,7 +88,7 @@ def build_pipeline(
         results_prefix=ATHENA_RESULTS_PREFIX,
         scan_limit_mb=settings.athena_scan_limit_mb,
         tags=tags,
-        extra_fields=unknown_fields(settings.flow_log_format),
+        extra_fields=unknown_fields(settings.flow_logs.format),
     ))
     delivery = Delivery("delivery", DeliveryArgs(
         stream_name=names.delivery_stream,
@@ -98,13 +96,9 @@ def build_pipeline(
         bucket_arn=bucket.arn,
         package=packages.transform,
         architecture=settings.lambda_architecture,
-        flow_log_format=settings.flow_log_format.text,
-        keep_actions=settings.keep_actions_env,
-        processor_buffer_mb=settings.processor_buffer_mb,
-        processor_buffer_seconds=settings.processor_buffer_seconds,
-        archive_buffer_mb=settings.archive_buffer_mb,
-        archive_buffer_seconds=settings.archive_buffer_seconds,
-        log_retention_days=settings.log_retention_days,
+        flow_logs=settings.flow_logs,
+        buffers=settings.buffers,
+        log_retention_days=settings.retention.log_days,
         account=account,
         tags=tags,
         accepts_vended_logs=settings.collection.flow_logs_to_firehose,
@@ -112,12 +106,8 @@ def build_pipeline(
     source = Source("source", SourceArgs(
         stack=stack,
         subscription_name=names.subscription_filter,
-        existing_log_group=settings.log_group_name,
-        log_retention_days=settings.log_retention_days,
-        vpc_ids=settings.vpc_ids,
-        flow_log_format=settings.flow_log_format,
-        keep_actions=settings.keep_actions,
-        traffic_type=settings.flow_log_traffic_type,
+        flow_logs=settings.flow_logs,
+        log_retention_days=settings.retention.log_days,
         stream_arn=delivery.stream.arn,
         account=account,
         depends_on=[delivery],
@@ -131,18 +121,14 @@ def build_pipeline(
         package=packages.notifier,
         architecture=settings.lambda_architecture,
         datadog_api_key=datadog_api_key,
-        datadog_site=settings.datadog_site,
-        datadog_tags=settings.datadog_tags,
         athena_database=analytics.database.name,
         athena_table=analytics.table.name,
         athena_workgroup=analytics.workgroup.name,
         stack=stack,
-        max_event_age_seconds=settings.notifier_max_event_age_seconds,
-        retry_attempts=settings.notifier_retry_attempts,
-        log_retention_days=settings.log_retention_days,
+        notifications=settings.notifications,
+        log_retention_days=settings.retention.log_days,
         account=account,
         tags=tags,
-        internal_cidrs=settings.internal_cidrs,
     ))
     collection = None
     if settings.collection.has_destinations:
@@ -165,11 +151,8 @@ def build_pipeline(
             dead_letter_queue_name=notifier.dead_letter_queue.name,
         ),
         names=names,
-        existing_topic_arn=settings.alarm_topic_arn,
-        email=settings.alarm_email,
-        archive_buffer_seconds=settings.archive_buffer_seconds,
-        processor_buffer_seconds=settings.processor_buffer_seconds,
-        silence_alarm_hours=settings.silence_alarm_hours,
+        settings=settings.alarms,
+        buffers=settings.buffers,
         account=account,
         tags=tags,
     ))
@@ -191,7 +174,7 @@ def build_monitors(
         return None
     return Monitors("monitors", MonitorsArgs(
         stack=stack,
-        site=settings.datadog_site,
+        site=settings.notifications.datadog_site,
         api_key=datadog_api_key,
         app_key=datadog_app_key,
         where=Where(
@@ -201,7 +184,7 @@ def build_monitors(
             table=analytics.table.name,
             workgroup=analytics.workgroup.name,
         ),
-        volume_threshold=settings.datadog_monitor_threshold,
-        tags=(SOURCE_TAG, stack_tag(stack), *settings.datadog_tags,
+        volume_threshold=settings.alarms.datadog_monitor_threshold,
+        tags=(SOURCE_TAG, stack_tag(stack), *settings.notifications.datadog_tags,
               *(f"{key}:{value}" for key, value in settings.resource_tags.items())),
     ))

@@ -73,18 +73,18 @@ def lambda_environment(options: RunOptions, names: Names, services: LocalService
         "AWS_ENDPOINT_URL_FIREHOSE": services.firehose_url,
         # Transform (docs/architecture.md, The transform).
         env.FLOW_LOG_FORMAT: options.fmt.text,
-        env.KEEP_ACTIONS: settings.keep_actions_env,
+        env.KEEP_ACTIONS: settings.flow_logs.keep_actions_env,
         # Notifier: the key comes from Secrets Manager as in the stack, only the URL differs.
-        env.DD_SITE: settings.datadog_site,
+        env.DD_SITE: settings.notifications.datadog_site,
         env.DD_API_URL: services.datadog_url,
         env.DD_API_KEY_SECRET_ARN: secret_arn,
         env.DD_API_KEY: None,
-        env.DD_TAGS: ",".join(settings.datadog_tags),
+        env.DD_TAGS: ",".join(settings.notifications.datadog_tags),
         env.ATHENA_DATABASE: names.athena_database,
         env.ATHENA_TABLE: names.athena_table,
         env.ATHENA_WORKGROUP: names.athena_workgroup,
         env.STACK_NAME: STACK,
-        env.INTERNAL_CIDRS: settings.internal_cidrs_env,
+        env.INTERNAL_CIDRS: settings.notifications.internal_cidrs_env,
         env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
     }
 
@@ -99,7 +99,7 @@ def run(options: RunOptions, services: LocalServices | None = None) -> RunSummar
     names = Names.for_run(options.settings, services.next_run())
     services.aws.create_bucket(names.bucket)
     secret_arn = services.aws.create_secret(names.secret, services.api_key)
-    pattern = subscription_filter_pattern(options.fmt, options.settings.keep_actions)
+    pattern = subscription_filter_pattern(options.fmt, options.settings.flow_logs.keep_actions)
     summary = RunSummary(options.source, options.fmt.text, pattern, names.bucket, via=options.via)
     region = services.aws.region
     transform = LocalFunction("transform.handler", names.transform,

@@ -42,7 +42,7 @@ class Names:
         return cls(
             bucket=stack.bucket_prefix + "archive" + (f"-{run}" if run > 1 else ""),
             stream=stack.delivery_stream,
-            log_group=settings.log_group_name or f"/vpc/flow-logs/{STACK}",
+            log_group=settings.flow_logs.existing_log_group or f"/vpc/flow-logs/{STACK}",
             filter_name=stack.subscription_filter,
             transform=stack.transform_function,
             notifier=stack.notifier_function,
@@ -79,9 +79,9 @@ def stream_config(settings: StackSettings, names: Names, transform_arn: str) -> 
         data_prefix=FIREHOSE_DATA_PREFIX,
         error_prefix=FIREHOSE_ERROR_PREFIX,
         extension=GZIP_EXTENSION,
-        processor_buffer_bytes=int(settings.processor_buffer_mb * MB),
-        processor_buffer_ms=settings.processor_buffer_seconds * 1000,
-        archive_buffer_bytes=settings.archive_buffer_mb * MB,
-        archive_buffer_ms=settings.archive_buffer_seconds * 1000,
+        processor_buffer_bytes=int(settings.buffers.processor_mb * MB),
+        processor_buffer_ms=settings.buffers.processor_seconds * 1000,
+        archive_buffer_bytes=settings.buffers.archive_mb * MB,
+        archive_buffer_ms=settings.buffers.archive_seconds * 1000,
         account=ACCOUNT,
     )

@@ -50,7 +50,7 @@ def test_one_terabyte_at_ten_percent_reject_path_by_path() -> None:
     assert direct.firehose == pytest.approx(kept * 0.029)
     assert direct.transform == pytest.approx(kept * 40 * 0.0000133334 + 409_600 / 1e6 * 0.20)
     # 30 GB archived: a month of storage, one object per 300 s (8,640) with 2 PUT- and 2 GET-class requests.
-    objects = 30 * 24 * 3600 / defaults().archive_buffer_seconds
+    objects = 30 * 24 * 3600 / defaults().buffers.archive_seconds
     assert created.s3 == direct.s3 == pytest.approx(30 * 0.023 + objects / 1000 * (2 * 0.005 + 2 * 0.0004))
     assert created.athena == pytest.approx(30 / 1024 * 5)
     assert created.total == pytest.approx(created.source + created.firehose + created.transform + created.s3

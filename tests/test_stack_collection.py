@@ -253,7 +253,7 @@ def test_member_flow_logs_record_only_rejects_into_their_group() -> None:
         assert flow_log.inputs["trafficType"] == "REJECT"
         assert flow_log.inputs["logDestinationType"] == "cloud-watch-logs"
         assert flow_log.inputs["logDestination"] == group.outputs["arn"]
-        assert flow_log.inputs["logFormat"] == settings.flow_log_format.text
+        assert flow_log.inputs["logFormat"] == settings.flow_logs.format.text
 
 
 def test_member_subscribes_its_group_to_the_central_destination() -> None:
@@ -262,8 +262,8 @@ def test_member_subscribes_its_group_to_the_central_destination() -> None:
     settings = settings_from(MEMBER_CONFIGS["member"])
     assert subscription["destinationArn"] == CENTRAL_DESTINATION
     assert subscription["logGroup"] == run.one(LOG_GROUP).inputs["name"]
-    assert subscription["filterPattern"] == subscription_filter_pattern(settings.flow_log_format,
-                                                                        settings.keep_actions)
+    assert subscription["filterPattern"] == subscription_filter_pattern(settings.flow_logs.format,
+                                                                        settings.flow_logs.keep_actions)
     assert "action = REJECT" in subscription["filterPattern"]
     role = run.one(ROLE, "subscription-role")
     assert subscription["roleArn"] == role.outputs["arn"]
@@ -299,7 +299,7 @@ def test_member_example_stack_loads_as_a_member_without_a_datadog_key() -> None:
     assert set(config) - {prefix + key for key in ours} == {"aws:region"}
     assert set(ours) <= set(declared_config()) and "datadogApiKey" not in ours
     settings = settings_from(ours)
-    assert settings.is_member and settings.vpc_ids
+    assert settings.is_member and settings.flow_logs.vpc_ids
     assert settings.collection.central_destination is not None
     assert settings.collection.central_destination.region == config["aws:region"]
 
@@ -324,7 +324,7 @@ def test_direct_flow_logs_target_the_stream_with_no_group_or_subscription(packag
         assert inputs["logDestination"] == stream.outputs["arn"]
         assert "iamRoleArn" not in inputs  # the log-delivery service-linked role delivers
         assert inputs["trafficType"] == "REJECT"
-        assert inputs["logFormat"] == settings.flow_log_format.text
+        assert inputs["logFormat"] == settings.flow_logs.format.text
         assert inputs["maxAggregationInterval"] == 60
     assert run.of_type(SUBSCRIPTION) == []
     assert not [g for g in run.of_type(LOG_GROUP) if g.inputs["name"].startswith("/vpc/flow-logs/")]

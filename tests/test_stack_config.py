@@ -5,7 +5,18 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from contracts.settings import SettingsError, declared_config, defaults, project_name, settings_from
+from contracts.flowlog import DEFAULT_FORMAT, parse_format
+from contracts.settings import (
+    Buffers,
+    FlowLogs,
+    Notifications,
+    Retention,
+    SettingsError,
+    declared_config,
+    defaults,
+    project_name,
+    settings_from,
+)
 from infra.config_doc import config_table
 from infra.packaging import ROOT
 
@@ -38,11 +49,78 @@ def test_readme_lists_every_config_key_as_pulumi_yaml_declares_it() -> None:
 
 
 def test_default_processor_buffer_fits_the_lambda_response() -> None:
-    buffer_mb = defaults().processor_buffer_mb
+    buffer_mb = defaults().buffers.processor_mb
     assert buffer_mb * RESPONSE_PER_BUFFER_MB <= LAMBDA_RESPONSE_MB
     assert buffer_mb * MEASURED_RICH_RESPONSE_PER_BUFFER_MB <= LAMBDA_RESPONSE_MB
     assert round(LAMBDA_RESPONSE_MB / RESPONSE_PER_BUFFER_MB, 2) == 0.34
     assert round(RESPONSE_PER_BUFFER_MB, 1) == 17.6
+
+
+GROUPED_CONFIG = {
+    "processorBufferMb": 0.5, "processorBufferSeconds": 30,
+    "archiveBufferMb": 64, "archiveBufferSeconds": 600,
+    "logRetentionDays": 30, "archiveTransitionDays": 60,
+    "archiveExpirationDays": 400, "errorExpirationDays": 90,
+    "logGroupName": " /vpc/shared ", "vpcIds": ["vpc-0a1b2c3d"],
+    "datadogSite": "datadoghq.eu", "datadogTags": ["team:net"], "notifierMaxEventAgeSeconds": 600,
+    "notifierRetryAttempts": 1, "internalCidrs": ["100.64.0.0/10"],
+}
+
+
+def test_each_group_holds_the_keys_of_its_concern() -> None:
+    settings = settings_from(GROUPED_CONFIG)
+    assert settings.buffers == Buffers(
+        processor_mb=0.5, processor_seconds=30, archive_mb=64, archive_seconds=600,
+    )
+    assert settings.retention == Retention(
+        log_days=30, archive_transition_days=60, archive_expiration_days=400, error_expiration_days=90,
+    )
+    assert settings.flow_logs == FlowLogs(
+        existing_log_group="/vpc/shared", vpc_ids=("vpc-0a1b2c3d",), format=parse_format(DEFAULT_FORMAT),
+        keep_actions=frozenset({"REJECT"}),
+    )
+    assert settings.notifications == Notifications(
+        datadog_site="datadoghq.eu", datadog_tags=("team:net",), max_event_age_seconds=600, retry_attempts=1,
+        internal_cidrs=("100.64.0.0/10",),
+    )
+
+
+# The flat names read before the groups existed, each with the group value it now returns.
+FLAT_NAMES = {
+    "log_group_name": ("flow_logs", "existing_log_group"),
+    "vpc_ids": ("flow_logs", "vpc_ids"),
+    "flow_log_format": ("flow_logs", "format"),
+    "keep_actions": ("flow_logs", "keep_actions"),
+    "keep_actions_env": ("flow_logs", "keep_actions_env"),
+    "flow_log_traffic_type": ("flow_logs", "traffic_type"),
+    "processor_buffer_mb": ("buffers", "processor_mb"),
+    "processor_buffer_seconds": ("buffers", "processor_seconds"),
+    "archive_buffer_mb": ("buffers", "archive_mb"),
+    "archive_buffer_seconds": ("buffers", "archive_seconds"),
+    "log_retention_days": ("retention", "log_days"),
+    "archive_transition_days": ("retention", "archive_transition_days"),
+    "archive_expiration_days": ("retention", "archive_expiration_days"),
+    "error_expiration_days": ("retention", "error_expiration_days"),
+    "datadog_site": ("notifications", "datadog_site"),
+    "datadog_tags": ("notifications", "datadog_tags"),
+    "notifier_max_event_age_seconds": ("notifications", "max_event_age_seconds"),
+    "notifier_retry_attempts": ("notifications", "retry_attempts"),
+    "internal_cidrs": ("notifications", "internal_cidrs"),
+    "internal_cidrs_env": ("notifications", "internal_cidrs_env"),
+    "alarm_email": ("alarms", "email"),
+    "alarm_topic_arn": ("alarms", "topic_arn"),
+    "silence_alarm_hours": ("alarms", "silence_hours"),
+    "datadog_monitor_threshold": ("alarms", "datadog_monitor_threshold"),
+}
+
+
+@pytest.mark.parametrize("flat", sorted(FLAT_NAMES))
+def test_flat_names_read_the_grouped_values(flat: str) -> None:
+    settings = settings_from({**GROUPED_CONFIG, "alarmEmail": "ops@example.com", "silenceAlarmHours": 5,
+                              "alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:ops",
+                              "datadogMonitorThreshold": 7})
+    group, name = FLAT_NAMES[flat]
+    assert getattr(settings, flat) == getattr(getattr(settings, group), name)
 
 
 @pytest.mark.parametrize("days", [1, 29])
@@ -52,8 +130,8 @@ def test_transition_days_below_the_ia_minimum_are_refused(days: int) -> None:
 
 
 def test_transition_days_zero_or_thirty_are_fine() -> None:
-    assert settings_from({"archiveTransitionDays": 0}).archive_transition_days == 0
-    assert settings_from({"archiveTransitionDays": 30}).archive_transition_days == 30
+    assert settings_from({"archiveTransitionDays": 0}).retention.archive_transition_days == 0
+    assert settings_from({"archiveTransitionDays": 30}).retention.archive_transition_days == 30
 
 
 @pytest.mark.parametrize("actions", [["ACCEPT"], ["ACCEPT", "REJECT"]])
@@ -64,5 +142,5 @@ def test_keeping_accepted_traffic_is_refused_with_the_alternative(actions: list[
 
 
 def test_reject_is_what_the_stack_keeps() -> None:
-    assert settings_from({"keepActions": ["REJECT"]}).keep_actions == frozenset({"REJECT"})
-    assert defaults().keep_actions == frozenset({"REJECT"})
+    assert settings_from({"keepActions": ["REJECT"]}).flow_logs.keep_actions == frozenset({"REJECT"})
+    assert defaults().flow_logs.keep_actions == frozenset({"REJECT"})

@@ -96,7 +96,7 @@ def test_reject_lines_reach_the_archive_and_athena(stack) -> None:
     # shipped, so the live test writes to a stack configured with the created group and its format.
     from contracts.settings import defaults
 
-    fields = defaults().flow_log_format.fields
+    fields = defaults().flow_logs.format.fields
     lines = [_rich_line(line, fields) for line in _flow_lines(now)]
     logs.put_log_events(logGroupName=group, logStreamName=log_stream,
                         logEvents=[{"timestamp": now * 1000, "message": line} for line in lines])

@@ -15,7 +15,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from contracts import environment as env
 from contracts.naming import MAX_NAME, Names, name_safe
-from contracts.settings import SettingsError, defaults, settings_from
+from contracts.settings import AlarmSettings, SettingsError, defaults, settings_from
 from infra.delivery import processor_parameters
 from infra.monitors import event_alert_query, internal_rejections
 from tests.stack_support import FAKE_APP_KEY, Run, components_program, run_program
@@ -28,9 +28,10 @@ LAMBDA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 def test_operations_keys_default_to_off() -> None:
     settings = defaults()
-    assert (settings.alarm_email, settings.alarm_topic_arn, settings.silence_alarm_hours,
-            settings.datadog_monitor_threshold, settings.internal_cidrs) == (None, None, 0, 0, ())
-    assert settings.internal_cidrs_env == ""
+    assert settings.alarms == AlarmSettings(email=None, topic_arn=None, silence_hours=0,
+                                            datadog_monitor_threshold=0)
+    assert settings.notifications.internal_cidrs == ()
+    assert settings.notifications.internal_cidrs_env == ""
 
 
 def test_operations_keys_are_read_and_normalised() -> None:
@@ -39,11 +40,11 @@ def test_operations_keys_are_read_and_normalised() -> None:
         "silenceAlarmHours": 168, "datadogMonitorThreshold": 25,
         "internalCidrs": ["100.127.0.0/16", "2001:DB8::/32", " 192.0.2.0/24"],
     })
-    assert settings.alarm_email == "oncall@example.com"
-    assert settings.alarm_topic_arn == "arn:aws:sns:eu-west-1:123456789012:ops-pager"
-    assert settings.silence_alarm_hours == 168 and settings.datadog_monitor_threshold == 25
-    assert settings.internal_cidrs == ("100.127.0.0/16", "2001:db8::/32", "192.0.2.0/24")
-    assert settings.internal_cidrs_env == "100.127.0.0/16,2001:db8::/32,192.0.2.0/24"
+    assert settings.alarms.email == "oncall@example.com"
+    assert settings.alarms.topic_arn == "arn:aws:sns:eu-west-1:123456789012:ops-pager"
+    assert settings.alarms.silence_hours == 168 and settings.alarms.datadog_monitor_threshold == 25
+    assert settings.notifications.internal_cidrs == ("100.127.0.0/16", "2001:db8::/32", "192.0.2.0/24")
+    assert settings.notifications.internal_cidrs_env == "100.127.0.0/16,2001:db8::/32,192.0.2.0/24"
 
 
 @pytest.mark.parametrize(("values", "message"), [

@@ -141,7 +141,7 @@ def test_subscription_role_trusts_logs_of_this_account_only(run) -> None:
 def test_flow_log_role_trusts_vpc_flow_logs_of_this_account_only(run) -> None:
     name, result = run
     roles = [r for r in result.of_type(ROLE) if "flow-log-role" in r.name]
-    if not settings_of(name).vpc_ids:
+    if not settings_of(name).flow_logs.vpc_ids:
         assert roles == []
         return
     (role,) = roles
@@ -197,11 +197,11 @@ def test_lifecycle_covers_archive_errors_and_multipart_uploads(run) -> None:
     rules = {r["id"]: r for r in result.one("aws:s3/bucketLifecycleConfiguration:"
                                            "BucketLifecycleConfiguration").inputs["rules"]}
     assert rules["archive"]["filter"]["prefix"] == DATA_PREFIX
-    assert rules["archive"]["expiration"]["days"] == settings.archive_expiration_days
-    assert rules["archive"]["transitions"] == [{"days": settings.archive_transition_days,
+    assert rules["archive"]["expiration"]["days"] == settings.retention.archive_expiration_days
+    assert rules["archive"]["transitions"] == [{"days": settings.retention.archive_transition_days,
                                                 "storageClass": "STANDARD_IA"}]
     assert rules["errors"]["filter"]["prefix"] == ERROR_PREFIX
-    assert rules["errors"]["expiration"]["days"] == settings.error_expiration_days
+    assert rules["errors"]["expiration"]["days"] == settings.retention.error_expiration_days
     abort = rules["abort-incomplete-multipart-uploads"]
     assert abort["filter"]["prefix"] == ""
     assert abort["abortIncompleteMultipartUpload"]["daysAfterInitiation"] > 0

@@ -69,12 +69,12 @@ def test_processor_calls_the_transform_with_the_sized_buffer(run) -> None:
     assert parameters == {
         "LambdaArn": function(result, "transform").outputs["arn"] + ":$LATEST",
         "BufferSizeInMBs": "0.2",
-    } == {"LambdaArn": parameters["LambdaArn"], "BufferSizeInMBs": f"{settings.processor_buffer_mb:g}"}
+    } == {"LambdaArn": parameters["LambdaArn"], "BufferSizeInMBs": f"{settings.buffers.processor_mb:g}"}
     s3 = result.one(STREAM).inputs["extendedS3Configuration"]
     assert s3["bucketArn"] == result.one("aws:s3/bucket:Bucket").outputs["arn"]
     assert s3["compressionFormat"] == "GZIP"
-    assert s3["bufferingSize"] == settings.archive_buffer_mb
-    assert s3["bufferingInterval"] == settings.archive_buffer_seconds
+    assert s3["bufferingSize"] == settings.buffers.archive_mb
+    assert s3["bufferingInterval"] == settings.buffers.archive_seconds
     logging = s3["cloudwatchLoggingOptions"]
     assert logging["enabled"] is True
     group = result.one("aws:cloudwatch/logGroup:LogGroup", "delivery-errors").inputs["name"]
@@ -108,8 +108,8 @@ def test_transform_function_env_runtime_and_limits(run) -> None:
     assert transform["timeout"] >= 60
     assert transform["memorySize"] >= 256
     variables = transform["environment"]["variables"]
-    assert variables[env.FLOW_LOG_FORMAT] == settings.flow_log_format.text
-    assert variables[env.KEEP_ACTIONS] == settings.keep_actions_env
+    assert variables[env.FLOW_LOG_FORMAT] == settings.flow_logs.format.text
+    assert variables[env.KEEP_ACTIONS] == settings.flow_logs.keep_actions_env
     assert variables[env.POWERTOOLS_SERVICE_NAME] == env.TRANSFORM_SERVICE
     assert transform["sourceCodeHash"]
 
@@ -144,8 +144,8 @@ def test_notifier_env_follows_contract_4_without_the_key(run) -> None:
     assert env.DD_API_KEY not in variables
     secret = result.one("aws:secretsmanager/secret:Secret").outputs
     assert variables[env.DD_API_KEY_SECRET_ARN] == secret["arn"]
-    assert variables[env.DD_SITE] == settings.datadog_site
-    assert variables[env.DD_TAGS] == ",".join(settings.datadog_tags)
+    assert variables[env.DD_SITE] == settings.notifications.datadog_site
+    assert variables[env.DD_TAGS] == ",".join(settings.notifications.datadog_tags)
     database = result.one("aws:glue/catalogDatabase:CatalogDatabase").inputs
     assert variables[env.ATHENA_DATABASE] == database["name"]
     assert variables[env.ATHENA_TABLE] == result.one(TABLE).inputs["name"] == env.DEFAULT_ATHENA_TABLE
@@ -158,8 +158,8 @@ def test_notifier_retries_then_dead_letters(run) -> None:
     settings = settings_of(name)
     config = result.one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").inputs
     assert config["functionName"] == function(result, "notifier").outputs["name"]
-    assert config["maximumRetryAttempts"] == settings.notifier_retry_attempts
-    assert config["maximumEventAgeInSeconds"] == settings.notifier_max_event_age_seconds
+    assert config["maximumRetryAttempts"] == settings.notifications.retry_attempts
+    assert config["maximumEventAgeInSeconds"] == settings.notifications.max_event_age_seconds
     queue = result.one("aws:sqs/queue:Queue").outputs
     assert config["destinationConfig"]["onFailure"]["destination"] == queue["arn"]
 
@@ -169,22 +169,22 @@ def test_log_group_created_or_existing(run) -> None:
     settings = settings_of(name)
     groups = {g.inputs["name"]: g for g in result.of_type("aws:cloudwatch/logGroup:LogGroup")}
     subscription = result.one("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter").inputs
-    if settings.log_group_name is None:
+    if settings.flow_logs.existing_log_group is None:
         created = groups[f"/vpc/flow-logs/{STACK}"]
-        assert created.inputs["retentionInDays"] == settings.log_retention_days
+        assert created.inputs["retentionInDays"] == settings.retention.log_days
         assert subscription["logGroup"] == created.inputs["name"]
         assert result.exports["logGroupName"] == f"/vpc/flow-logs/{STACK}"
     else:
         assert not any(g.startswith("/vpc/flow-logs/") for g in groups)
-        assert subscription["logGroup"] == settings.log_group_name
-        assert result.exports["logGroupName"] == settings.log_group_name
+        assert subscription["logGroup"] == settings.flow_logs.existing_log_group
+        assert result.exports["logGroupName"] == settings.flow_logs.existing_log_group
 
 
 def test_subscription_ships_only_kept_actions_into_the_stream(run) -> None:
     name, result = run
     settings = settings_of(name)
     subscription = result.one("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter").inputs
-    expected = subscription_filter_pattern(settings.flow_log_format, settings.keep_actions)
+    expected = subscription_filter_pattern(settings.flow_logs.format, settings.flow_logs.keep_actions)
     assert subscription["filterPattern"] == expected
     assert len(expected) <= 1024
     assert "action = REJECT" in expected
@@ -197,24 +197,24 @@ def test_flow_logs_per_vpc_with_role_format_and_one_minute_aggregation(run) -> N
     name, result = run
     settings = settings_of(name)
     flow_logs = result.of_type("aws:ec2/flowLog:FlowLog")
-    assert sorted(f.inputs["vpcId"] for f in flow_logs) == sorted(settings.vpc_ids)
-    assert len(result.exports["flowLogIds"]) == len(settings.vpc_ids)
+    assert sorted(f.inputs["vpcId"] for f in flow_logs) == sorted(settings.flow_logs.vpc_ids)
+    assert len(result.exports["flowLogIds"]) == len(settings.flow_logs.vpc_ids)
     if not flow_logs:
         assert not [r for r in result.of_type("aws:iam/role:Role") if "flow-log" in r.name]
         return
     role = result.one("aws:iam/role:Role", "flow-log-role")
-    group_arn = (f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{settings.log_group_name}"
-                 if settings.log_group_name else
+    group_arn = (f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{settings.flow_logs.existing_log_group}"
+                 if settings.flow_logs.existing_log_group else
                  result.one("aws:cloudwatch/logGroup:LogGroup", "source-logs").outputs["arn"])
-    expected_format = RICH_FORMAT if settings.log_group_name is None else DEFAULT_FORMAT
+    expected_format = RICH_FORMAT if settings.flow_logs.existing_log_group is None else DEFAULT_FORMAT
     for flow_log in flow_logs:
         inputs = flow_log.inputs
         assert inputs["iamRoleArn"] == role.outputs["arn"]
         assert inputs["logDestinationType"] == "cloud-watch-logs"
         assert inputs["logDestination"] == group_arn
-        assert inputs["logFormat"] == expected_format == settings.flow_log_format.text
+        assert inputs["logFormat"] == expected_format == settings.flow_logs.format.text
         assert inputs["maxAggregationInterval"] == 60
-        assert inputs["trafficType"] == settings.flow_log_traffic_type
+        assert inputs["trafficType"] == settings.flow_logs.traffic_type
 
 
 def test_table_columns_are_every_catalogued_field_plus_provenance(run) -> None:
@@ -333,9 +333,9 @@ def test_untaggable_types_really_take_no_tags() -> None:
 
 def test_existing_group_keeps_the_default_format_and_created_flow_logs_record_rejects_only() -> None:
     settings = settings_of("existing")
-    assert settings.flow_log_format.text == DEFAULT_FORMAT
-    assert settings.flow_log_traffic_type == "REJECT"
-    assert settings_of("default").flow_log_traffic_type == "REJECT"
+    assert settings.flow_logs.format.text == DEFAULT_FORMAT
+    assert settings.flow_logs.traffic_type == "REJECT"
+    assert settings_of("default").flow_logs.traffic_type == "REJECT"
 
 
 def test_physical_names_carry_the_stack(run) -> None:

@@ -1,0 +1,203 @@
+"""The typed stack settings: one frozen group per concern, so each component takes its group whole.
+
+`contracts.settings` reads Pulumi.yaml's config into these; the flat names on `StackSettings` (e.g.
+`processor_buffer_mb`) are read-only views of the grouped values for callers written before the groups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contracts.collection import Collection
+from contracts.flowlog import FlowLogFormat
+
+
+@dataclass(frozen=True)
+class FlowLogs:
+    """Which flow logs reach the stream, in which format, and the actions the transform keeps."""
+
+    existing_log_group: str | None
+    """A log group to subscribe (logGroupName) instead of the one the stack would create."""
+    vpc_ids: tuple[str, ...]
+    """VPCs the stack creates flow logs for."""
+    format: FlowLogFormat
+    keep_actions: frozenset[str]
+
+    @property
+    def keep_actions_env(self) -> str:
+        """KEEP_ACTIONS as the transform reads it."""
+        return ",".join(sorted(self.keep_actions))
+
+    @property
+    def traffic_type(self) -> str:
+        """Created flow logs record only the traffic the stack keeps."""
+        return "ALL" if len(self.keep_actions) > 1 else next(iter(self.keep_actions))
+
+
+@dataclass(frozen=True)
+class Buffers:
+    """Firehose buffering: the transform's input (processor) and the archive objects it writes."""
+
+    processor_mb: float
+    processor_seconds: int
+    archive_mb: int
+    archive_seconds: int
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each kind of data is kept: Lambda and flow-log groups, archive objects, error objects."""
+
+    log_days: int
+    """Days CloudWatch keeps the flow-log group and the functions' and stream's log groups."""
+    archive_transition_days: int
+    """Days before rejected/ and errors/ objects move to Standard-IA (0: never)."""
+    archive_expiration_days: int
+    """Days before rejected/ objects expire (0: never)."""
+    error_expiration_days: int
+    """Days before errors/ objects expire (0: never)."""
+
+
+@dataclass(frozen=True)
+class Notifications:
+    """The notifier's Datadog events and how Lambda retries the S3 notifications that trigger them."""
+
+    datadog_site: str
+    datadog_tags: tuple[str, ...]
+    max_event_age_seconds: int
+    retry_attempts: int
+    internal_cidrs: tuple[str, ...]
+
+    @property
+    def internal_cidrs_env(self) -> str:
+        """INTERNAL_CIDRS as the notifier reads it (comma-separated)."""
+        return ",".join(self.internal_cidrs)
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """Pipeline-health alarms and, with a datadogAppKey, the threshold of the Datadog volume monitor."""
+
+    email: str | None
+    topic_arn: str | None
+    silence_hours: int
+    datadog_monitor_threshold: int
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    flow_logs: FlowLogs
+    buffers: Buffers
+    retention: Retention
+    notifications: Notifications
+    alarms: AlarmSettings
+    lambda_architecture: str
+    athena_scan_limit_mb: int
+    resource_tags: dict[str, str]
+    collection: Collection
+
+    # The flat names of the grouped values, read-only, for callers written before the groups.
+    @property
+    def log_group_name(self) -> str | None:
+        return self.flow_logs.existing_log_group
+
+    @property
+    def vpc_ids(self) -> tuple[str, ...]:
+        return self.flow_logs.vpc_ids
+
+    @property
+    def flow_log_format(self) -> FlowLogFormat:
+        return self.flow_logs.format
+
+    @property
+    def keep_actions(self) -> frozenset[str]:
+        return self.flow_logs.keep_actions
+
+    @property
+    def keep_actions_env(self) -> str:
+        return self.flow_logs.keep_actions_env
+
+    @property
+    def flow_log_traffic_type(self) -> str:
+        return self.flow_logs.traffic_type
+
+    @property
+    def datadog_site(self) -> str:
+        return self.notifications.datadog_site
+
+    @property
+    def datadog_tags(self) -> tuple[str, ...]:
+        return self.notifications.datadog_tags
+
+    @property
+    def notifier_max_event_age_seconds(self) -> int:
+        return self.notifications.max_event_age_seconds
+
+    @property
+    def notifier_retry_attempts(self) -> int:
+        return self.notifications.retry_attempts
+
+    @property
+    def internal_cidrs(self) -> tuple[str, ...]:
+        return self.notifications.internal_cidrs
+
+    @property
+    def internal_cidrs_env(self) -> str:
+        return self.notifications.internal_cidrs_env
+
+    @property
+    def processor_buffer_mb(self) -> float:
+        return self.buffers.processor_mb
+
+    @property
+    def processor_buffer_seconds(self) -> int:
+        return self.buffers.processor_seconds
+
+    @property
+    def archive_buffer_mb(self) -> int:
+        return self.buffers.archive_mb
+
+    @property
+    def archive_buffer_seconds(self) -> int:
+        return self.buffers.archive_seconds
+
+    @property
+    def log_retention_days(self) -> int:
+        return self.retention.log_days
+
+    @property
+    def archive_transition_days(self) -> int:
+        return self.retention.archive_transition_days
+
+    @property
+    def archive_expiration_days(self) -> int:
+        return self.retention.archive_expiration_days
+
+    @property
+    def error_expiration_days(self) -> int:
+        return self.retention.error_expiration_days
+
+    @property
+    def alarm_email(self) -> str | None:
+        return self.alarms.email
+
+    @property
+    def alarm_topic_arn(self) -> str | None:
+        return self.alarms.topic_arn
+
+    @property
+    def silence_alarm_hours(self) -> int:
+        return self.alarms.silence_hours
+
+    @property
+    def datadog_monitor_threshold(self) -> int:
+        return self.alarms.datadog_monitor_threshold
+
+    @property
+    def creates_log_group(self) -> bool:
+        """The stack makes a flow-log group: not for an existing group, nor for flow logs to Firehose."""
+        return self.flow_logs.existing_log_group is None and not self.collection.flow_logs_to_firehose
+
+    @property
+    def is_member(self) -> bool:
+        return self.collection.is_member
