@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint bench demo clean
+.PHONY: venv test lint bench demo clean mutate
 
 venv: $(STAMP)
 
@@ -25,6 +25,16 @@ bench: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m local demo
+
+# Mutation testing (mutmut, configured in pyproject.toml): slow, so not part of `make test`. Starts
+# afresh each time (mutmut would keep old verdicts of unchanged code even after the tests improved).
+# Narrow it with MUTANTS, e.g. `make mutate MUTANTS='transform.reingest.*'`.
+MUTATE_CHILDREN ?= 2
+MUTANTS ?=
+mutate: $(STAMP)
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN) $(MUTANTS)
+	$(PY) -m tools.mutation_report
 
 clean:
 	rm -rf local-run build .pytest_cache .ruff_cache
