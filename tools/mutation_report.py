@@ -118,7 +118,7 @@ def with_totals(scores: list[ModuleScore]) -> list[ModuleScore]:
 
 def render(rows: list[ModuleScore]) -> str:
     header = ("module", "mutants", "killed", "survived", "no tests", "timeout", "other", "score %")
-    lines = [header]
+    lines: list[tuple[str, ...]] = [header]
     for row in rows:
         score = "-" if row.score is None else f"{row.score:.1f}"
         lines.append((row.module, *(str(n) for n in (row.mutants, row.killed, row.survived, row.no_tests,
