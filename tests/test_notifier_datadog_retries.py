@@ -219,15 +219,17 @@ class SilentServer:
         return len(self._accepted)
 
 
-def test_the_client_never_retries_on_its_own(httpserver, clock):
-    # A 503 with Retry-After is what urllib3's default retry would repeat inside one attempt.
-    datadog_answers(httpserver, (503, {"errors": ["overloaded"]}, {"Retry-After": "0"}))
-    api = api_for(httpserver)
+def test_the_client_never_retries_on_its_own(clock):
+    # urllib3 would otherwise retry a refused connection itself, outside the deadline arithmetic,
+    # and report MaxRetryError instead of the error that happened.
+    api = events_api("http://127.0.0.1:9", FAKE_KEY)  # discard port: nothing listens
 
-    with pytest.raises(DatadogUnavailableError):
+    with pytest.raises(DatadogUnavailableError) as raised:
         post(api, clock, seconds_left=900.0, policy=RetryPolicy(max_attempts=2))
 
-    assert len(httpserver.log) == 2, "one HTTP request per attempt, each inside the deadline arithmetic"
+    assert "last answer: NewConnectionError: " in str(raised.value)
+    assert "Max retries" not in str(raised.value)
+    assert clock.sleeps == [1.0]
     configuration = api.api_client.configuration
     assert configuration.enable_retry is False and configuration.retry_policy is False
 
@@ -286,8 +288,10 @@ def test_edge_statuses_that_may_heal_are_retried(httpserver, clock, status):
 def test_a_refused_key_is_not_retried(httpserver, clock, status):
     datadog_answers(httpserver, (status, {"errors": ["Unauthorized"]}, {}))
 
-    with pytest.raises(DatadogAuthError, match=f"HTTP {status}"):
+    with pytest.raises(DatadogAuthError, match=f"HTTP {status}") as raised:
         post(api_for(httpserver), clock)
+
+    assert f"at {httpserver.url_for('').rstrip('/')}:" in str(raised.value), "names the host it tried"
 
     assert len(httpserver.log) == 1 and clock.sleeps == []
 
@@ -317,6 +321,15 @@ def test_a_plain_text_refusal_is_quoted_as_it_came(httpserver, clock):
         post(api_for(httpserver), clock)
 
 
+def test_a_long_plain_text_refusal_is_cut_short(httpserver, clock):
+    datadog_answers(httpserver, (404, "<html>" + "y" * 2000, {}))
+
+    with pytest.raises(DatadogRejectedError) as raised:
+        post(api_for(httpserver), clock)
+
+    assert str(raised.value).endswith(": <html>" + "y" * 494)
+
+
 def test_a_refusal_without_a_body_names_the_reason(httpserver, clock):
     datadog_answers(httpserver, (405, "", {}))
 
@@ -335,18 +348,12 @@ def test_a_tls_failure_is_retried_like_a_network_error(httpserver, clock):
     assert clock.sleeps == [1.0]
 
 
-def test_connection_failures_name_the_error(clock):
-    api = events_api("http://127.0.0.1:9", FAKE_KEY)  # discard port: nothing listens
-
-    with pytest.raises(DatadogUnavailableError, match=r"last answer: NewConnectionError: "):
-        post(api, clock, seconds_left=900.0, policy=RetryPolicy(max_attempts=2))
-
-
 # --- what an accepted event returns -------------------------------------------------------------
 
 @pytest.mark.parametrize(("answer", "event_id"), [
     ({"status": "ok", "event": {"id": 42, "id_str": "42"}}, "42"),
     ({"status": "ok", "event": {"id": 42}}, "42"),
+    ({"status": "ok", "event": {"id_str": "42"}}, "42"),
     ({"status": "ok"}, None),
     ({"status": "ok", "event": None}, None),
 ])
@@ -354,6 +361,14 @@ def test_the_event_id_is_datadogs_when_it_gives_one(httpserver, clock, answer, e
     datadog_answers(httpserver, (202, answer, {}))
 
     assert post(api_for(httpserver), clock) == event_id
+
+
+def test_an_accepted_event_with_an_unexpected_answer_still_counts_as_posted(httpserver, clock):
+    # Raising here would make Lambda retry and post the same alert twice.
+    answer = {"status": "ok", "event": {"id": 42, "id_str": "42", "date_happened": "2026-11-27T18:00:00Z"}}
+    datadog_answers(httpserver, (202, answer, {}))
+
+    assert post(api_for(httpserver), clock) == "42"
 
 
 # --- the handler: an alert that was not accepted is never marked as sent ---------------------
