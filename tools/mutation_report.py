@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     if not scores:
         print(f"no mutmut results under {args.mutants_dir}/: run `make mutate` first", file=sys.stderr)
         return 1
-    print(render(with_totals(scores)))
+    # A narrowed run (`make mutate MUTANTS=...`) leaves the other modules without a result: not shown.
+    print(render(with_totals([s for s in scores if s.mutants])))
     not_run = sum(s.not_scored for s in scores)
     if not_run:
         print(f"({not_run} mutants not run or skipped by mutmut are left out of the table)")
