@@ -33,7 +33,7 @@ MUTATE_CHILDREN ?= 2
 MUTANTS ?=
 mutate: $(STAMP)
 	rm -rf mutants
-	$(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN) $(MUTANTS)
+	set -f; $(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN) $(MUTANTS)
 	$(PY) -m tools.mutation_report
 
 clean:
