@@ -19,8 +19,13 @@ from contracts.settings import (
     SettingsError,
     defaults,
     load_settings,
+    project_name,
     settings_from,
 )
+
+
+def test_the_project_is_named_in_pulumi_yaml() -> None:
+    assert project_name() == "rejected-flows"
 
 
 def test_defaults_come_from_pulumi_yaml() -> None:
@@ -102,6 +107,7 @@ def test_bounded_integers_accept_their_range_and_refuse_past_it(key: str, low: i
     ("athenaScanLimitMb", 10, "athena_scan_limit_mb"),
     ("archiveExpirationDays", 0, "archive_expiration_days"),
     ("errorExpirationDays", 0, "error_expiration_days"),
+    ("archiveTransitionDays", 0, "archive_transition_days"),
 ])
 def test_integers_with_only_a_floor_accept_it_and_any_larger_value(key: str, low: int,
                                                                     attribute: str) -> None:

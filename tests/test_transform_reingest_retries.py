@@ -146,6 +146,17 @@ def test_the_last_error_is_the_one_reported(firehose) -> None:
         putter.put(PAYLOADS[:1])
 
 
+def test_an_answer_that_does_not_cover_every_record_fails_instead_of_losing_records(firehose) -> None:
+    # Firehose answers one entry per record, in order; a shorter answer cannot say which records
+    # were taken, so nothing may be assumed accepted.
+    client, stubber = firehose
+    expect_put(stubber, PAYLOADS[:2], [THROTTLED])
+    putter, _ = reingester(client)
+
+    with pytest.raises(ValueError, match="zip"):
+        putter.put(PAYLOADS[:2])
+
+
 class DroppedConnections:
     """The client, behind a network that drops the first `drops` calls (botocore raises BotoCoreError)."""
 
