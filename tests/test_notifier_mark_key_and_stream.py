@@ -12,7 +12,7 @@ import pytest
 from notifier.secrets import ApiKeyError, CachedApiKey, key_from_secret_string
 from notifier.settings import load_settings, parse_tags
 from notifier.storage import MARK_TAG, MAX_TAGS, can_mark
-from notifier.stream import CHUNK, iter_lines
+from notifier.stream import CHUNK, _Replay, iter_lines
 from tests.notifier_support import FAKE_KEY, flow, ndjson, reader
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:datadog-api-key-AbCdEf"
@@ -89,3 +89,14 @@ def test_a_plain_object_is_read_in_bounded_chunks_and_split_into_its_lines() -> 
 
     assert b"".join(lines) == data and len(lines) == 2000
     assert all(size is not None and 0 <= size <= CHUNK for size in body.sizes)
+
+
+def test_the_bytes_read_to_sniff_the_format_are_given_back_first_whatever_the_read_size() -> None:
+    for size in (None, -1):
+        assert _Replay(b"\x1f\x8b", reader(b"rest of the object")).read(size) == b"\x1f\x8brest of the object"
+    replay = _Replay(b"ab", reader(b"cdef"))
+    assert replay.read(0) == b""
+    assert replay.read(1) == b"a"
+    assert replay.read(3) == b"bcd"
+    assert replay.read(10) == b"ef"
+    assert replay.read(10) == b""
