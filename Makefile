@@ -20,7 +20,7 @@ else ifneq ($(filter command line environment,$(origin PYTHON)),)
   endif
 endif
 
-.PHONY: venv test lint bench demo clean FORCE
+.PHONY: venv test lint bench demo clean mutate FORCE
 
 venv: $(STAMP)
 
@@ -53,6 +53,16 @@ bench: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m local demo
+
+# Mutation testing (mutmut, configured in pyproject.toml): slow, so not part of `make test`. Starts
+# afresh each time (mutmut would keep old verdicts of unchanged code even after the tests improved).
+# Narrow it with MUTANTS, e.g. `make mutate MUTANTS='transform.reingest.*'`.
+MUTATE_CHILDREN ?= 2
+MUTANTS ?=
+mutate: $(STAMP)
+	rm -rf mutants
+	set -f; $(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN) $(MUTANTS)
+	$(PY) -m tools.mutation_report
 
 CLEANED := local-run .local-run.partial-* .local-run.old-* build mutants .pytest_cache .ruff_cache .mypy_cache .hypothesis
 clean:
