@@ -1,7 +1,6 @@
 """The typed stack settings: one frozen group per concern, so each component takes its group whole.
 
-`contracts.settings` reads Pulumi.yaml's config into these; the flat names on `StackSettings` (e.g.
-`processor_buffer_mb`) are read-only views of the grouped values for callers written before the groups.
+`contracts.settings` reads Pulumi.yaml's config into these.
 """
 
 from __future__ import annotations
@@ -30,8 +29,8 @@ class FlowLogs:
 
     @property
     def traffic_type(self) -> str:
-        """Created flow logs record only the traffic the stack keeps."""
-        return "ALL" if len(self.keep_actions) > 1 else next(iter(self.keep_actions))
+        """Created flow logs record rejected traffic only: the one action the stack keeps."""
+        return "REJECT"
 
 
 @dataclass(frozen=True)
@@ -95,103 +94,6 @@ class StackSettings:
     athena_scan_limit_mb: int
     resource_tags: dict[str, str]
     collection: Collection
-
-    # The flat names of the grouped values, read-only, for callers written before the groups.
-    @property
-    def log_group_name(self) -> str | None:
-        return self.flow_logs.existing_log_group
-
-    @property
-    def vpc_ids(self) -> tuple[str, ...]:
-        return self.flow_logs.vpc_ids
-
-    @property
-    def flow_log_format(self) -> FlowLogFormat:
-        return self.flow_logs.format
-
-    @property
-    def keep_actions(self) -> frozenset[str]:
-        return self.flow_logs.keep_actions
-
-    @property
-    def keep_actions_env(self) -> str:
-        return self.flow_logs.keep_actions_env
-
-    @property
-    def flow_log_traffic_type(self) -> str:
-        return self.flow_logs.traffic_type
-
-    @property
-    def datadog_site(self) -> str:
-        return self.notifications.datadog_site
-
-    @property
-    def datadog_tags(self) -> tuple[str, ...]:
-        return self.notifications.datadog_tags
-
-    @property
-    def notifier_max_event_age_seconds(self) -> int:
-        return self.notifications.max_event_age_seconds
-
-    @property
-    def notifier_retry_attempts(self) -> int:
-        return self.notifications.retry_attempts
-
-    @property
-    def internal_cidrs(self) -> tuple[str, ...]:
-        return self.notifications.internal_cidrs
-
-    @property
-    def internal_cidrs_env(self) -> str:
-        return self.notifications.internal_cidrs_env
-
-    @property
-    def processor_buffer_mb(self) -> float:
-        return self.buffers.processor_mb
-
-    @property
-    def processor_buffer_seconds(self) -> int:
-        return self.buffers.processor_seconds
-
-    @property
-    def archive_buffer_mb(self) -> int:
-        return self.buffers.archive_mb
-
-    @property
-    def archive_buffer_seconds(self) -> int:
-        return self.buffers.archive_seconds
-
-    @property
-    def log_retention_days(self) -> int:
-        return self.retention.log_days
-
-    @property
-    def archive_transition_days(self) -> int:
-        return self.retention.archive_transition_days
-
-    @property
-    def archive_expiration_days(self) -> int:
-        return self.retention.archive_expiration_days
-
-    @property
-    def error_expiration_days(self) -> int:
-        return self.retention.error_expiration_days
-
-    @property
-    def alarm_email(self) -> str | None:
-        return self.alarms.email
-
-    @property
-    def alarm_topic_arn(self) -> str | None:
-        return self.alarms.topic_arn
-
-    @property
-    def silence_alarm_hours(self) -> int:
-        return self.alarms.silence_hours
-
-    @property
-    def datadog_monitor_threshold(self) -> int:
-        return self.alarms.datadog_monitor_threshold
 
     @property
     def creates_log_group(self) -> bool:

@@ -8,6 +8,7 @@ Standard-IA, Lambda's asynchronous retry limits, CloudWatch Logs' retention valu
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 from typing import Any
 
 import pytest
@@ -31,15 +32,17 @@ def test_the_project_is_named_in_pulumi_yaml() -> None:
 def test_defaults_come_from_pulumi_yaml() -> None:
     settings = defaults()
 
-    assert settings.datadog_site == "datadoghq.com"
-    assert settings.log_group_name is None and settings.creates_log_group
-    assert settings.flow_log_format == parse_format(RICH_FORMAT)
-    assert settings.keep_actions == {"REJECT"} and settings.keep_actions_env == "REJECT"
-    assert settings.flow_log_traffic_type == "REJECT"
-    assert settings.processor_buffer_mb == 0.2
-    assert (settings.archive_transition_days, settings.archive_expiration_days) == (30, 365)
-    assert settings.notifier_retry_attempts == 2 and settings.lambda_architecture == "arm64"
-    assert settings.resource_tags == {} and settings.vpc_ids == () and settings.datadog_tags == ()
+    assert settings.notifications.datadog_site == "datadoghq.com"
+    assert settings.flow_logs.existing_log_group is None and settings.creates_log_group
+    assert settings.flow_logs.format == parse_format(RICH_FORMAT)
+    assert settings.flow_logs.keep_actions == {"REJECT"} and settings.flow_logs.keep_actions_env == "REJECT"
+    assert settings.flow_logs.traffic_type == "REJECT"
+    assert settings.buffers.processor_mb == 0.2
+    retention = settings.retention
+    assert (retention.archive_transition_days, retention.archive_expiration_days) == (30, 365)
+    assert settings.notifications.retry_attempts == 2 and settings.lambda_architecture == "arm64"
+    assert settings.resource_tags == {} and settings.flow_logs.vpc_ids == ()
+    assert settings.notifications.datadog_tags == ()
 
 
 def test_a_getter_that_knows_nothing_gives_the_defaults() -> None:
@@ -49,8 +52,9 @@ def test_a_getter_that_knows_nothing_gives_the_defaults() -> None:
 def test_an_existing_log_group_defaults_to_the_version_two_format() -> None:
     settings = settings_from({"logGroupName": "  /my/existing/flow-logs "})
 
-    assert settings.log_group_name == "/my/existing/flow-logs" and not settings.creates_log_group
-    assert settings.flow_log_format.text == DEFAULT_FORMAT
+    assert settings.flow_logs.existing_log_group == "/my/existing/flow-logs"
+    assert not settings.creates_log_group
+    assert settings.flow_logs.format.text == DEFAULT_FORMAT
 
 
 def test_a_blank_log_group_means_the_stack_creates_one() -> None:
@@ -59,8 +63,8 @@ def test_a_blank_log_group_means_the_stack_creates_one() -> None:
 
 def test_a_given_format_wins_over_the_default_for_either_kind_of_log_group() -> None:
     text = "${srcaddr} ${dstaddr} ${action}"
-    assert settings_from({"flowLogFormat": text}).flow_log_format.text == text
-    assert settings_from({"flowLogFormat": text, "logGroupName": "/x"}).flow_log_format.text == text
+    assert settings_from({"flowLogFormat": text}).flow_logs.format.text == text
+    assert settings_from({"flowLogFormat": text, "logGroupName": "/x"}).flow_logs.format.text == text
 
 
 def test_keep_actions_are_read_case_and_space_insensitively_and_flow_logs_record_rejects() -> None:
@@ -76,8 +80,8 @@ def test_lists_are_trimmed_and_blank_items_dropped() -> None:
                               "datadogTags": ["team:netsec", "  "],
                               "resourceTags": [" owner = platform ", "cost-centre=42=a", "empty="]})
 
-    assert settings.vpc_ids == ("vpc-0a1b2c3d", "vpc-0e1f2a3b")
-    assert settings.datadog_tags == ("team:netsec",)
+    assert settings.flow_logs.vpc_ids == ("vpc-0a1b2c3d", "vpc-0e1f2a3b")
+    assert settings.notifications.datadog_tags == ("team:netsec",)
     assert settings.resource_tags == {"owner": "platform", "cost-centre": "42=a", "empty": ""}
 
 
@@ -89,12 +93,13 @@ def test_lists_are_trimmed_and_blank_items_dropped() -> None:
     ("notifierRetryAttempts", 0, 2),
 ])
 def test_bounded_integers_accept_their_range_and_refuse_past_it(key: str, low: int, high: int) -> None:
-    attribute = {"processorBufferSeconds": "processor_buffer_seconds", "archiveBufferMb": "archive_buffer_mb",
-                 "archiveBufferSeconds": "archive_buffer_seconds",
-                 "notifierMaxEventAgeSeconds": "notifier_max_event_age_seconds",
-                 "notifierRetryAttempts": "notifier_retry_attempts"}[key]
-    assert getattr(settings_from({key: low}), attribute) == low
-    assert getattr(settings_from({key: str(high)}), attribute) == high
+    read = attrgetter({"processorBufferSeconds": "buffers.processor_seconds",
+                       "archiveBufferMb": "buffers.archive_mb",
+                       "archiveBufferSeconds": "buffers.archive_seconds",
+                       "notifierMaxEventAgeSeconds": "notifications.max_event_age_seconds",
+                       "notifierRetryAttempts": "notifications.retry_attempts"}[key])
+    assert read(settings_from({key: low})) == low
+    assert read(settings_from({key: str(high)})) == high
     within = rf"^config {key} must be within {low}\.\.{high}, got "
     with pytest.raises(SettingsError, match=within + rf"{low - 1}$"):
         settings_from({key: low - 1})
@@ -104,14 +109,14 @@ def test_bounded_integers_accept_their_range_and_refuse_past_it(key: str, low: i
 
 @pytest.mark.parametrize(("key", "low", "attribute"), [
     ("athenaScanLimitMb", 10, "athena_scan_limit_mb"),
-    ("archiveExpirationDays", 0, "archive_expiration_days"),
-    ("errorExpirationDays", 0, "error_expiration_days"),
-    ("archiveTransitionDays", 0, "archive_transition_days"),
+    ("archiveExpirationDays", 0, "retention.archive_expiration_days"),
+    ("errorExpirationDays", 0, "retention.error_expiration_days"),
+    ("archiveTransitionDays", 0, "retention.archive_transition_days"),
 ])
 def test_integers_with_only_a_floor_accept_it_and_any_larger_value(key: str, low: int,
                                                                     attribute: str) -> None:
-    assert getattr(settings_from({key: low}), attribute) == low
-    assert getattr(settings_from({key: 10**9}), attribute) == 10**9
+    assert attrgetter(attribute)(settings_from({key: low})) == low
+    assert attrgetter(attribute)(settings_from({key: 10**9})) == 10**9
     with pytest.raises(SettingsError, match=rf"^config {key} must be within {low}\.\.inf, got {low - 1}$"):
         settings_from({key: low - 1})
 
@@ -124,12 +129,12 @@ def test_an_integer_that_is_not_one_says_what_it_got(raw: Any) -> None:
 
 
 def test_an_unset_value_takes_the_default() -> None:
-    assert settings_from({"logRetentionDays": None}).log_retention_days == 30
+    assert settings_from({"logRetentionDays": None}).retention.log_days == 30
 
 
 def test_log_retention_takes_only_values_cloudwatch_offers() -> None:
     for days in (1, 3, 3653):
-        assert settings_from({"logRetentionDays": days}).log_retention_days == days
+        assert settings_from({"logRetentionDays": days}).retention.log_days == days
     assert 3653 in LOG_RETENTION_DAYS and 4 not in LOG_RETENTION_DAYS
     with pytest.raises(SettingsError, match=r"^config logRetentionDays must be one of 1, 3, .*, 3653; got 4"):
         settings_from({"logRetentionDays": 4})
@@ -140,7 +145,7 @@ def test_log_retention_takes_only_values_cloudwatch_offers() -> None:
 def test_standard_ia_transitions_are_off_or_at_least_thirty_days(days: int, accepted: bool) -> None:
     assert MIN_IA_TRANSITION_DAYS == 30
     if accepted:
-        assert settings_from({"archiveTransitionDays": days}).archive_transition_days == days
+        assert settings_from({"archiveTransitionDays": days}).retention.archive_transition_days == days
     else:
         with pytest.raises(SettingsError, match=rf"must be 0 \(no transition\) or at least 30 .*got {days}$"):
             settings_from({"archiveTransitionDays": days})
@@ -148,7 +153,7 @@ def test_standard_ia_transitions_are_off_or_at_least_thirty_days(days: int, acce
 
 @pytest.mark.parametrize(("raw", "size"), [("0.2", 0.2), ("3", 3.0), (1, 1.0), ("1.5", 1.5)])
 def test_processor_buffer_takes_firehoses_range_in_mb(raw: Any, size: float) -> None:
-    assert settings_from({"processorBufferMb": raw}).processor_buffer_mb == size
+    assert settings_from({"processorBufferMb": raw}).buffers.processor_mb == size
 
 
 @pytest.mark.parametrize(("raw", "message"), [
@@ -169,7 +174,7 @@ def test_choices_name_every_allowed_value(key: str, raw: str) -> None:
 
 
 def test_every_datadog_site_and_architecture_is_accepted() -> None:
-    assert settings_from({"datadogSite": "datadoghq.eu"}).datadog_site == "datadoghq.eu"
+    assert settings_from({"datadogSite": "datadoghq.eu"}).notifications.datadog_site == "datadoghq.eu"
     assert settings_from({"lambdaArchitecture": "x86_64"}).lambda_architecture == "x86_64"
 
 

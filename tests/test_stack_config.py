@@ -85,44 +85,6 @@ def test_each_group_holds_the_keys_of_its_concern() -> None:
     )
 
 
-# The flat names read before the groups existed, each with the group value it now returns.
-FLAT_NAMES = {
-    "log_group_name": ("flow_logs", "existing_log_group"),
-    "vpc_ids": ("flow_logs", "vpc_ids"),
-    "flow_log_format": ("flow_logs", "format"),
-    "keep_actions": ("flow_logs", "keep_actions"),
-    "keep_actions_env": ("flow_logs", "keep_actions_env"),
-    "flow_log_traffic_type": ("flow_logs", "traffic_type"),
-    "processor_buffer_mb": ("buffers", "processor_mb"),
-    "processor_buffer_seconds": ("buffers", "processor_seconds"),
-    "archive_buffer_mb": ("buffers", "archive_mb"),
-    "archive_buffer_seconds": ("buffers", "archive_seconds"),
-    "log_retention_days": ("retention", "log_days"),
-    "archive_transition_days": ("retention", "archive_transition_days"),
-    "archive_expiration_days": ("retention", "archive_expiration_days"),
-    "error_expiration_days": ("retention", "error_expiration_days"),
-    "datadog_site": ("notifications", "datadog_site"),
-    "datadog_tags": ("notifications", "datadog_tags"),
-    "notifier_max_event_age_seconds": ("notifications", "max_event_age_seconds"),
-    "notifier_retry_attempts": ("notifications", "retry_attempts"),
-    "internal_cidrs": ("notifications", "internal_cidrs"),
-    "internal_cidrs_env": ("notifications", "internal_cidrs_env"),
-    "alarm_email": ("alarms", "email"),
-    "alarm_topic_arn": ("alarms", "topic_arn"),
-    "silence_alarm_hours": ("alarms", "silence_hours"),
-    "datadog_monitor_threshold": ("alarms", "datadog_monitor_threshold"),
-}
-
-
-@pytest.mark.parametrize("flat", sorted(FLAT_NAMES))
-def test_flat_names_read_the_grouped_values(flat: str) -> None:
-    settings = settings_from({**GROUPED_CONFIG, "alarmEmail": "ops@example.com", "silenceAlarmHours": 5,
-                              "alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:ops",
-                              "datadogMonitorThreshold": 7})
-    group, name = FLAT_NAMES[flat]
-    assert getattr(settings, flat) == getattr(getattr(settings, group), name)
-
-
 @pytest.mark.parametrize("days", [1, 29])
 def test_transition_days_below_the_ia_minimum_are_refused(days: int) -> None:
     with pytest.raises(SettingsError, match="archiveTransitionDays"):
