@@ -100,7 +100,9 @@ def test_a_plain_object_is_read_in_bounded_chunks_and_split_into_its_lines() -> 
 
 def test_the_bytes_read_to_sniff_the_format_are_given_back_first_whatever_the_read_size() -> None:
     for size in (None, -1):
-        assert _Replay(b"\x1f\x8b", reader(b"rest of the object")).read(size) == b"\x1f\x8brest of the object"
+        whole = _Replay(b"\x1f\x8b", reader(b"rest of the object"))
+        assert whole.read(size) == b"\x1f\x8brest of the object"
+        assert whole.read(size) == b""
     replay = _Replay(b"ab", reader(b"cdef"))
     assert replay.read(0) == b""
     assert replay.read(1) == b"a"

@@ -208,7 +208,7 @@ def test_a_batch_may_fill_putrecordbatch_exactly() -> None:
 
 
 def test_a_batch_starts_afresh_after_a_full_one() -> None:
-    # After a full batch the byte count starts again at zero: three quarter-size payloads fit.
+    # After a full batch the byte count starts again at zero: the next four quarters fill one exactly.
     quarter = b"q" * (PUT_BATCH_MAX_BYTES // 4)
-    grouped = list(batches([quarter] * 4 + [quarter] * 3 + [b"small"]))
-    assert [len(g) for g in grouped] == [4, 4]
+    assert [len(g) for g in batches([quarter] * 8)] == [4, 4]
+    assert [len(g) for g in batches([quarter] * 7 + [b"small"])] == [4, 4]
