@@ -90,6 +90,20 @@ class Source(pulumi.ComponentResource):
     def _subscribe(
         self, name: str, args: SourceArgs, log_group_name: pulumi.Output[str], tags: dict[str, str],
     ) -> aws.cloudwatch.LogSubscriptionFilter:
+        """The REJECT subscription: to this stack's stream, or (a member) to the central destination.
+
+        Either way CloudWatch Logs assumes a role of this account, guarded by AWS's documented
+        condition for subscriptions: any log group of this account and region (the ARN carries the
+        account, so no separate aws:SourceAccount key is needed).
+
+        To a destination the role grants only logs:PutLogEvents on it. AWS requires such a role on the
+        filter when the destination's policy grants an organisation and the group holds vended logs
+        such as flow logs: CloudWatch Logs assumes it to check that this account may send to the
+        destination ("Step 2: (Only if using an organization) Create an IAM role", CloudWatch Logs user
+        guide, checked 2026-11). AWS's "Updating an existing cross-account subscription" adds it to
+        filters before a policy switches from account ids to the organisation, so it is harmless with
+        a policy listing accounts: the member stack always carries it and works with either.
+        """
         pattern = subscription_filter_pattern(args.flow_logs.format, args.flow_logs.keep_actions)
         if len(pattern) > MAX_FILTER_PATTERN:
             raise ValueError(
@@ -97,62 +111,27 @@ class Source(pulumi.ComponentResource):
                 f"CloudWatch Logs allows {MAX_FILTER_PATTERN}: use a format with fewer fields"
             )
         self.filter_pattern = pattern
+        destination_arn: pulumi.Input[str]
         if args.central_destination_arn is not None:
-            return self._subscribe_to_destination(name, args, log_group_name, pattern, tags)
-        assert args.stream_arn is not None, "a central stack subscribes its own stream"
-        self.subscription_role, subscription_policy = policies.role(
-            f"{name}-subscription-role",
-            # AWS's documented guard for subscriptions: any log group of this account and region
-            # (the ARN carries the account, so no separate aws:SourceAccount key is needed).
-            policies.trust_policy("logs.amazonaws.com", {
-                "StringLike": {"aws:SourceArn": args.account.arn("logs", "*")},
-            }),
-            policies.document(policies.statement(
-                ["firehose:PutRecord", "firehose:PutRecordBatch"], [args.stream_arn], sid="ShipToFirehose",
-            )),
-            description="CloudWatch Logs ships flow-log lines to Firehose",
-            tags=tags,
-            parent=self,
-        )
-        return aws.cloudwatch.LogSubscriptionFilter(
-            f"{name}-subscription",
-            name=args.subscription_name,
-            log_group=log_group_name,
-            filter_pattern=pattern,
-            destination_arn=args.stream_arn,
-            role_arn=self.subscription_role.arn,
-            # CloudWatch Logs test-delivers on creation: the role's policy and the stream must exist.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[subscription_policy, *args.depends_on, *self._group()],
-            ),
-        )
-
-    def _subscribe_to_destination(
-        self, name: str, args: SourceArgs, log_group_name: pulumi.Output[str], pattern: str,
-        tags: dict[str, str],
-    ) -> aws.cloudwatch.LogSubscriptionFilter:
-        """The member side of central collection: a subscription to the central account's destination.
-
-        CloudWatch Logs delivers through the destination's own role; this one grants only
-        logs:PutLogEvents on the destination. AWS requires such a role on the filter when the
-        destination's policy grants an organisation and the group holds vended logs such as flow
-        logs: CloudWatch Logs assumes it to check that this account may send to the destination
-        ("Step 2: (Only if using an organization) Create an IAM role", CloudWatch Logs user guide,
-        checked 2026-11). AWS's "Updating an existing cross-account subscription" adds it to filters
-        before a policy switches from account ids to the organisation, so it is harmless with a
-        policy listing accounts: the member stack always carries it and works with either.
-        """
-        destination_arn = args.central_destination_arn
-        assert destination_arn is not None
+            destination_arn = args.central_destination_arn
+            grant = policies.statement(["logs:PutLogEvents"], [destination_arn],
+                                       sid="SendToCentralDestination")
+            description = "CloudWatch Logs checks this account may send flow logs to the central destination"
+            after: list[pulumi.Resource] = []
+        else:
+            assert args.stream_arn is not None, "a central stack subscribes its own stream"
+            destination_arn = args.stream_arn
+            grant = policies.statement(["firehose:PutRecord", "firehose:PutRecordBatch"], [destination_arn],
+                                       sid="ShipToFirehose")
+            description = "CloudWatch Logs ships flow-log lines to Firehose"
+            after = list(args.depends_on)
         self.subscription_role, subscription_policy = policies.role(
             f"{name}-subscription-role",
             policies.trust_policy("logs.amazonaws.com", {
                 "StringLike": {"aws:SourceArn": args.account.arn("logs", "*")},
             }),
-            policies.document(policies.statement(
-                ["logs:PutLogEvents"], [destination_arn], sid="SendToCentralDestination",
-            )),
-            description="CloudWatch Logs checks this account may send flow logs to the central destination",
+            policies.document(grant),
+            description=description,
             tags=tags,
             parent=self,
         )
@@ -163,7 +142,10 @@ class Source(pulumi.ComponentResource):
             filter_pattern=pattern,
             destination_arn=destination_arn,
             role_arn=self.subscription_role.arn,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[subscription_policy, *self._group()]),
+            # CloudWatch Logs test-delivers on creation: the role's policy (and our stream) must exist.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[subscription_policy, *after, *self._group()],
+            ),
         )
 
     def _group(self) -> list[pulumi.Resource]:
