@@ -119,9 +119,11 @@ def retry_delay(status: int, headers: Mapping[str, str] | None, attempt: int, po
 def _event_id(response: Any) -> str | None:
     try:
         event = response["event"]
-        return str(event.get("id_str") or event.get("id"))
+        found = event.get("id_str") or event.get("id")
     except (KeyError, TypeError, AttributeError):
         return None
+    # An answer without an id still means "accepted": the mark then says so rather than "None".
+    return None if found is None else str(found)
 
 
 def _is_transient(status: int) -> bool:

@@ -357,6 +357,7 @@ def test_a_tls_failure_is_retried_like_a_network_error(httpserver, clock):
     ({"status": "ok", "event": {"id_str": "42"}}, "42"),
     ({"status": "ok"}, None),
     ({"status": "ok", "event": None}, None),
+    ({"status": "ok", "event": {"title": "no id given"}}, None),
 ])
 def test_the_event_id_is_datadogs_when_it_gives_one(httpserver, clock, answer, event_id):
     datadog_answers(httpserver, (202, answer, {}))
