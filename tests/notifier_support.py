@@ -145,13 +145,18 @@ EVENTS = "/api/v1/events"
 ACCEPTED = {"status": "ok", "event": {"id": 7700000000000000042, "id_str": "7700000000000000042"}}
 
 
-@pytest.fixture(name="aws")
-def aws_fixture(monkeypatch):
-    """moto's S3 and Secrets Manager in-process, with the archive bucket; yields an S3 client."""
+def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Obvious fake credentials for moto in-process, and no endpoint override from the shell."""
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_DEFAULT_REGION": "eu-west-1"}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture(name="aws")
+def aws_fixture(monkeypatch):
+    """moto's S3 and Secrets Manager in-process, with the archive bucket; yields an S3 client."""
+    fake_aws_credentials(monkeypatch)
     with mock_aws():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})

@@ -25,7 +25,7 @@ from notifier.datadog import (
 from notifier.model import EventDraft
 from notifier.secrets import KEY_MAX_AGE_S, ApiKeyError, ApiKeySource, key_from_secret_string
 from notifier.settings import SettingsError, api_url_for, load_settings
-from tests.notifier_support import FAKE_KEY, FakeClock, FakeContext
+from tests.notifier_support import FAKE_KEY, FakeClock, FakeContext, fake_aws_credentials
 
 EVENTS = "/api/v1/events"
 ACCEPTED = {"status": "ok", "event": {"id": 7700000000000000001, "id_str": "7700000000000000001",
@@ -177,10 +177,7 @@ def test_bad_secrets_name_the_secret_not_the_content(secret):
 @pytest.fixture
 def secrets(monkeypatch):
     """moto's Secrets Manager and a client that records every GetSecretValue it sends."""
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    fake_aws_credentials(monkeypatch)
     with mock_aws():
         client = boto3.client("secretsmanager")
         client.reads = []
