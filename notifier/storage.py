@@ -16,10 +16,6 @@ MARK_TAG = "rejected-flows-notified"
 MAX_TAGS = 10
 
 
-class MarkError(RuntimeError):
-    """The object could not be tagged after its event was accepted."""
-
-
 def get_tags(s3: Any, obj: ObjectRef) -> dict[str, str]:
     response = s3.get_object_tagging(Bucket=obj.bucket, Key=obj.key)
     return {tag["Key"]: tag["Value"] for tag in response.get("TagSet", [])}
