@@ -181,8 +181,9 @@ def _integer(key: str, raw: Any, low: int | None = None, high: int | None = None
     except (TypeError, ValueError) as error:
         raise SettingsError(f"config {key} must be an integer, got {raw!r}") from error
     if (low is not None and number < low) or (high is not None and number > high):
-        bounds = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
-        raise SettingsError(f"config {key} must be within {bounds}, got {number}")
+        # Every bounded key has a floor (0 or more); some have no ceiling.
+        bounds = f"within {low}..{high}" if high is not None else f"at least {low}"
+        raise SettingsError(f"config {key} must be {bounds}, got {number}")
     return number
 
 

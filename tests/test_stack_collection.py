@@ -16,6 +16,15 @@ from contracts.flowlog import subscription_filter_pattern
 from contracts.settings import SettingsError, settings_from
 from infra import program
 from infra.packaging import ROOT
+from tests.collection_support import (
+    CENTRAL_ACCOUNT,
+    CENTRAL_CONFIGS,
+    CENTRAL_DESTINATION,
+    MEMBER_CONFIGS,
+    ORGANIZATION,
+    SOURCE_ACCOUNTS,
+    VPCS,
+)
 from tests.stack_support import (
     ACCOUNT_ID,
     FAKE_API_KEY,
@@ -41,25 +50,6 @@ STREAM = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 SUBSCRIPTION = "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-
-SOURCE_ACCOUNTS = ["111111111111", "222222222222"]
-ORGANIZATION = "o-a1b2c3d4e5"
-CENTRAL_ACCOUNT = "999999999999"
-CENTRAL_DESTINATION = f"arn:aws:logs:{REGION}:{CENTRAL_ACCOUNT}:destination:rejected-flows-central-flows"
-VPCS = ["vpc-0123456789abcdef0", "vpc-0fedcba9876543210"]
-
-CENTRAL_CONFIGS: dict[str, dict[str, Any]] = {
-    "accounts": {"sourceAccountIds": SOURCE_ACCOUNTS, "vpcIds": VPCS[:1]},
-    "organization": {"organizationId": ORGANIZATION, "sourceRegions": ["eu-west-1"]},
-    "regions": {"sourceAccountIds": SOURCE_ACCOUNTS[:1], "sourceRegions": ["us-west-2", "eu-west-1"]},
-    "direct": {"flowLogDestination": "firehose", "vpcIds": VPCS},
-    "direct-existing": {"flowLogDestination": "firehose", "vpcIds": VPCS[:1],
-                        "logGroupName": "/existing/flow-logs"},
-}
-MEMBER_CONFIGS: dict[str, dict[str, Any]] = {
-    "member": {"centralDestinationArn": CENTRAL_DESTINATION, "vpcIds": VPCS},
-    "member-existing": {"centralDestinationArn": CENTRAL_DESTINATION, "logGroupName": "/existing/flow-logs"},
-}
 
 _RUNS: dict[str, Run] = {}
 
@@ -434,47 +424,6 @@ def test_no_api_key_anywhere_but_the_secret(any_run) -> None:
     for resource in run.resources:
         if resource.type != "aws:secretsmanager/secretVersion:SecretVersion":
             assert FAKE_API_KEY not in json.dumps(resource.inputs, default=str), (name, resource.name)
-
-
-# --- config combinations that cannot work -----------------------------------------------------------
-
-@pytest.mark.parametrize(("config", "message"), [
-    ({"centralDestinationArn": CENTRAL_DESTINATION, "sourceAccountIds": SOURCE_ACCOUNTS},
-     "member stack, which owns no destinations: unset sourceAccountIds"),
-    ({"centralDestinationArn": CENTRAL_DESTINATION, "organizationId": ORGANIZATION,
-      "sourceRegions": ["eu-west-1"]},
-     "unset organizationId, sourceRegions"),
-    ({"centralDestinationArn": CENTRAL_DESTINATION, "flowLogDestination": "firehose", "vpcIds": VPCS},
-     "a member stack ships through the central CloudWatch Logs destination"),
-    ({"sourceAccountIds": SOURCE_ACCOUNTS, "organizationId": ORGANIZATION},
-     "either sourceAccountIds or organizationId"),
-    ({"sourceRegions": ["eu-west-1"]}, "set sourceAccountIds or organizationId too"),
-    ({"flowLogDestination": "firehose"}, "applies to flow logs the stack creates: set vpcIds"),
-    ({"flowLogDestination": "s3"}, "flowLogDestination must be one of cloudwatch, firehose"),
-    ({"sourceAccountIds": ["12345"]}, r"sourceAccountIds: \['12345'\] are not 12-digit AWS account ids"),
-    ({"sourceAccountIds": "111111111111"}, "sourceAccountIds must be a list"),
-    ({"organizationId": "org-1"}, "organizationId: 'org-1' is not an AWS Organizations id"),
-    ({"sourceAccountIds": SOURCE_ACCOUNTS, "sourceRegions": ["Europe"]}, "are not AWS region names"),
-    ({"centralDestinationArn": "arn:aws:firehose:us-east-1:999999999999:deliverystream/x"},
-     "is not a CloudWatch Logs destination ARN"),
-])
-def test_settings_refuse_combinations_that_cannot_work(config: dict[str, Any], message: str) -> None:
-    with pytest.raises(SettingsError, match=message):
-        settings_from(config)
-
-
-def test_settings_read_each_mode() -> None:
-    member = settings_from(MEMBER_CONFIGS["member"]).collection
-    assert member.is_member and not member.has_destinations
-    assert member.central_destination is not None
-    destination = member.central_destination
-    assert (destination.region, destination.account_id) == (REGION, CENTRAL_ACCOUNT)
-    twice = {**CENTRAL_CONFIGS["regions"], "sourceRegions": ["us-west-2", "us-west-2"]}
-    central = settings_from(twice).collection
-    assert central.has_destinations and not central.is_member and central.source_regions == ("us-west-2",)
-    direct = settings_from(CENTRAL_CONFIGS["direct"])
-    assert direct.collection.flow_logs_to_firehose and not direct.creates_log_group
-    assert settings_from({}).collection.flow_log_destination == "cloudwatch"
 
 
 def test_every_taggable_collection_resource_carries_the_stack_tags(any_run) -> None:
