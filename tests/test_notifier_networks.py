@@ -82,3 +82,16 @@ def test_the_fast_test_agrees_with_the_ipaddress_module(address):
        | st.ip_addresses(v=4, network="172.16.0.0/12"))
 def test_every_address_of_the_built_in_ranges_is_internal(address):
     assert BUILT_IN.contains(str(address))
+
+
+@pytest.mark.parametrize(("entry", "why"), [
+    ("office", "'office' does not appear to be an IPv4 or IPv6 network"),
+    ("10.1.2.3/16", "10.1.2.3/16 has host bits set (did you mean 10.1.0.0/16?)"),
+    ("2001:db8::1/48", "2001:db8::1/48 has host bits set (did you mean 2001:db8::/48?)"),
+])
+def test_a_bad_cidr_message_reads_whole_and_suggests_a_fix_only_when_there_is_one(entry: str, why: str):
+    with pytest.raises(InternalCidrsError) as raised:
+        parse_internal_cidrs(f"10.20.0.0/16, {entry}")
+    assert str(raised.value) == (
+        f"INTERNAL_CIDRS entry {entry!r} is not a CIDR block: {why}; set INTERNAL_CIDRS (stack config "
+        "internalCidrs) to comma-separated CIDRs such as 10.20.0.0/16,2001:db8:42::/48")
