@@ -95,7 +95,7 @@ def unreadable_event(obj: ObjectRef, reason: str, ctx: EventContext, now_s: floa
         text=fit_text(text, [], ""),
         alert_type=ERROR,
         aggregation_key=aggregation_key(ERRORS_AGGREGATION, ctx.stack, hour),
-        date_happened=clamp_date(now_s, now_s),
+        date_happened=int(now_s),  # now: always within Datadog's window
         tags=merge_tags(ctx.tags, [SOURCE_TAG, stack_tag(ctx.stack), KIND_ERRORS, UNREADABLE_OBJECT_TAG]),
     )
 
