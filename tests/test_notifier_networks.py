@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 import pytest
 from hypothesis import given
@@ -95,3 +96,25 @@ def test_a_bad_cidr_message_reads_whole_and_suggests_a_fix_only_when_there_is_on
     assert str(raised.value) == (
         f"INTERNAL_CIDRS entry {entry!r} is not a CIDR block: {why}; set INTERNAL_CIDRS (stack config "
         "internalCidrs) to comma-separated CIDRs such as 10.20.0.0/16,2001:db8:42::/48")
+
+
+@pytest.mark.parametrize(("networks", "first_octets"), [
+    (BUILT_IN, {10, 100, 172, 192}),
+    (WITH_EXTRA, {10, 100, 172, 192, 203}),
+    (InternalNetworks(parse_internal_cidrs("0.0.0.0/7,64.0.0.0/3")),
+     {0, 1, 10, 100, 172, 192, *range(64, 96)}),
+])
+def test_most_internet_addresses_are_ruled_out_by_their_first_octet_without_parsing(
+        monkeypatch: pytest.MonkeyPatch, networks: InternalNetworks, first_octets: set[int]):
+    """The fast path every new source of a batch takes: only first octets of internal ranges are parsed."""
+    parsed: list[str] = []
+    real_inet_pton = socket.inet_pton
+
+    def counting_inet_pton(family: int, address: str) -> bytes:
+        parsed.append(address)
+        return real_inet_pton(family, address)
+
+    monkeypatch.setattr(socket, "inet_pton", counting_inet_pton)
+    for octet in range(256):
+        networks.contains(f"{octet}.0.0.1")
+    assert {int(address.split(".")[0]) for address in parsed} == first_octets

@@ -577,6 +577,15 @@ def ports_row(ports: range) -> str:
     ([flow("198.51.100.9", 22), flow("198.51.100.9", 0, protocol=1)],
      "- `198.51.100.9`: 2 flows to port 22 and icmp"),
     ([{**flow("198.51.100.9"), "dstport": None}], "- `198.51.100.9`: 1 flow"),
+    # Port 0 of a protocol with ports is a port like any other (only portless protocols hide it).
+    ([flow("198.51.100.9", 0), flow("198.51.100.9", 0, protocol=17)],
+     "- `198.51.100.9`: 2 flows to port 0"),
+    ([{**flow("198.51.100.9", 22), "srcaddr": None}], "- `-`: 1 flow to port 22"),  # no source address
+    # Exactly as many ports as are tracked per source (32), then one more.
+    ([flow("198.51.100.9", p) for p in range(1, 33)],
+     f"- `198.51.100.9`: 32 flows to ports {ports_row(range(1, 13))} (+20 more)"),
+    ([flow("198.51.100.9", p) for p in range(1, 34)],
+     f"- `198.51.100.9`: 33 flows to ports {ports_row(range(1, 13))} (+20+ more)"),
 ])
 def test_each_source_row_names_the_ports_and_protocols_it_tried(records: list[dict], row: str):
     text = flow_event(summary_of(records), OBJ, CTX, NOW).text
