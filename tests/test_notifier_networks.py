@@ -98,15 +98,15 @@ def test_a_bad_cidr_message_reads_whole_and_suggests_a_fix_only_when_there_is_on
         "internalCidrs) to comma-separated CIDRs such as 10.20.0.0/16,2001:db8:42::/48")
 
 
-@pytest.mark.parametrize(("networks", "first_octets"), [
-    (BUILT_IN, {10, 100, 172, 192}),
-    (WITH_EXTRA, {10, 100, 172, 192, 203}),
-    (InternalNetworks(parse_internal_cidrs("0.0.0.0/7,64.0.0.0/3")),
-     {0, 1, 10, 100, 172, 192, *range(64, 96)}),
+@pytest.mark.parametrize(("cidrs", "first_octets"), [
+    ("", {10, 100, 172, 192}),
+    ("203.0.113.0/24,2001:db8:42::/48", {10, 100, 172, 192, 203}),
+    ("0.0.0.0/7,64.0.0.0/3", {0, 1, 10, 100, 172, 192, *range(64, 96)}),
 ])
 def test_most_internet_addresses_are_ruled_out_by_their_first_octet_without_parsing(
-        monkeypatch: pytest.MonkeyPatch, networks: InternalNetworks, first_octets: set[int]):
+        monkeypatch: pytest.MonkeyPatch, cidrs: str, first_octets: set[int]):
     """The fast path every new source of a batch takes: only first octets of internal ranges are parsed."""
+    networks = InternalNetworks(parse_internal_cidrs(cidrs))
     parsed: list[str] = []
     real_inet_pton = socket.inet_pton
 

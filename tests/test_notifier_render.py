@@ -415,6 +415,12 @@ def test_protected_rows_go_only_once_every_other_list_is_empty():
     assert fit_text("head", sections(), "", limit=len(no_others) - 1) == "\n".join(
         ["%%%", "head", "", "### Internal", *rows("i", 7), "- _…and 1 more source_", "", "### Internet",
          "- _…and 3 more sources_", "", "### Ports", "- _…and 2 more ports_", "%%%"])
+    # Down to no row at all, and below that the text is cut at a line.
+    no_rows = "\n".join(["%%%", "head", "", "### Internal", "- _…and 8 more sources_", "", "### Internet",
+                         "- _…and 3 more sources_", "", "### Ports", "- _…and 2 more ports_", "%%%"])
+    assert fit_text("head", sections(), "", limit=len(no_rows)) == no_rows
+    assert fit_text("head", sections(), "", limit=len(no_rows) - 1) == no_rows.replace(
+        "### Ports\n- _…and 2 more ports_\n", "### Ports\n…\n")
 
 
 def test_fixed_parts_longer_than_the_limit_are_cut_at_a_line_and_keep_the_markers():
