@@ -61,7 +61,7 @@ def merge_tags(*groups: Iterable[str]) -> tuple[str, ...]:
         for tag in group:
             tag = tag.strip()
             if tag:
-                seen.setdefault(tag, None)
+                seen[tag] = None  # a repeated tag keeps its first place
     return tuple(seen)
 
 
@@ -130,7 +130,7 @@ class Section:
         return "\n".join(lines)
 
 
-def fit_text(head: str, sections: list[Section], tail: str, limit: int = TEXT_LIMIT) -> str:
+def fit_text(head: str, sections: list[Section], tail: str = "", limit: int = TEXT_LIMIT) -> str:
     """Markdown text within `limit` chars: whole rows are dropped from the longest lists first.
 
     Protected sections (internal sources) lose rows only when the other lists are empty.
