@@ -9,7 +9,7 @@ import pytest
 
 from notifier.errorbatch import summarise_errors
 from notifier.markdown import TEXT_LIMIT
-from notifier.model import EventContext, ObjectRef
+from notifier.model import EventContext, EventDraft, ObjectRef
 from notifier.render_errors import error_event, error_title, unreadable_event
 from tests.notifier_support import DATA_KEY, ERROR_KEY, HOUR_START, error_line
 
@@ -23,15 +23,16 @@ ERRORS_HEADER = ("**{} not archived** and went to the error prefix instead of `r
 ERROR_TAGS = ("env:dev", "team:netsec", "source:rejected-flows", "stack:dev", "kind:processing-errors")
 
 
-def failed_record(code: str | None = "Lambda.ProcessingFailedStatus", message: str | None = "record failed",
+def failed_record(code: str = "Lambda.ProcessingFailedStatus", message: str | None = "record failed",
                   **fields: object) -> bytes:
     """One line of an `errors/` object, with any field replaced or dropped (None)."""
-    record = orjson.loads(error_line(code or "", message or ""))
+    record = orjson.loads(error_line(code))
+    record["errorMessage"] = message
     record.update(fields)
     return orjson.dumps({k: v for k, v in record.items() if v is not None}) + b"\n"
 
 
-def event_of(lines: list[bytes], key: str = ERROR_KEY, now: float = NOW):
+def event_of(lines: list[bytes], key: str = ERROR_KEY, now: float = NOW) -> EventDraft:
     return error_event(summarise_errors(lines), ObjectRef(BUCKET, key), CTX, now)
 
 
