@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from contracts.layout import PARTITION_KEYS, partition_of
@@ -61,7 +61,7 @@ def merge_tags(*groups: Iterable[str]) -> tuple[str, ...]:
         for tag in group:
             tag = tag.strip()
             if tag:
-                seen.setdefault(tag, None)
+                seen[tag] = None  # a repeated tag keeps its first place
     return tuple(seen)
 
 
@@ -90,8 +90,9 @@ def size(n: int) -> str:
     """Bytes in decimal units: `60 B`, `4.2 KB`, `1.3 GB`."""
     value = float(n)
     for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        shown = f"{value:.0f}" if unit == "B" else f"{value:.1f}"
+        if float(shown) < 1000:  # as rounded: 999,950 B is "1.0 MB", not "1000.0 KB"
+            return f"{shown} {unit}"
         value /= 1000
     return f"{value:.1f} TB"
 
@@ -111,11 +112,11 @@ class Section:
     note: str = ""
     # Rows of a protected section are dropped only once every other section is down to none.
     protected: bool = False
-    shown: int = -1
+    # How many of the rows are shown; fit_text lowers it.
+    shown: int = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.shown < 0:
-            self.shown = len(self.rows)
+        self.shown = len(self.rows)
 
     def render(self) -> str:
         if not self.rows and not self.note:
@@ -129,7 +130,7 @@ class Section:
         return "\n".join(lines)
 
 
-def fit_text(head: str, sections: list[Section], tail: str, limit: int = TEXT_LIMIT) -> str:
+def fit_text(head: str, sections: list[Section], tail: str = "", limit: int = TEXT_LIMIT) -> str:
     """Markdown text within `limit` chars: whole rows are dropped from the longest lists first.
 
     Protected sections (internal sources) lose rows only when the other lists are empty.

@@ -59,7 +59,7 @@ def error_event(summary: ErrorSummary, obj: ObjectRef, ctx: EventContext, now_s:
     )
     return EventDraft(
         title=error_title(summary, hour),
-        text=fit_text(intro + "\n\n" + "\n".join(f"- {line}" for line in head), [section], ""),
+        text=fit_text(intro + "\n\n" + "\n".join(f"- {line}" for line in head), [section]),
         alert_type=ERROR,
         aggregation_key=aggregation_key(ERRORS_AGGREGATION, ctx.stack, hour),
         date_happened=clamp_date(last_s if last_s is not None else hour.timestamp(), now_s),
@@ -92,10 +92,10 @@ def unreadable_event(obj: ObjectRef, reason: str, ctx: EventContext, now_s: floa
     ])
     return EventDraft(
         title=fit_title(f"Unreadable object in the archive · {hour:%H}:00 UTC · {obj.key.rsplit('/')[-1]}"),
-        text=fit_text(text, [], ""),
+        text=fit_text(text, []),
         alert_type=ERROR,
         aggregation_key=aggregation_key(ERRORS_AGGREGATION, ctx.stack, hour),
-        date_happened=clamp_date(now_s, now_s),
+        date_happened=int(now_s),  # now: always within Datadog's window
         tags=merge_tags(ctx.tags, [SOURCE_TAG, stack_tag(ctx.stack), KIND_ERRORS, UNREADABLE_OBJECT_TAG]),
     )
 

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from contracts.protocols import protocol_name
 from notifier.counters import HeavyHitters
 
-_NO_PORTS: frozenset[int] = frozenset()
-
 
 @dataclass(frozen=True)
 class SourceRow:
@@ -104,7 +102,7 @@ class SourceTable:
         cap = self.ports_per_source
         top = []
         for source, flows in self.counter.top(rows):
-            tried = sorted(self.ports.get(source, _NO_PORTS))
+            tried = sorted(self.ports[source])  # every counted source has a port set
             ports = tuple(p for p in tried if p >= 0)
             portless = tuple(protocol_name(-1 - p) for p in reversed(tried) if p < 0)
             top.append(SourceRow("-" if source is None else source, flows, ports[:cap], len(tried) > cap,

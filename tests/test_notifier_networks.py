@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 import pytest
 from hypothesis import given
@@ -82,3 +83,38 @@ def test_the_fast_test_agrees_with_the_ipaddress_module(address):
        | st.ip_addresses(v=4, network="172.16.0.0/12"))
 def test_every_address_of_the_built_in_ranges_is_internal(address):
     assert BUILT_IN.contains(str(address))
+
+
+@pytest.mark.parametrize(("entry", "why"), [
+    ("office", "'office' does not appear to be an IPv4 or IPv6 network"),
+    ("10.1.2.3/16", "10.1.2.3/16 has host bits set (did you mean 10.1.0.0/16?)"),
+    ("2001:db8::1/48", "2001:db8::1/48 has host bits set (did you mean 2001:db8::/48?)"),
+])
+def test_a_bad_cidr_message_reads_whole_and_suggests_a_fix_only_when_there_is_one(entry: str, why: str):
+    with pytest.raises(InternalCidrsError) as raised:
+        parse_internal_cidrs(f"10.20.0.0/16, {entry}")
+    assert str(raised.value) == (
+        f"INTERNAL_CIDRS entry {entry!r} is not a CIDR block: {why}; set INTERNAL_CIDRS (stack config "
+        "internalCidrs) to comma-separated CIDRs such as 10.20.0.0/16,2001:db8:42::/48")
+
+
+@pytest.mark.parametrize(("cidrs", "first_octets"), [
+    ("", {10, 100, 172, 192}),
+    ("203.0.113.0/24,2001:db8:42::/48", {10, 100, 172, 192, 203}),
+    ("0.0.0.0/7,64.0.0.0/3", {0, 1, 10, 100, 172, 192, *range(64, 96)}),
+])
+def test_most_internet_addresses_are_ruled_out_by_their_first_octet_without_parsing(
+        monkeypatch: pytest.MonkeyPatch, cidrs: str, first_octets: set[int]):
+    """The fast path every new source of a batch takes: only first octets of internal ranges are parsed."""
+    networks = InternalNetworks(parse_internal_cidrs(cidrs))
+    parsed: list[str] = []
+    real_inet_pton = socket.inet_pton
+
+    def counting_inet_pton(family: int, address: str) -> bytes:
+        parsed.append(address)
+        return real_inet_pton(family, address)
+
+    monkeypatch.setattr(socket, "inet_pton", counting_inet_pton)
+    for octet in range(256):
+        networks.contains(f"{octet}.0.0.1")
+    assert {int(address.split(".")[0]) for address in parsed} == first_octets

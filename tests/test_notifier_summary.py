@@ -16,6 +16,7 @@ from notifier.counters import HeavyHitters
 from notifier.errorbatch import summarise_errors
 from notifier.networks import InternalNetworks, parse_internal_cidrs
 from notifier.ports import PortRow, port_key, port_row
+from notifier.sources import SourceGroup, SourceRow
 from notifier.stream import iter_lines
 from notifier.summary import InvalidLines, Limits, summarise_flows
 from tests.notifier_support import HOUR_START, error_line, flow, gz, ndjson, scanner_batch
@@ -356,3 +357,25 @@ def test_any_error_line_is_a_record_or_an_invalid_line_and_nothing_raises(lines)
 @given(st.none() | st.integers(0, 65_535), st.none() | st.integers(0, 255))
 def test_a_destination_key_gives_back_its_port_and_protocol(port, protocol):
     assert port_row(port_key(port, protocol), 7) == PortRow(port, protocol, 7)
+
+
+SCANNER_AND_ONE_OFFS = [flow("198.51.100.1", 22), flow("198.51.100.1", 23), flow("198.51.100.1", 22),
+                        *(flow(f"203.0.113.{i}", 3389) for i in range(1, 6))]
+
+
+@pytest.mark.parametrize(("records", "internet"), [
+    # 6 sources in a table of capacity 3: still exact, the one-offs are counted.
+    (SCANNER_AND_ONE_OFFS, SourceGroup(
+        distinct=6, more=False,
+        rows=(SourceRow("198.51.100.1", 3, (22, 23), False), SourceRow("203.0.113.1", 1, (3389,), False)),
+        single_flow=5, count_error=0)),
+    # A 7th source: the table is pruned, counts become lower bounds and the one-offs unknowable.
+    ([*SCANNER_AND_ONE_OFFS, flow("203.0.113.6", 3389)], SourceGroup(
+        distinct=7, more=False, rows=(SourceRow("198.51.100.1", 2, (22, 23), False),),
+        single_flow=None, count_error=1)),
+])
+def test_sources_are_counted_exactly_up_to_twice_the_tables_capacity(records: list[dict],
+                                                                       internet: SourceGroup):
+    summary = summarise_flows(ndjson(records).splitlines(), Limits(sources=3, top_rows=2))
+    assert summary.internet == internet
+    assert summary.internal == SourceGroup(distinct=0, more=False, rows=(), single_flow=0, count_error=0)
