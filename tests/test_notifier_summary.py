@@ -256,7 +256,7 @@ def test_any_line_is_either_a_flow_or_an_invalid_line_and_nothing_raises(lines):
 @pytest.mark.parametrize("damage", [
     {"packets": "3"}, {"srcaddr": 3232235777}, {"dstport": [22]}, {"bytes": True}, {"protocol": 6.0},
     {"start": "1795802460"}, {"account_id": 123456789012}, {"dstport": 70000}, {"packets": -1},
-    {"interface_id": {"id": "eni-1"}},
+    {"interface_id": {"id": "eni-1"}}, {"start": -1}, {"end": -60},
 ], ids=str)
 def test_a_wrong_typed_value_makes_the_line_invalid_and_counts_nothing_of_it(damage):
     summary = summarise_flows([orjson_line(flow()), orjson_line({**flow("192.0.2.99", 3389), **damage})])
