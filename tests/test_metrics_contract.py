@@ -6,9 +6,6 @@ back and compared with contracts/metrics.py, which the alarms use.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 
 from contracts import metrics
@@ -19,6 +16,7 @@ from tests.notifier_support import (  # noqa: F401 (the *_fixture names register
     EVENTS,
     aws_fixture,
     clock_fixture,
+    emf_metrics,
     env_fixture,
     gz,
     invoke,
@@ -29,22 +27,6 @@ from tests.notifier_support import (  # noqa: F401 (the *_fixture names register
 )
 from tests.transform_support import data_message, event_of, flow_line, lambda_context, raw_record, record
 from transform.handler import handler as transform_handler
-
-
-def emf_metrics(out: str) -> list[dict[str, Any]]:
-    """Every metric of the EMF lines: name, namespace, dimension names and values, value."""
-    found = []
-    for line in out.splitlines():
-        if '"_aws"' not in line:
-            continue
-        entry = json.loads(line)
-        for directive in entry["_aws"]["CloudWatchMetrics"]:
-            dimension_names = {name for names in directive["Dimensions"] for name in names}
-            for metric in directive["Metrics"]:
-                found.append({"namespace": directive["Namespace"], "name": metric["Name"],
-                              "dimensions": {name: entry[name] for name in dimension_names},
-                              "value": entry[metric["Name"]]})
-    return found
 
 
 def test_transform_publishes_records_failed_as_the_alarm_watches_it(capsys: pytest.CaptureFixture) -> None:

@@ -8,8 +8,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from contracts import metrics as metrics_contract
 from notifier import handler as notifier
-from notifier.datadog import DatadogAuthError, DatadogUnavailableError
+from notifier.datadog import DatadogAuthError, DatadogRejectedError, DatadogUnavailableError
 from notifier.storage import MARK_TAG
 from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
     ACCEPTED,
@@ -20,6 +21,7 @@ from tests.notifier_support import (  # noqa: F401 (the *_fixture names register
     FAKE_KEY,
     aws_fixture,
     clock_fixture,
+    emf_metrics,
     env_fixture,
     error_line,
     flow,
@@ -195,3 +197,120 @@ def test_an_object_with_ten_tags_is_posted_and_left_unmarked(aws, env, httpserve
     invoke(s3_event(BUCKET, DATA_KEY), clock)
     assert len(httpserver.log) == 1
     assert MARK_TAG not in tags_of(aws, DATA_KEY) and len(tags_of(aws, DATA_KEY)) == 10
+
+
+# --- the metrics each outcome publishes (docs/architecture.md lists them; alarms and dashboards read them)
+
+def published(out: str) -> dict[str, list[float]]:
+    """The notifier's metrics in one invocation's EMF output, by name; all in its namespace and dimension."""
+    found = emf_metrics(out)
+    assert all((m["namespace"], m["dimensions"]) == (metrics_contract.NAMESPACE,
+                                                     metrics_contract.notifier_dimensions()) for m in found)
+    return {m["name"]: m["value"] for m in found}
+
+
+def _accepts(httpserver) -> None:
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+
+
+def _scanner_object(aws, httpserver) -> str:
+    _accepts(httpserver)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    return DATA_KEY
+
+
+def _object_with_invalid_lines(aws, httpserver) -> str:
+    _accepts(httpserver)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch(), [b"{not json\n", b"[1, 2]\n", b"\xff\xfe\n"])))
+    return DATA_KEY
+
+
+def _errors_object(aws, httpserver) -> str:
+    _accepts(httpserver)
+    put(aws, ERROR_KEY, gz(b"".join([error_line()] * 4 + [b"{cut short\n"])))
+    return ERROR_KEY
+
+
+def _unreadable_object(aws, httpserver) -> str:
+    _accepts(httpserver)
+    put(aws, DATA_KEY, bytes(range(256)) * 4)
+    return DATA_KEY
+
+
+def _notified_object(aws, httpserver) -> str:
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())), tagging=f"{MARK_TAG}=7700000000000000001")
+    return DATA_KEY
+
+
+def _deleted_object(aws, httpserver) -> str:
+    return DATA_KEY  # notified, but never written (or deleted since)
+
+
+def _empty_object(aws, httpserver) -> str:
+    put(aws, DATA_KEY, gz(b""))
+    return DATA_KEY
+
+
+def _unmarkable_object(aws, httpserver) -> str:
+    _accepts(httpserver)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())), tagging="&".join(f"t{i}=v" for i in range(10)))
+    return DATA_KEY
+
+
+OUTCOMES = {
+    "posted": (_scanner_object, "posted",
+               {"ObjectsReceived": [1.0], "EventsPosted": [1.0], "RejectedFlowsReported": [30.0]}),
+    "posted-with-invalid-lines": (_object_with_invalid_lines, "posted",
+                                  {"ObjectsReceived": [1.0], "EventsPosted": [1.0],
+                                   "RejectedFlowsReported": [30.0], "InvalidLines": [3.0]}),
+    "errors-object": (_errors_object, "posted",
+                      {"ObjectsReceived": [1.0], "EventsPosted": [1.0], "FailedRecordsReported": [4.0],
+                       "InvalidLines": [1.0]}),
+    "unreadable": (_unreadable_object, "unreadable",
+                   {"ObjectsReceived": [1.0], "EventsPosted": [1.0], "UnreadableObjects": [1.0]}),
+    "already-notified": (_notified_object, "already-notified",
+                         {"ObjectsReceived": [1.0], "ObjectsAlreadyNotified": [1.0]}),
+    "missing": (_deleted_object, "missing", {"ObjectsReceived": [1.0], "ObjectsMissing": [1.0]}),
+    "empty": (_empty_object, "empty", {"ObjectsReceived": [1.0]}),
+    "mark-failed": (_unmarkable_object, "posted",
+                    {"ObjectsReceived": [1.0], "EventsPosted": [1.0], "RejectedFlowsReported": [30.0],
+                     "MarkFailed": [1.0]}),
+}
+
+
+@pytest.mark.parametrize(("prepare", "outcome", "expected"), OUTCOMES.values(), ids=OUTCOMES.keys())
+def test_each_outcome_publishes_its_metrics_and_no_others(aws, env, httpserver, clock, capsys,
+                                                          prepare, outcome, expected):
+    key = prepare(aws, httpserver)
+    capsys.readouterr()
+
+    assert invoke(s3_event(BUCKET, key), clock)["objects"] == {f"s3://{BUCKET}/{key}": outcome}
+
+    assert published(capsys.readouterr().out) == expected
+
+
+def test_an_event_datadog_refuses_publishes_events_failed_and_nothing_posted(aws, env, httpserver, clock,
+                                                                            capsys):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["Event too old"]},
+                                                                       status=400)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    capsys.readouterr()
+
+    with pytest.raises(DatadogRejectedError, match="Event too old"):
+        invoke(s3_event(BUCKET, DATA_KEY), clock)
+
+    assert published(capsys.readouterr().out) == {"ObjectsReceived": [1.0], "EventsFailed": [1.0]}
+
+
+def test_one_notification_for_several_objects_counts_each(aws, env, httpserver, clock, capsys):
+    _accepts(httpserver)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    put(aws, ERROR_KEY, gz(error_line() * 2))
+    capsys.readouterr()
+
+    answer = invoke(s3_event(BUCKET, DATA_KEY, ERROR_KEY, "athena-results/x.csv"), clock)
+
+    assert list(answer["objects"].values()) == ["posted", "posted", "ignored"]
+    assert published(capsys.readouterr().out) == {
+        "ObjectsReceived": [3.0], "EventsPosted": [1.0, 1.0], "RejectedFlowsReported": [30.0],
+        "FailedRecordsReported": [2.0]}
