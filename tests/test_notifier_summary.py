@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from notifier.counters import HeavyHitters
-from notifier.errorbatch import summarise_errors
+from notifier.errorbatch import CODE_CAPACITY, summarise_errors
 from notifier.networks import InternalNetworks, parse_internal_cidrs
 from notifier.ports import PortRow, port_key, port_row
 from notifier.stream import iter_lines
@@ -163,6 +163,44 @@ def test_error_summary_counts_codes_with_a_sample():
     assert summary.first_arrival_ms == HOUR_START * 1000 + 5000
     assert summary.max_attempts == 1
     assert summary.lambda_arns[0].endswith(":rejected-flows-transform:$LATEST")
+
+
+def test_error_records_without_a_code_or_message_are_counted_as_unknown_without_a_sample():
+    summary = summarise_errors([orjson.dumps({"attemptsMade": 2}), orjson.dumps({"errorCode": None,
+                                                                                 "errorMessage": ""})])
+    assert summary.codes == (("unknown", 2, ""),)
+    assert (summary.first_arrival_ms, summary.last_arrival_ms, summary.max_attempts) == (None, None, 2)
+
+
+def test_each_error_code_keeps_the_first_message_seen_as_its_sample():
+    lines = [error_line(message="first failure"), error_line(message="second failure"),
+             error_line("Lambda.FunctionError", "Task timed out"), error_line(message="third failure")]
+    assert summarise_errors(lines).codes == (("Lambda.ProcessingFailedStatus", 3, "first failure"),
+                                             ("Lambda.FunctionError", 1, "Task timed out"))
+
+
+def test_the_arrival_window_spans_the_earliest_and_latest_records_in_any_order():
+    base = HOUR_START * 1000
+    lines = [error_line(arrival_ms=base + offset) for offset in (30_000, 5_000, 59_000, 12_000)]
+    summary = summarise_errors(lines)
+    assert (summary.first_arrival_ms, summary.last_arrival_ms) == (base + 5_000, base + 59_000)
+
+
+def test_at_most_five_processor_arns_are_named():
+    arns = [f"arn:aws:lambda:eu-west-1:123456789012:function:transform-{i}" for i in range(7)]
+    summary = summarise_errors([orjson.dumps({"errorCode": "Lambda.FunctionError", "lambdaArn": arn})
+                                for arn in arns])
+    assert summary.lambda_arns == tuple(arns[:5])
+
+
+def test_many_error_codes_keep_the_fifty_most_frequent_and_samples_of_the_first_fifty_seen():
+    # 50 one-off codes first, then 10 codes seen twice each: these rank first but came too late for a sample.
+    lines = [error_line(f"Code.Once{i:02d}", f"once {i}") for i in range(50)]
+    lines += [error_line(f"Code.Twice{i}", f"twice {i}") for i in range(10)] * 2
+    summary = summarise_errors(lines)
+    assert summary.records == 70 and len(summary.codes) == CODE_CAPACITY == 50
+    assert summary.codes[:10] == tuple((f"Code.Twice{i}", 2, "") for i in range(10))
+    assert summary.codes[10:] == tuple((f"Code.Once{i:02d}", 1, f"once {i}") for i in range(40))
 
 
 @pytest.mark.parametrize("compress", [True, False], ids=["gzip", "plain"])
