@@ -314,3 +314,46 @@ def test_one_notification_for_several_objects_counts_each(aws, env, httpserver, 
     assert published(capsys.readouterr().out) == {
         "ObjectsReceived": [3.0], "EventsPosted": [1.0, 1.0], "RejectedFlowsReported": [30.0],
         "FailedRecordsReported": [2.0]}
+
+
+def test_an_event_datadog_accepts_without_an_id_marks_the_object_as_accepted(aws, env, httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"status": "ok"}, status=202)
+    put(aws, DATA_KEY, gz(ndjson([flow()])))
+
+    assert invoke(s3_event(BUCKET, DATA_KEY), clock)["objects"] == {f"s3://{BUCKET}/{DATA_KEY}": "posted"}
+
+    assert tags_of(aws, DATA_KEY) == {MARK_TAG: "accepted"}
+
+
+def _deny_tagging(rt: notifier.Runtime) -> None:
+    def denied(**_):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "PutObjectTagging")
+
+    rt.s3.put_object_tagging = denied
+
+
+def _ten_tags(rt: notifier.Runtime) -> None:
+    rt.s3.put_object_tagging(Bucket=BUCKET, Key=DATA_KEY, Tagging={"TagSet": [
+        {"Key": f"t{i}", "Value": "v"} for i in range(10)]})
+
+
+@pytest.mark.parametrize(("obstacle", "error"), [
+    (_deny_tagging, "AccessDenied: An error occurred (AccessDenied) when calling the PutObjectTagging "
+                    "operation: no"),
+    (_ten_tags, "the object has 10 tags already"),
+], ids=["denied", "ten-tags"])
+def test_an_unmarked_object_logs_why_with_the_event_it_may_post_again(aws, env, httpserver, clock, caplog,
+                                                                       obstacle, error):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    obstacle(notifier.runtime())
+
+    invoke(s3_event(BUCKET, DATA_KEY), clock)
+
+    lines = [json.loads(notifier.logger.registered_formatter.format(r)) for r in caplog.records
+             if r.name == notifier.logger.name and r.levelname == "ERROR"]
+    line, = lines
+    assert line["message"] == ("event posted but the object could not be marked; a redelivery would post "
+                               "again")
+    assert (line["object_key"], line["event_id"], line["error"], line["flows"]) == (
+        DATA_KEY, "7700000000000000042", error, 30)

@@ -179,6 +179,14 @@ def test_a_small_object_summarised_too_late_is_not_blamed_on_datadog(aws, env, h
     assert httpserver.log == []
 
 
+def test_a_small_object_with_exactly_the_time_to_post_it_is_posted(aws, env, httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    put(aws, DATA_KEY, gz(ndjson([flow()])))
+    # 4 s left: the 3 s safety margin plus the 1 s a request needs, to the millisecond.
+    assert outcome(invoke(s3_event(BUCKET, DATA_KEY), clock, seconds_left=4.0)) == "posted"
+    assert len(httpserver.log) == 1
+
+
 # --- Datadog failing to the end ------------------------------------------------------------------
 
 def test_when_datadog_keeps_failing_until_the_attempts_run_out_the_object_is_not_marked_and_it_fails(

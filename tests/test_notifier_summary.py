@@ -303,8 +303,9 @@ def test_a_wrong_typed_value_makes_the_line_invalid_and_counts_nothing_of_it(dam
 
 
 def test_lines_that_are_not_text_are_told_apart():
-    summary = summarise_flows([b"\xff\xfe\x00garbage\n", b"{not json\n", b"[1]\n", orjson_line(flow())])
-    assert summary.invalid == InvalidLines(not_json=2, not_utf8=1, not_flow_records=1)
+    summary = summarise_flows([b"\xff\xfe\x00garbage\n", b"{not json\n", b"[1]\n", orjson_line(flow()),
+                               "café;latin-1\n".encode("latin-1")])
+    assert summary.invalid == InvalidLines(not_json=3, not_utf8=2, not_flow_records=1)
 
 
 # --- totals and internal sources ---------------------------------------------------------------------
