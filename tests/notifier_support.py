@@ -226,7 +226,7 @@ def posted(httpserver):
 
 
 def emf_metrics(out: str) -> list[dict[str, Any]]:
-    """Every metric of the Powertools EMF lines in `out`: name, namespace, dimensions, values."""
+    """Every metric of the Powertools EMF lines in `out`: name, namespace, dimensions, unit, values."""
     found = []
     for line in out.splitlines():
         if '"_aws"' not in line:
@@ -237,5 +237,5 @@ def emf_metrics(out: str) -> list[dict[str, Any]]:
             for metric in directive["Metrics"]:
                 found.append({"namespace": directive["Namespace"], "name": metric["Name"],
                               "dimensions": {name: entry[name] for name in dimension_names},
-                              "value": entry[metric["Name"]]})
+                              "unit": metric.get("Unit"), "value": entry[metric["Name"]]})
     return found

@@ -37,7 +37,7 @@ def test_transform_publishes_records_failed_as_the_alarm_watches_it(capsys: pyte
 
     published = emf_metrics(capsys.readouterr().out)
     assert {"namespace": metrics.NAMESPACE, "name": metrics.RECORDS_FAILED,
-            "dimensions": metrics.transform_dimensions(), "value": [1.0]} in published
+            "dimensions": metrics.transform_dimensions(), "unit": "Count", "value": [1.0]} in published
 
 
 def test_notifier_publishes_events_failed_as_the_alarm_watches_it(aws, env, httpserver, clock,
@@ -49,4 +49,4 @@ def test_notifier_publishes_events_failed_as_the_alarm_watches_it(aws, env, http
 
     published = emf_metrics(capsys.readouterr().out)
     assert {"namespace": metrics.NAMESPACE, "name": metrics.EVENTS_FAILED,
-            "dimensions": metrics.notifier_dimensions(), "value": [1.0]} in published
+            "dimensions": metrics.notifier_dimensions(), "unit": "Count", "value": [1.0]} in published

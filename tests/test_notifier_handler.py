@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.exceptions import ClientError
 
 from contracts import metrics as metrics_contract
@@ -19,6 +21,7 @@ from tests.notifier_support import (  # noqa: F401 (the *_fixture names register
     ERROR_KEY,
     EVENTS,
     FAKE_KEY,
+    SECRET_NAME,
     aws_fixture,
     clock_fixture,
     emf_metrics,
@@ -140,10 +143,11 @@ def test_invalid_lines_are_counted_and_mentioned(aws, env, httpserver, clock):
     assert "2 lines were not flow records (skipped): 2 not JSON (1 not UTF-8 text)" in body["text"]
 
 
+@pytest.mark.parametrize("key", [DATA_KEY, ERROR_KEY], ids=["rejected", "errors"])
 @pytest.mark.parametrize("content", [b"", gz(b"")], ids=["zero-bytes", "empty-gzip"])
-def test_an_empty_object_posts_nothing(aws, env, httpserver, clock, content):
-    put(aws, DATA_KEY, content)
-    assert invoke(s3_event(BUCKET, DATA_KEY), clock)["objects"][f"s3://{BUCKET}/{DATA_KEY}"] == "empty"
+def test_an_empty_object_posts_nothing(aws, env, httpserver, clock, content, key):
+    put(aws, key, content)
+    assert invoke(s3_event(BUCKET, key), clock)["objects"][f"s3://{BUCKET}/{key}"] == "empty"
     assert httpserver.log == []
 
 
@@ -202,10 +206,10 @@ def test_an_object_with_ten_tags_is_posted_and_left_unmarked(aws, env, httpserve
 # --- the metrics each outcome publishes (docs/architecture.md lists them; alarms and dashboards read them)
 
 def published(out: str) -> dict[str, list[float]]:
-    """The notifier's metrics in one invocation's EMF output, by name; all in its namespace and dimension."""
+    """An invocation's metrics by name; all are counts in the notifier's namespace and dimension."""
     found = emf_metrics(out)
-    assert all((m["namespace"], m["dimensions"]) == (metrics_contract.NAMESPACE,
-                                                     metrics_contract.notifier_dimensions()) for m in found)
+    assert all((m["namespace"], m["dimensions"], m["unit"]) == (
+        metrics_contract.NAMESPACE, metrics_contract.notifier_dimensions(), "Count") for m in found)
     return {m["name"]: m["value"] for m in found}
 
 
@@ -357,3 +361,66 @@ def test_an_unmarked_object_logs_why_with_the_event_it_may_post_again(aws, env, 
                                "again")
     assert (line["object_key"], line["event_id"], line["error"], line["flows"]) == (
         DATA_KEY, "7700000000000000042", error, 30)
+
+
+# --- the log line of each posted event (what Logs Insights queries select on) --------------------------
+
+POSTED_LINES = {
+    "rejected": (DATA_KEY, lambda: gz(ndjson([*scanner_batch(), flow("10.0.3.17", 5432)], [b"{cut\n"])),
+                 {"kind": "rejected", "flows": 31, "invalid_lines": 1, "sources": 6, "internal_flows": 1,
+                  "alert_type": "warning",
+                  "title": "31 rejected flows from 6 sources (1 internal) · 123456789012 · 18:00 UTC"}),
+    "errors": (ERROR_KEY, lambda: gz(error_line() * 3 + b"{cut\n"),
+               {"kind": "errors", "records": 3, "invalid_lines": 1, "alert_type": "error"}),
+    "unreadable": (DATA_KEY, lambda: bytes(range(256)) * 4,
+                   {"kind": "unreadable", "alert_type": "error"}),
+}
+
+
+@pytest.mark.parametrize(("key", "content", "expected"), POSTED_LINES.values(), ids=POSTED_LINES.keys())
+def test_the_event_posted_line_carries_the_objects_facts(aws, env, httpserver, clock, caplog,
+                                                         key, content, expected):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    put(aws, key, content())
+
+    invoke(s3_event(BUCKET, key), clock)
+
+    lines = [json.loads(notifier.logger.registered_formatter.format(r)) for r in caplog.records
+             if r.name == notifier.logger.name]
+    line = next(x for x in lines if x["message"] == "event posted")
+    expected = {"bucket": BUCKET, "object_key": key, "event_id": "7700000000000000042", **expected}
+    assert {name: line.get(name) for name in expected} == expected
+    assert ("reason" in line) is (expected["kind"] == "unreadable")
+
+
+# --- the container's Datadog client and key -----------------------------------------------------------
+
+def test_a_warm_container_keeps_its_datadog_client_until_the_key_changes(aws, env):
+    rt = env()
+    api = rt.events_api()
+    assert rt.events_api() is api and rt.key_in_use() == FAKE_KEY
+    boto3.client("secretsmanager").put_secret_value(SecretId=SECRET_NAME, SecretString="fake-rotated-key")
+    assert rt.events_api() is api  # the cached key is still the one in use
+
+    fresh = rt.events_api(refresh_key=True)
+
+    assert fresh is not api and rt.key_in_use() == "fake-rotated-key"
+    assert fresh.api_client.configuration.api_key == {"apiKeyAuth": "fake-rotated-key"}
+
+
+def test_after_a_refusal_the_secret_is_read_once_more_before_the_key_is_blamed(aws, env, httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["Forbidden"]}, status=403)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    client = boto3.client("secretsmanager")
+    reads: list[str] = []
+    client.meta.events.register("provide-client-params.secrets-manager.GetSecretValue",
+                                lambda params, **_: reads.append(params["SecretId"]))
+    rt = env()
+    rt.secrets_factory = lambda: SecretsProvider(boto3_client=client)
+
+    with pytest.raises(DatadogAuthError):
+        invoke(s3_event(BUCKET, DATA_KEY), clock)
+
+    arn = os.environ["DD_API_KEY_SECRET_ARN"]
+    assert reads == [arn, arn]  # the first read, then the forced one after the 403
+    assert len(httpserver.log) == 1  # the same key is not sent twice
