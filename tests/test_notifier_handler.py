@@ -424,3 +424,15 @@ def test_after_a_refusal_the_secret_is_read_once_more_before_the_key_is_blamed(a
     arn = os.environ["DD_API_KEY_SECRET_ARN"]
     assert reads == [arn, arn]  # the first read, then the forced one after the 403
     assert len(httpserver.log) == 1  # the same key is not sent twice
+
+
+def test_a_notification_without_records_processes_nothing(aws, env, httpserver, clock, capsys):
+    # The shape of S3's s3:TestEvent: no `Records` at all.
+    test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-11-27T18:00:00.000Z",
+                  "Bucket": BUCKET, "RequestId": "5582815E1AEA5ADF", "HostId": "8cLeGAmw098X5cv4Zkwcm"}
+    capsys.readouterr()
+
+    assert invoke(test_event, clock) == {"objects": {}}
+
+    assert published(capsys.readouterr().out) == {"ObjectsReceived": [0.0]}
+    assert httpserver.log == []
