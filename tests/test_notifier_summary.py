@@ -17,7 +17,7 @@ from notifier.errorbatch import CODE_CAPACITY, summarise_errors
 from notifier.networks import InternalNetworks, parse_internal_cidrs
 from notifier.ports import PortRow, port_key, port_row
 from notifier.stream import iter_lines
-from notifier.summary import InvalidLines, Limits, summarise_flows
+from notifier.summary import Distinct, InvalidLines, Limits, summarise_flows
 from tests.notifier_support import HOUR_START, error_line, flow, gz, ndjson, scanner_batch
 
 
@@ -302,10 +302,57 @@ def test_a_wrong_typed_value_makes_the_line_invalid_and_counts_nothing_of_it(dam
     assert summary.distinct_sources == 1 and summary.packets == 1 and summary.bytes == 60
 
 
+@pytest.mark.parametrize("edge", [
+    {"dstport": 0}, {"dstport": 65_535}, {"protocol": 0}, {"protocol": 255}, {"packets": 0, "bytes": 0},
+    {"start": 0, "end": 0},
+], ids=str)
+def test_values_at_the_edge_of_their_range_still_make_a_flow(edge):
+    summary = summarise_flows([orjson_line(flow()), orjson_line({**flow("192.0.2.99", 3389), **edge})])
+    assert (summary.flows, summary.invalid_lines, summary.distinct_sources) == (2, 0, 2)
+
+
 def test_lines_that_are_not_text_are_told_apart():
     summary = summarise_flows([b"\xff\xfe\x00garbage\n", b"{not json\n", b"[1]\n", orjson_line(flow()),
                                "café;latin-1\n".encode("latin-1")])
     assert summary.invalid == InvalidLines(not_json=3, not_utf8=2, not_flow_records=1)
+
+
+# --- what a summary keeps ----------------------------------------------------------------------------
+
+def test_a_summary_keeps_only_the_top_rows_of_each_list_heaviest_first():
+    records = []
+    for rank, flows in enumerate((3, 2, 1), start=1):
+        interface = f"eni-0{rank}"
+        records += [flow(f"198.51.100.{rank}", 20 + rank, interface_id=interface)] * flows
+        records += [flow(f"10.0.0.{rank}", 20 + rank, interface_id=interface)] * flows
+    summary = summarise_flows((orjson_line(r) for r in records), Limits(top_rows=2))
+    assert [row.address for row in summary.internet.rows] == ["198.51.100.1", "198.51.100.2"]
+    assert [row.address for row in summary.internal.rows] == ["10.0.0.1", "10.0.0.2"]
+    assert [(row.port, row.flows) for row in summary.top_ports] == [(21, 6), (22, 4)]
+    assert summary.top_interfaces == (("eni-01", 6), ("eni-02", 4))
+    assert (summary.distinct_sources, summary.distinct_ports, summary.distinct_interfaces) == (6, 3, 3)
+
+
+OVERFLOWS = {
+    "internet-sources": (Limits(sources=1), [flow(f"198.51.100.{i}", 22) for i in range(1, 4)]),
+    "internal-sources": (Limits(internal_sources=1), [flow(f"10.0.0.{i}", 22) for i in range(1, 4)]),
+    "ports": (Limits(destination_ports=1), [flow("198.51.100.7", port) for port in (22, 23, 25)]),
+    "interfaces": (Limits(interfaces=1), [flow(interface_id=f"eni-0{i}") for i in range(1, 4)]),
+}
+
+
+@pytest.mark.parametrize(("limits", "records"), OVERFLOWS.values(), ids=OVERFLOWS.keys())
+def test_a_table_that_overflowed_makes_the_summary_say_its_counts_are_approximate(limits, records):
+    assert summarise_flows(orjson_line(r) for r in records).count_error == 0
+    assert summarise_flows((orjson_line(r) for r in records), limits).count_error == 1
+
+
+@pytest.mark.parametrize(("accounts", "more"), [(5, False), (6, True), (9, True)])
+def test_up_to_five_accounts_are_named_and_more_are_flagged(accounts, more):
+    ids = [f"1234567890{i:02d}" for i in range(accounts)]
+    summary = summarise_flows(orjson_line(flow(account_id=account)) for account in reversed(ids))
+    assert summary.accounts == Distinct(tuple(sorted(ids[-5:])), more)
+    assert summary.accounts.single is None
 
 
 # --- totals and internal sources ---------------------------------------------------------------------
