@@ -231,7 +231,14 @@ class PowertoolsClock:
         return self.current
 
 
-def test_a_rotated_key_reaches_a_warm_container_within_the_cache_age_without_a_refusal(secrets, monkeypatch):
+@pytest.mark.parametrize("powertools_max_age", [None, "5", "3600"], ids=["default", "short", "long"])
+def test_a_rotated_key_reaches_a_warm_container_within_the_cache_age_without_a_refusal(secrets, monkeypatch,
+                                                                                       powertools_max_age):
+    # Whatever Powertools' own default is set to on the function, the key's cache age is ours.
+    if powertools_max_age is None:
+        monkeypatch.delenv("POWERTOOLS_PARAMETERS_MAX_AGE", raising=False)
+    else:
+        monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", powertools_max_age)
     cache_clock = PowertoolsClock()
     monkeypatch.setattr(powertools_parameters_base, "datetime", cache_clock)
     arn = secrets.create_secret(Name="datadog-api-key", SecretString=FAKE_KEY)["ARN"]

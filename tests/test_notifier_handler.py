@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from contracts import metrics as metrics_contract
 from notifier import handler as notifier
 from notifier.datadog import DatadogAuthError, DatadogRejectedError, DatadogUnavailableError
+from notifier.reading import SummaryTimeoutError
 from notifier.storage import MARK_TAG
 from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
     ACCEPTED,
@@ -293,17 +294,21 @@ def test_each_outcome_publishes_its_metrics_and_no_others(aws, env, httpserver, 
     assert published(capsys.readouterr().out) == expected
 
 
-def test_an_event_datadog_refuses_publishes_events_failed_and_nothing_posted(aws, env, httpserver, clock,
-                                                                            capsys):
+@pytest.mark.parametrize(("seconds_left", "error"),
+                         [(60.0, DatadogRejectedError), (2.0, SummaryTimeoutError)],
+                         ids=["refused-by-datadog", "no-time-left-to-post"])
+def test_an_event_not_posted_publishes_events_failed_and_nothing_posted(aws, env, httpserver, clock, capsys,
+                                                                       seconds_left, error):
     httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["Event too old"]},
                                                                        status=400)
     put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
     capsys.readouterr()
 
-    with pytest.raises(DatadogRejectedError, match="Event too old"):
-        invoke(s3_event(BUCKET, DATA_KEY), clock)
+    with pytest.raises(error):
+        invoke(s3_event(BUCKET, DATA_KEY), clock, seconds_left=seconds_left)
 
     assert published(capsys.readouterr().out) == {"ObjectsReceived": [1.0], "EventsFailed": [1.0]}
+    assert MARK_TAG not in tags_of(aws, DATA_KEY)
 
 
 def test_one_notification_for_several_objects_counts_each(aws, env, httpserver, clock, capsys):
