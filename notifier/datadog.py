@@ -25,7 +25,7 @@ from notifier.model import EventDraft
 
 __all__ = [
     "DatadogAuthError", "DatadogError", "DatadogRejectedError", "DatadogUnavailableError", "EventsApi",
-    "RetryPolicy", "events_api", "post_event", "retry_delay", "to_request",
+    "RetryPolicy", "backoff", "events_api", "post_event", "retry_delay", "to_request",
 ]
 
 RATE_LIMIT_RESET = "x-ratelimit-reset"
@@ -111,8 +111,11 @@ def _seconds(text: str | None) -> float | None:
 def retry_delay(status: int, headers: Mapping[str, str] | None, attempt: int, policy: RetryPolicy) -> float:
     """429: Datadog says when the window resets; otherwise exponential backoff (1, 2, 4, ... s)."""
     reset = _seconds(_header(headers, RATE_LIMIT_RESET)) if status == 429 else None
-    if reset is not None:
-        return reset
+    return reset if reset is not None else backoff(attempt, policy)
+
+
+def backoff(attempt: int, policy: RetryPolicy) -> float:
+    """The wait after failed attempt `attempt` (1-based): 1, 2, 4, ... s up to the policy's cap."""
     return min(policy.base_delay_s * 2.0 ** (attempt - 1), policy.max_backoff_s)
 
 
@@ -166,7 +169,7 @@ def post_event(
             delay = retry_delay(status, error.headers, attempt, policy)
         except urllib3.exceptions.HTTPError as error:
             last = f"{type(error).__name__}: {error}"
-            delay = retry_delay(0, None, attempt, policy)
+            delay = backoff(attempt, policy)
         if attempt == policy.max_attempts:
             break
         if delay + policy.min_request_s > remaining_s() - policy.safety_margin_s:

@@ -33,7 +33,7 @@ def key_from_secret_string(secret: str, arn: str) -> str:
             document = orjson.loads(text)
         except orjson.JSONDecodeError as error:
             raise ApiKeyError(f"secret {arn} looks like JSON but does not parse: {error.msg}") from None
-        key = document.get(DD_API_KEY) if isinstance(document, dict) else None
+        key = document.get(DD_API_KEY)  # text starting with "{" that parses is a JSON object
         if not isinstance(key, str) or not key.strip():
             raise ApiKeyError(f"secret {arn} is JSON without a non-empty string {DD_API_KEY!r} field")
         return key.strip()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 from collections.abc import Iterator
+from io import UnsupportedOperation
 from typing import Any, Protocol
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -39,7 +40,7 @@ class _Replay:
 
     def seek(self, offset: int, /) -> int:
         # GzipFile's reader protocol names seek, but reading forward never calls it: the body is a stream.
-        raise io.UnsupportedOperation("an S3 body is read once, forward")
+        raise UnsupportedOperation("an S3 body is read once, forward")
 
 
 class _Raw(io.RawIOBase):

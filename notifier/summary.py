@@ -208,7 +208,8 @@ class FlowSummariser:
             return False
         if ((port is not None and not 0 <= port <= MAX_PORT)
                 or (protocol is not None and not 0 <= protocol <= MAX_PROTOCOL)
-                or (packets is not None and packets < 0) or (nbytes is not None and nbytes < 0)):
+                or (packets is not None and packets < 0) or (nbytes is not None and nbytes < 0)
+                or (start is not None and start < 0) or (end is not None and end < 0)):
             return False
         self.flows += 1
         if src is not None and ":" in src:

@@ -8,6 +8,7 @@ import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote_plus
 
 import boto3
@@ -222,3 +223,19 @@ def tags_of(s3, key):
 
 def posted(httpserver):
     return [json.loads(request.data) for request, _ in httpserver.log]
+
+
+def emf_metrics(out: str) -> list[dict[str, Any]]:
+    """Every metric of the Powertools EMF lines in `out`: name, namespace, dimensions, unit, values."""
+    found = []
+    for line in out.splitlines():
+        if '"_aws"' not in line:
+            continue
+        entry = json.loads(line)
+        for directive in entry["_aws"]["CloudWatchMetrics"]:
+            dimension_names = {name for names in directive["Dimensions"] for name in names}
+            for metric in directive["Metrics"]:
+                found.append({"namespace": directive["Namespace"], "name": metric["Name"],
+                              "dimensions": {name: entry[name] for name in dimension_names},
+                              "unit": metric.get("Unit"), "value": entry[metric["Name"]]})
+    return found

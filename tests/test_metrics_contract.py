@@ -6,9 +6,6 @@ back and compared with contracts/metrics.py, which the alarms use.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 
 from contracts import metrics
@@ -19,6 +16,7 @@ from tests.notifier_support import (  # noqa: F401 (the *_fixture names register
     EVENTS,
     aws_fixture,
     clock_fixture,
+    emf_metrics,
     env_fixture,
     gz,
     invoke,
@@ -31,22 +29,6 @@ from tests.transform_support import data_message, event_of, flow_line, lambda_co
 from transform.handler import handler as transform_handler
 
 
-def emf_metrics(out: str) -> list[dict[str, Any]]:
-    """Every metric of the EMF lines: name, namespace, dimension names and values, value."""
-    found = []
-    for line in out.splitlines():
-        if '"_aws"' not in line:
-            continue
-        entry = json.loads(line)
-        for directive in entry["_aws"]["CloudWatchMetrics"]:
-            dimension_names = {name for names in directive["Dimensions"] for name in names}
-            for metric in directive["Metrics"]:
-                found.append({"namespace": directive["Namespace"], "name": metric["Name"],
-                              "dimensions": {name: entry[name] for name in dimension_names},
-                              "value": entry[metric["Name"]]})
-    return found
-
-
 def test_transform_publishes_records_failed_as_the_alarm_watches_it(capsys: pytest.CaptureFixture) -> None:
     event = event_of(record(data_message([flow_line()]), "ok"))
     event["records"].append(raw_record("%%% not base64 %%%", "bad"))
@@ -55,7 +37,7 @@ def test_transform_publishes_records_failed_as_the_alarm_watches_it(capsys: pyte
 
     published = emf_metrics(capsys.readouterr().out)
     assert {"namespace": metrics.NAMESPACE, "name": metrics.RECORDS_FAILED,
-            "dimensions": metrics.transform_dimensions(), "value": [1.0]} in published
+            "dimensions": metrics.transform_dimensions(), "unit": "Count", "value": [1.0]} in published
 
 
 def test_notifier_publishes_events_failed_as_the_alarm_watches_it(aws, env, httpserver, clock,
@@ -67,4 +49,4 @@ def test_notifier_publishes_events_failed_as_the_alarm_watches_it(aws, env, http
 
     published = emf_metrics(capsys.readouterr().out)
     assert {"namespace": metrics.NAMESPACE, "name": metrics.EVENTS_FAILED,
-            "dimensions": metrics.notifier_dimensions(), "value": [1.0]} in published
+            "dimensions": metrics.notifier_dimensions(), "unit": "Count", "value": [1.0]} in published

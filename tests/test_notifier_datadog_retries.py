@@ -338,6 +338,16 @@ def test_a_refusal_without_a_body_names_the_reason(httpserver, clock):
         post(api_for(httpserver), clock)
 
 
+def test_a_refusal_without_a_body_or_a_reason_phrase_says_there_was_no_message(httpserver, clock):
+    # HTTP/1.1 allows an empty reason phrase ("HTTP/1.1 422 "); some proxies send one.
+    bare = Response("", status=422)
+    bare._status = "422 "
+    httpserver.expect_request(EVENTS, method="POST").respond_with_response(bare)
+
+    with pytest.raises(DatadogRejectedError, match=r"\(HTTP 422\): no message$"):
+        post(api_for(httpserver), clock)
+
+
 def test_a_tls_failure_is_retried_like_a_network_error(httpserver, clock):
     # An https URL to a plain-HTTP listener: the handshake fails, the client reports status 0.
     datadog_answers(httpserver, (202, ACCEPTED, {}))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import datetime, timedelta
 
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters import base as powertools_parameters_base
 from moto import mock_aws
 from werkzeug import Response
 
@@ -201,6 +203,53 @@ def test_force_fetch_reads_a_rotated_key_before_the_cache_expires(secrets):
     secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"DD_API_KEY": "fake-rotated-key"}))
     assert source.get() == FAKE_KEY  # cached for KEY_MAX_AGE_S
     assert source.get(force_fetch=True) == "fake-rotated-key"
+    assert secrets.reads == [arn, arn]
+    assert KEY_MAX_AGE_S == 300
+
+
+@pytest.mark.parametrize("stored", [FAKE_KEY.encode(), f"  {FAKE_KEY}\n".encode(),
+                                    json.dumps({"DD_API_KEY": FAKE_KEY}).encode()],
+                         ids=["plain", "padded", "json"])
+def test_a_binary_secret_is_read_as_text_like_a_string_secret(secrets, stored):
+    arn = secrets.create_secret(Name="datadog-api-key", SecretBinary=stored)["ARN"]
+    assert ApiKeySource(arn, None, lambda: SecretsProvider(boto3_client=secrets)).get() == FAKE_KEY
+
+
+def test_a_binary_secret_that_is_not_utf8_still_gives_a_key_for_datadog_to_refuse(secrets):
+    # Not a crash inside the handler: the post's 403 then names the secret to check.
+    arn = secrets.create_secret(Name="datadog-api-key", SecretBinary=b"\xffkey")["ARN"]
+    assert ApiKeySource(arn, None, lambda: SecretsProvider(boto3_client=secrets)).get() == "\ufffdkey"
+
+
+class PowertoolsClock:
+    """Stands in for the `datetime` Powertools' cache reads its expiry from; moves only when told."""
+
+    def __init__(self) -> None:
+        self.current = datetime(2026, 11, 27, 18, 0, 0)
+
+    def now(self) -> datetime:
+        return self.current
+
+
+@pytest.mark.parametrize("powertools_max_age", [None, "5", "3600"], ids=["default", "short", "long"])
+def test_a_rotated_key_reaches_a_warm_container_within_the_cache_age_without_a_refusal(secrets, monkeypatch,
+                                                                                       powertools_max_age):
+    # Whatever Powertools' own default is set to on the function, the key's cache age is ours.
+    if powertools_max_age is None:
+        monkeypatch.delenv("POWERTOOLS_PARAMETERS_MAX_AGE", raising=False)
+    else:
+        monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", powertools_max_age)
+    cache_clock = PowertoolsClock()
+    monkeypatch.setattr(powertools_parameters_base, "datetime", cache_clock)
+    arn = secrets.create_secret(Name="datadog-api-key", SecretString=FAKE_KEY)["ARN"]
+    source = ApiKeySource(arn, None, lambda: SecretsProvider(boto3_client=secrets))
+    assert source.get() == FAKE_KEY
+    secrets.put_secret_value(SecretId=arn, SecretString="fake-rotated-key")
+
+    cache_clock.current += timedelta(seconds=KEY_MAX_AGE_S - 1)
+    assert source.get() == FAKE_KEY
+    cache_clock.current += timedelta(seconds=2)
+    assert source.get() == "fake-rotated-key"
     assert secrets.reads == [arn, arn]
     assert KEY_MAX_AGE_S == 300
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.exceptions import ClientError
 
+from contracts import metrics as metrics_contract
 from notifier import handler as notifier
-from notifier.datadog import DatadogAuthError, DatadogUnavailableError
+from notifier.datadog import DatadogAuthError, DatadogRejectedError, DatadogUnavailableError
+from notifier.reading import SummaryTimeoutError
 from notifier.storage import MARK_TAG
 from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
     ACCEPTED,
@@ -18,8 +22,10 @@ from tests.notifier_support import (  # noqa: F401 (the *_fixture names register
     ERROR_KEY,
     EVENTS,
     FAKE_KEY,
+    SECRET_NAME,
     aws_fixture,
     clock_fixture,
+    emf_metrics,
     env_fixture,
     error_line,
     flow,
@@ -138,10 +144,11 @@ def test_invalid_lines_are_counted_and_mentioned(aws, env, httpserver, clock):
     assert "2 lines were not flow records (skipped): 2 not JSON (1 not UTF-8 text)" in body["text"]
 
 
+@pytest.mark.parametrize("key", [DATA_KEY, ERROR_KEY], ids=["rejected", "errors"])
 @pytest.mark.parametrize("content", [b"", gz(b"")], ids=["zero-bytes", "empty-gzip"])
-def test_an_empty_object_posts_nothing(aws, env, httpserver, clock, content):
-    put(aws, DATA_KEY, content)
-    assert invoke(s3_event(BUCKET, DATA_KEY), clock)["objects"][f"s3://{BUCKET}/{DATA_KEY}"] == "empty"
+def test_an_empty_object_posts_nothing(aws, env, httpserver, clock, content, key):
+    put(aws, key, content)
+    assert invoke(s3_event(BUCKET, key), clock)["objects"][f"s3://{BUCKET}/{key}"] == "empty"
     assert httpserver.log == []
 
 
@@ -195,3 +202,242 @@ def test_an_object_with_ten_tags_is_posted_and_left_unmarked(aws, env, httpserve
     invoke(s3_event(BUCKET, DATA_KEY), clock)
     assert len(httpserver.log) == 1
     assert MARK_TAG not in tags_of(aws, DATA_KEY) and len(tags_of(aws, DATA_KEY)) == 10
+
+
+# --- the metrics each outcome publishes (docs/architecture.md lists them; alarms and dashboards read them)
+
+def published(out: str) -> dict[str, list[float]]:
+    """An invocation's metrics by name; all are counts in the notifier's namespace and dimension."""
+    found = emf_metrics(out)
+    assert all((m["namespace"], m["dimensions"], m["unit"]) == (
+        metrics_contract.NAMESPACE, metrics_contract.notifier_dimensions(), "Count") for m in found)
+    return {m["name"]: m["value"] for m in found}
+
+
+def _accepts(httpserver) -> None:
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+
+
+def _scanner_object(aws, httpserver) -> str:
+    _accepts(httpserver)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    return DATA_KEY
+
+
+def _object_with_invalid_lines(aws, httpserver) -> str:
+    _accepts(httpserver)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch(), [b"{not json\n", b"[1, 2]\n", b"\xff\xfe\n"])))
+    return DATA_KEY
+
+
+def _errors_object(aws, httpserver) -> str:
+    _accepts(httpserver)
+    put(aws, ERROR_KEY, gz(b"".join([error_line()] * 4 + [b"{cut short\n"])))
+    return ERROR_KEY
+
+
+def _unreadable_object(aws, httpserver) -> str:
+    _accepts(httpserver)
+    put(aws, DATA_KEY, bytes(range(256)) * 4)
+    return DATA_KEY
+
+
+def _notified_object(aws, httpserver) -> str:
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())), tagging=f"{MARK_TAG}=7700000000000000001")
+    return DATA_KEY
+
+
+def _deleted_object(aws, httpserver) -> str:
+    return DATA_KEY  # notified, but never written (or deleted since)
+
+
+def _empty_object(aws, httpserver) -> str:
+    put(aws, DATA_KEY, gz(b""))
+    return DATA_KEY
+
+
+def _unmarkable_object(aws, httpserver) -> str:
+    _accepts(httpserver)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())), tagging="&".join(f"t{i}=v" for i in range(10)))
+    return DATA_KEY
+
+
+OUTCOMES = {
+    "posted": (_scanner_object, "posted",
+               {"ObjectsReceived": [1.0], "EventsPosted": [1.0], "RejectedFlowsReported": [30.0]}),
+    "posted-with-invalid-lines": (_object_with_invalid_lines, "posted",
+                                  {"ObjectsReceived": [1.0], "EventsPosted": [1.0],
+                                   "RejectedFlowsReported": [30.0], "InvalidLines": [3.0]}),
+    "errors-object": (_errors_object, "posted",
+                      {"ObjectsReceived": [1.0], "EventsPosted": [1.0], "FailedRecordsReported": [4.0],
+                       "InvalidLines": [1.0]}),
+    "unreadable": (_unreadable_object, "unreadable",
+                   {"ObjectsReceived": [1.0], "EventsPosted": [1.0], "UnreadableObjects": [1.0]}),
+    "already-notified": (_notified_object, "already-notified",
+                         {"ObjectsReceived": [1.0], "ObjectsAlreadyNotified": [1.0]}),
+    "missing": (_deleted_object, "missing", {"ObjectsReceived": [1.0], "ObjectsMissing": [1.0]}),
+    "empty": (_empty_object, "empty", {"ObjectsReceived": [1.0]}),
+    "mark-failed": (_unmarkable_object, "posted",
+                    {"ObjectsReceived": [1.0], "EventsPosted": [1.0], "RejectedFlowsReported": [30.0],
+                     "MarkFailed": [1.0]}),
+}
+
+
+@pytest.mark.parametrize(("prepare", "outcome", "expected"), OUTCOMES.values(), ids=OUTCOMES.keys())
+def test_each_outcome_publishes_its_metrics_and_no_others(aws, env, httpserver, clock, capsys,
+                                                          prepare, outcome, expected):
+    key = prepare(aws, httpserver)
+    capsys.readouterr()
+
+    assert invoke(s3_event(BUCKET, key), clock)["objects"] == {f"s3://{BUCKET}/{key}": outcome}
+
+    assert published(capsys.readouterr().out) == expected
+
+
+@pytest.mark.parametrize(("seconds_left", "error"),
+                         [(60.0, DatadogRejectedError), (2.0, SummaryTimeoutError)],
+                         ids=["refused-by-datadog", "no-time-left-to-post"])
+def test_an_event_not_posted_publishes_events_failed_and_nothing_posted(aws, env, httpserver, clock, capsys,
+                                                                       seconds_left, error):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["Event too old"]},
+                                                                       status=400)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    capsys.readouterr()
+
+    with pytest.raises(error):
+        invoke(s3_event(BUCKET, DATA_KEY), clock, seconds_left=seconds_left)
+
+    assert published(capsys.readouterr().out) == {"ObjectsReceived": [1.0], "EventsFailed": [1.0]}
+    assert MARK_TAG not in tags_of(aws, DATA_KEY)
+
+
+def test_one_notification_for_several_objects_counts_each(aws, env, httpserver, clock, capsys):
+    _accepts(httpserver)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    put(aws, ERROR_KEY, gz(error_line() * 2))
+    capsys.readouterr()
+
+    answer = invoke(s3_event(BUCKET, DATA_KEY, ERROR_KEY, "athena-results/x.csv"), clock)
+
+    assert list(answer["objects"].values()) == ["posted", "posted", "ignored"]
+    assert published(capsys.readouterr().out) == {
+        "ObjectsReceived": [3.0], "EventsPosted": [1.0, 1.0], "RejectedFlowsReported": [30.0],
+        "FailedRecordsReported": [2.0]}
+
+
+def test_an_event_datadog_accepts_without_an_id_marks_the_object_as_accepted(aws, env, httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"status": "ok"}, status=202)
+    put(aws, DATA_KEY, gz(ndjson([flow()])))
+
+    assert invoke(s3_event(BUCKET, DATA_KEY), clock)["objects"] == {f"s3://{BUCKET}/{DATA_KEY}": "posted"}
+
+    assert tags_of(aws, DATA_KEY) == {MARK_TAG: "accepted"}
+
+
+def _deny_tagging(rt: notifier.Runtime) -> None:
+    def denied(**_):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "PutObjectTagging")
+
+    rt.s3.put_object_tagging = denied
+
+
+def _ten_tags(rt: notifier.Runtime) -> None:
+    rt.s3.put_object_tagging(Bucket=BUCKET, Key=DATA_KEY, Tagging={"TagSet": [
+        {"Key": f"t{i}", "Value": "v"} for i in range(10)]})
+
+
+@pytest.mark.parametrize(("obstacle", "error"), [
+    (_deny_tagging, "AccessDenied: An error occurred (AccessDenied) when calling the PutObjectTagging "
+                    "operation: no"),
+    (_ten_tags, "the object has 10 tags already"),
+], ids=["denied", "ten-tags"])
+def test_an_unmarked_object_logs_why_with_the_event_it_may_post_again(aws, env, httpserver, clock, caplog,
+                                                                       obstacle, error):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    obstacle(notifier.runtime())
+
+    invoke(s3_event(BUCKET, DATA_KEY), clock)
+
+    lines = [json.loads(notifier.logger.registered_formatter.format(r)) for r in caplog.records
+             if r.name == notifier.logger.name and r.levelname == "ERROR"]
+    line, = lines
+    assert line["message"] == ("event posted but the object could not be marked; a redelivery would post "
+                               "again")
+    assert (line["object_key"], line["event_id"], line["error"], line["flows"]) == (
+        DATA_KEY, "7700000000000000042", error, 30)
+
+
+# --- the log line of each posted event (what Logs Insights queries select on) --------------------------
+
+POSTED_LINES = {
+    "rejected": (DATA_KEY, lambda: gz(ndjson([*scanner_batch(), flow("10.0.3.17", 5432)], [b"{cut\n"])),
+                 {"kind": "rejected", "flows": 31, "invalid_lines": 1, "sources": 6, "internal_flows": 1,
+                  "alert_type": "warning",
+                  "title": "31 rejected flows from 6 sources (1 internal) · 123456789012 · 18:00 UTC"}),
+    "errors": (ERROR_KEY, lambda: gz(error_line() * 3 + b"{cut\n"),
+               {"kind": "errors", "records": 3, "invalid_lines": 1, "alert_type": "error"}),
+    "unreadable": (DATA_KEY, lambda: bytes(range(256)) * 4,
+                   {"kind": "unreadable", "alert_type": "error"}),
+}
+
+
+@pytest.mark.parametrize(("key", "content", "expected"), POSTED_LINES.values(), ids=POSTED_LINES.keys())
+def test_the_event_posted_line_carries_the_objects_facts(aws, env, httpserver, clock, caplog,
+                                                         key, content, expected):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    put(aws, key, content())
+
+    invoke(s3_event(BUCKET, key), clock)
+
+    lines = [json.loads(notifier.logger.registered_formatter.format(r)) for r in caplog.records
+             if r.name == notifier.logger.name]
+    line = next(x for x in lines if x["message"] == "event posted")
+    expected = {"bucket": BUCKET, "object_key": key, "event_id": "7700000000000000042", **expected}
+    assert {name: line.get(name) for name in expected} == expected
+    assert ("reason" in line) is (expected["kind"] == "unreadable")
+
+
+# --- the container's Datadog client and key -----------------------------------------------------------
+
+def test_a_warm_container_keeps_its_datadog_client_until_the_key_changes(aws, env):
+    rt = env()
+    api = rt.events_api()
+    assert rt.events_api() is api and rt.key_in_use() == FAKE_KEY
+    boto3.client("secretsmanager").put_secret_value(SecretId=SECRET_NAME, SecretString="fake-rotated-key")
+    assert rt.events_api() is api  # the cached key is still the one in use
+
+    fresh = rt.events_api(refresh_key=True)
+
+    assert fresh is not api and rt.key_in_use() == "fake-rotated-key"
+    assert fresh.api_client.configuration.api_key == {"apiKeyAuth": "fake-rotated-key"}
+
+
+def test_after_a_refusal_the_secret_is_read_once_more_before_the_key_is_blamed(aws, env, httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["Forbidden"]}, status=403)
+    put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
+    client = boto3.client("secretsmanager")
+    reads: list[str] = []
+    client.meta.events.register("provide-client-params.secrets-manager.GetSecretValue",
+                                lambda params, **_: reads.append(params["SecretId"]))
+    rt = env()
+    rt.secrets_factory = lambda: SecretsProvider(boto3_client=client)
+
+    with pytest.raises(DatadogAuthError):
+        invoke(s3_event(BUCKET, DATA_KEY), clock)
+
+    arn = os.environ["DD_API_KEY_SECRET_ARN"]
+    assert reads == [arn, arn]  # the first read, then the forced one after the 403
+    assert len(httpserver.log) == 1  # the same key is not sent twice
+
+
+def test_a_notification_without_records_processes_nothing(aws, env, httpserver, clock, capsys):
+    # The shape of S3's s3:TestEvent: no `Records` at all.
+    test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-11-27T18:00:00.000Z",
+                  "Bucket": BUCKET, "RequestId": "5582815E1AEA5ADF", "HostId": "8cLeGAmw098X5cv4Zkwcm"}
+    capsys.readouterr()
+
+    assert invoke(test_event, clock) == {"objects": {}}
+
+    assert published(capsys.readouterr().out) == {"ObjectsReceived": [0.0]}
+    assert httpserver.log == []

@@ -15,7 +15,7 @@ from notifier import handler as notifier
 from notifier import storage
 from notifier.datadog import DatadogUnavailableError
 from notifier.reading import SummaryTimeoutError
-from notifier.settings import SettingsError
+from notifier.settings import SettingsError, load_settings
 from notifier.storage import MARK_TAG
 from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
     ACCEPTED,
@@ -179,6 +179,14 @@ def test_a_small_object_summarised_too_late_is_not_blamed_on_datadog(aws, env, h
     assert httpserver.log == []
 
 
+def test_a_small_object_with_exactly_the_time_to_post_it_is_posted(aws, env, httpserver, clock):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    put(aws, DATA_KEY, gz(ndjson([flow()])))
+    # 4 s left: the 3 s safety margin plus the 1 s a request needs, to the millisecond.
+    assert outcome(invoke(s3_event(BUCKET, DATA_KEY), clock, seconds_left=4.0)) == "posted"
+    assert len(httpserver.log) == 1
+
+
 # --- Datadog failing to the end ------------------------------------------------------------------
 
 def test_when_datadog_keeps_failing_until_the_attempts_run_out_the_object_is_not_marked_and_it_fails(
@@ -250,6 +258,22 @@ def test_reset_forgets_the_containers_settings_and_clients(aws, env, monkeypatch
     notifier.reset()
     second = notifier.runtime()
     assert second is not first and second.settings.tags == ("env:other",)
+
+
+def test_a_runtime_built_with_its_own_clients_and_clock_is_the_one_the_handler_uses(aws, env, httpserver,
+                                                                                    clock):
+    httpserver.expect_request(EVENTS, method="POST", headers={"DD-API-KEY": "fake-local-key"}) \
+        .respond_with_json(ACCEPTED, status=202)
+    put(aws, DATA_KEY, gz(ndjson([flow()])))
+    settings = load_settings({"DD_API_KEY": "fake-local-key", "DD_API_URL": httpserver.url_for("/"),
+                              "STACK_NAME": "test"})
+    rt = notifier.Runtime(settings=settings, s3_factory=lambda: aws, sleep=clock.sleep, clock=clock.time)
+
+    notifier.set_runtime(rt)
+
+    assert notifier.runtime() is rt
+    assert outcome(invoke(s3_event(BUCKET, DATA_KEY), clock)) == "posted"
+    assert rt.s3 is aws and tags_of(aws, DATA_KEY)[MARK_TAG] == "7700000000000000042"
 
 
 def test_log_lines_carry_the_request_id(aws, env, httpserver, clock, caplog):

@@ -96,6 +96,9 @@ def test_a_plain_object_is_read_in_bounded_chunks_and_split_into_its_lines() -> 
 
     assert b"".join(lines) == data and len(lines) == 2000
     assert all(size is not None and 0 <= size <= CHUNK for size in body.sizes)
+    # Few large reads, not thousands of small ones: after the 2 bytes sniffed, whole chunks.
+    assert body.sizes[:2] == [2, CHUNK - 2] and set(body.sizes[2:]) == {CHUNK}
+    assert len(body.sizes) <= len(data) // CHUNK + 3
 
 
 def test_the_bytes_read_to_sniff_the_format_are_given_back_first_whatever_the_read_size() -> None:

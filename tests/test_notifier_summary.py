@@ -13,12 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from notifier.counters import HeavyHitters
-from notifier.errorbatch import summarise_errors
+from notifier.errorbatch import CODE_CAPACITY, summarise_errors
 from notifier.networks import InternalNetworks, parse_internal_cidrs
 from notifier.ports import PortRow, port_key, port_row
 from notifier.sources import SourceGroup, SourceRow
 from notifier.stream import iter_lines
-from notifier.summary import InvalidLines, Limits, summarise_flows
+from notifier.summary import Distinct, InvalidLines, Limits, summarise_flows
 from tests.notifier_support import HOUR_START, error_line, flow, gz, ndjson, scanner_batch
 
 
@@ -166,6 +166,44 @@ def test_error_summary_counts_codes_with_a_sample():
     assert summary.lambda_arns[0].endswith(":rejected-flows-transform:$LATEST")
 
 
+def test_error_records_without_a_code_or_message_are_counted_as_unknown_without_a_sample():
+    summary = summarise_errors([orjson.dumps({"attemptsMade": 2}), orjson.dumps({"errorCode": None,
+                                                                                 "errorMessage": ""})])
+    assert summary.codes == (("unknown", 2, ""),)
+    assert (summary.first_arrival_ms, summary.last_arrival_ms, summary.max_attempts) == (None, None, 2)
+
+
+def test_each_error_code_keeps_the_first_message_seen_as_its_sample():
+    lines = [error_line(message="first failure"), error_line(message="second failure"),
+             error_line("Lambda.FunctionError", "Task timed out"), error_line(message="third failure")]
+    assert summarise_errors(lines).codes == (("Lambda.ProcessingFailedStatus", 3, "first failure"),
+                                             ("Lambda.FunctionError", 1, "Task timed out"))
+
+
+def test_the_arrival_window_spans_the_earliest_and_latest_records_in_any_order():
+    base = HOUR_START * 1000
+    lines = [error_line(arrival_ms=base + offset) for offset in (30_000, 5_000, 59_000, 12_000)]
+    summary = summarise_errors(lines)
+    assert (summary.first_arrival_ms, summary.last_arrival_ms) == (base + 5_000, base + 59_000)
+
+
+def test_at_most_five_processor_arns_are_named():
+    arns = [f"arn:aws:lambda:eu-west-1:123456789012:function:transform-{i}" for i in range(7)]
+    summary = summarise_errors([orjson.dumps({"errorCode": "Lambda.FunctionError", "lambdaArn": arn})
+                                for arn in arns])
+    assert summary.lambda_arns == tuple(arns[:5])
+
+
+def test_many_error_codes_keep_the_fifty_most_frequent_and_samples_of_the_first_fifty_seen():
+    # 50 one-off codes first, then 10 codes seen twice each: these rank first but came too late for a sample.
+    lines = [error_line(f"Code.Once{i:02d}", f"once {i}") for i in range(50)]
+    lines += [error_line(f"Code.Twice{i}", f"twice {i}") for i in range(10)] * 2
+    summary = summarise_errors(lines)
+    assert summary.records == 70 and len(summary.codes) == CODE_CAPACITY == 50
+    assert summary.codes[:10] == tuple((f"Code.Twice{i}", 2, "") for i in range(10))
+    assert summary.codes[10:] == tuple((f"Code.Once{i:02d}", 1, f"once {i}") for i in range(40))
+
+
 @pytest.mark.parametrize("compress", [True, False], ids=["gzip", "plain"])
 def test_iter_lines_streams_gzip_and_plain(compress):
     data = ndjson(scanner_batch())
@@ -257,7 +295,7 @@ def test_any_line_is_either_a_flow_or_an_invalid_line_and_nothing_raises(lines):
 @pytest.mark.parametrize("damage", [
     {"packets": "3"}, {"srcaddr": 3232235777}, {"dstport": [22]}, {"bytes": True}, {"protocol": 6.0},
     {"start": "1795802460"}, {"account_id": 123456789012}, {"dstport": 70000}, {"packets": -1},
-    {"interface_id": {"id": "eni-1"}},
+    {"interface_id": {"id": "eni-1"}}, {"start": -1}, {"end": -60},
 ], ids=str)
 def test_a_wrong_typed_value_makes_the_line_invalid_and_counts_nothing_of_it(damage):
     summary = summarise_flows([orjson_line(flow()), orjson_line({**flow("192.0.2.99", 3389), **damage})])
@@ -265,9 +303,57 @@ def test_a_wrong_typed_value_makes_the_line_invalid_and_counts_nothing_of_it(dam
     assert summary.distinct_sources == 1 and summary.packets == 1 and summary.bytes == 60
 
 
+@pytest.mark.parametrize("edge", [
+    {"dstport": 0}, {"dstport": 65_535}, {"protocol": 0}, {"protocol": 255}, {"packets": 0, "bytes": 0},
+    {"start": 0, "end": 0},
+], ids=str)
+def test_values_at_the_edge_of_their_range_still_make_a_flow(edge):
+    summary = summarise_flows([orjson_line(flow()), orjson_line({**flow("192.0.2.99", 3389), **edge})])
+    assert (summary.flows, summary.invalid_lines, summary.distinct_sources) == (2, 0, 2)
+
+
 def test_lines_that_are_not_text_are_told_apart():
-    summary = summarise_flows([b"\xff\xfe\x00garbage\n", b"{not json\n", b"[1]\n", orjson_line(flow())])
-    assert summary.invalid == InvalidLines(not_json=2, not_utf8=1, not_flow_records=1)
+    summary = summarise_flows([b"\xff\xfe\x00garbage\n", b"{not json\n", b"[1]\n", orjson_line(flow()),
+                               "café;latin-1\n".encode("latin-1")])
+    assert summary.invalid == InvalidLines(not_json=3, not_utf8=2, not_flow_records=1)
+
+
+# --- what a summary keeps ----------------------------------------------------------------------------
+
+def test_a_summary_keeps_only_the_top_rows_of_each_list_heaviest_first():
+    records = []
+    for rank, flows in enumerate((3, 2, 1), start=1):
+        interface = f"eni-0{rank}"
+        records += [flow(f"198.51.100.{rank}", 20 + rank, interface_id=interface)] * flows
+        records += [flow(f"10.0.0.{rank}", 20 + rank, interface_id=interface)] * flows
+    summary = summarise_flows((orjson_line(r) for r in records), Limits(top_rows=2))
+    assert [row.address for row in summary.internet.rows] == ["198.51.100.1", "198.51.100.2"]
+    assert [row.address for row in summary.internal.rows] == ["10.0.0.1", "10.0.0.2"]
+    assert [(row.port, row.flows) for row in summary.top_ports] == [(21, 6), (22, 4)]
+    assert summary.top_interfaces == (("eni-01", 6), ("eni-02", 4))
+    assert (summary.distinct_sources, summary.distinct_ports, summary.distinct_interfaces) == (6, 3, 3)
+
+
+OVERFLOWS = {
+    "internet-sources": (Limits(sources=1), [flow(f"198.51.100.{i}", 22) for i in range(1, 4)]),
+    "internal-sources": (Limits(internal_sources=1), [flow(f"10.0.0.{i}", 22) for i in range(1, 4)]),
+    "ports": (Limits(destination_ports=1), [flow("198.51.100.7", port) for port in (22, 23, 25)]),
+    "interfaces": (Limits(interfaces=1), [flow(interface_id=f"eni-0{i}") for i in range(1, 4)]),
+}
+
+
+@pytest.mark.parametrize(("limits", "records"), OVERFLOWS.values(), ids=OVERFLOWS.keys())
+def test_a_table_that_overflowed_makes_the_summary_say_its_counts_are_approximate(limits, records):
+    assert summarise_flows(orjson_line(r) for r in records).count_error == 0
+    assert summarise_flows((orjson_line(r) for r in records), limits).count_error == 1
+
+
+@pytest.mark.parametrize(("accounts", "more"), [(5, False), (6, True), (9, True)])
+def test_up_to_five_accounts_are_named_and_more_are_flagged(accounts, more):
+    ids = [f"1234567890{i:02d}" for i in range(accounts)]
+    summary = summarise_flows(orjson_line(flow(account_id=account)) for account in reversed(ids))
+    assert summary.accounts == Distinct(tuple(sorted(ids[-5:])), more)
+    assert summary.accounts.single is None
 
 
 # --- totals and internal sources ---------------------------------------------------------------------
