@@ -60,13 +60,18 @@ def describe(error: BotoCoreError | ClientError) -> str:
     return str(error)
 
 
-def setup_error(error: BotoCoreError | ClientError, what: str) -> ReplaySetupError | None:
-    """The setup problem an error reveals about `what` (a bucket or a stream), or None if it is not one."""
-    if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
-        return ReplaySetupError(NO_CREDENTIALS)
+def unconfigured(error: NoCredentialsError | PartialCredentialsError | NoRegionError) -> ReplaySetupError:
+    """What to set up when boto3 found no (or only part of the) credentials, or no region."""
     if isinstance(error, NoRegionError):
         return ReplaySetupError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's "
                                 "region) to the stack's region")
+    return ReplaySetupError(NO_CREDENTIALS)
+
+
+def setup_error(error: BotoCoreError | ClientError, what: str) -> ReplaySetupError | None:
+    """The setup problem an error reveals about `what` (a bucket or a stream), or None if it is not one."""
+    if isinstance(error, (NoCredentialsError, PartialCredentialsError, NoRegionError)):
+        return unconfigured(error)
     if isinstance(error, EndpointConnectionError):
         return ReplaySetupError(f"cannot reach {what}: {error}")
     if not isinstance(error, ClientError):
@@ -94,7 +99,7 @@ def clients() -> tuple[Any, Any]:
     try:
         return session.client("s3"), session.client("firehose")
     except (NoRegionError, NoCredentialsError, PartialCredentialsError) as error:
-        raise setup_error(error, "AWS") or ReplaySetupError(str(error)) from error
+        raise unconfigured(error) from error
 
 
 @dataclass
@@ -115,11 +120,11 @@ class Bucket:
         return keys
 
     def tags(self, key: str) -> list[dict[str, str]]:
-        answer = self._call("read the tags of", key, self.s3.get_object_tagging, Bucket=self.name, Key=key)
-        return list(answer.get("TagSet", []))
+        answer = self._call("read the tags of", self.s3.get_object_tagging, Bucket=self.name, Key=key)
+        return list(answer["TagSet"])
 
     def read(self, key: str) -> bytes:
-        answer = self._call("read", key, self.s3.get_object, Bucket=self.name, Key=key)
+        answer = self._call("read", self.s3.get_object, Bucket=self.name, Key=key)
         body: bytes = answer["Body"].read()
         return body
 
@@ -134,10 +139,9 @@ class Bucket:
     def _set_ours(self, key: str, existing: list[dict[str, str]], name: str, value: str) -> None:
         # put_object_tagging replaces the whole set: keep every tag that is not replay's own.
         tag_set = [*others(existing), {"Key": name, "Value": value}]
-        self._call("tag", key, self.s3.put_object_tagging, Bucket=self.name, Key=key,
-                   Tagging={"TagSet": tag_set})
+        self._call("tag", self.s3.put_object_tagging, Bucket=self.name, Key=key, Tagging={"TagSet": tag_set})
 
-    def _call(self, action: str, key: str, operation: Any, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, action: str, operation: Any, **kwargs: Any) -> dict[str, Any]:
         try:
             answer: dict[str, Any] = operation(**kwargs)
         except (ClientError, BotoCoreError) as error:
@@ -158,7 +162,7 @@ def others(tags: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def progress(tags: list[dict[str, str]]) -> str | None:
     """The progress tag's value, if a run was interrupted on this object."""
-    return next((tag.get("Value", "") for tag in tags if tag.get("Key") == PROGRESS_TAG), None)
+    return next((tag["Value"] for tag in tags if tag.get("Key") == PROGRESS_TAG), None)
 
 
 @dataclass
@@ -183,7 +187,7 @@ class Stream:
                 raise fatal from error
             self.last_error = describe(error)
             raise
-        refused = [entry for entry in answer.get("RequestResponses", []) if entry.get("ErrorCode")]
+        refused = [entry for entry in answer["RequestResponses"] if entry.get("ErrorCode")]
         if refused:
             first = refused[0]
             self.last_error = f"{first['ErrorCode']}: {first.get('ErrorMessage', '')}".rstrip(": ")
