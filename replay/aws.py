@@ -55,23 +55,16 @@ def error_code(error: ClientError) -> str:
 
 def describe(error: BotoCoreError | ClientError) -> str:
     if isinstance(error, ClientError):
-        message = error.response.get("Error", {}).get("Message", "")
+        message = error.response.get("Error", {}).get("Message")
         return f"{error_code(error)}: {message}" if message else error_code(error)
     return str(error)
 
 
-def unconfigured(error: NoCredentialsError | PartialCredentialsError | NoRegionError) -> ReplaySetupError:
-    """What to set up when boto3 found no (or only part of the) credentials, or no region."""
-    if isinstance(error, NoRegionError):
-        return ReplaySetupError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's "
-                                "region) to the stack's region")
-    return ReplaySetupError(NO_CREDENTIALS)
-
-
 def setup_error(error: BotoCoreError | ClientError, what: str) -> ReplaySetupError | None:
     """The setup problem an error reveals about `what` (a bucket or a stream), or None if it is not one."""
-    if isinstance(error, (NoCredentialsError, PartialCredentialsError, NoRegionError)):
-        return unconfigured(error)
+    # (A missing region is found when the clients are made, before any call: see `clients`.)
+    if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
+        return ReplaySetupError(NO_CREDENTIALS)
     if isinstance(error, EndpointConnectionError):
         return ReplaySetupError(f"cannot reach {what}: {error}")
     if not isinstance(error, ClientError):
@@ -98,8 +91,11 @@ def clients() -> tuple[Any, Any]:
     session = boto3.session.Session()
     try:
         return session.client("s3"), session.client("firehose")
-    except (NoRegionError, NoCredentialsError, PartialCredentialsError) as error:
-        raise unconfigured(error) from error
+    except NoRegionError as error:
+        raise ReplaySetupError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region) "
+                               "to the stack's region") from error
+    except (NoCredentialsError, PartialCredentialsError) as error:
+        raise ReplaySetupError(NO_CREDENTIALS) from error
 
 
 @dataclass
@@ -189,8 +185,8 @@ class Stream:
             raise
         refused = [entry for entry in answer["RequestResponses"] if entry.get("ErrorCode")]
         if refused:
-            first = refused[0]
-            self.last_error = f"{first['ErrorCode']}: {first.get('ErrorMessage', '')}".rstrip(": ")
+            code, message = refused[0]["ErrorCode"], refused[0].get("ErrorMessage")
+            self.last_error = f"{code}: {message}" if message else code
         return answer
 
     def check(self) -> None:
