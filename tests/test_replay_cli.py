@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,14 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
+from tqdm import tqdm
 
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION
 from local.aws import CREDENTIALS, LocalAws
 from local.firehose import DeliveryStream, StreamConfig
 from local.firehose_api import FirehoseApi, serve
 from replay.__main__ import main, options_from, parser, replay
-from replay.aws import NO_CREDENTIALS, PROGRESS_TAG, REPLAYED_TAG, Bucket, Stream
+from replay.aws import NO_CREDENTIALS, PROGRESS_TAG, REPLAYED_TAG, Bucket, ReplaySetupError, Stream
 from replay.run import Options, Replayer
 from replay.summary import FAILED, REPLAYED, SKIPPED, ObjectOutcome
 from tests.replay_support import (
@@ -44,6 +46,12 @@ PREFIX = "errors/processing-failed/"
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 NOTIFIED = {"Key": "rejected-flows-notified", "Value": "7781234567890123456"}
 _names = itertools.count(1)
+
+# replay prints through tqdm.write, which takes tqdm's lock: by default also a multiprocessing lock, shared
+# by every process forked once it exists. `make mutate` forks one process per mutant from one that ran
+# these tests, and kills a process that runs too long; killed while printing, it would leave the lock
+# held and every later one blocked until its own timeout. These tests print from one process only.
+tqdm.set_lock(threading.RLock())
 
 
 @pytest.fixture(scope="module")
@@ -481,6 +489,21 @@ def test_every_page_of_the_listing_is_replayed():
         stub.add_response("list_objects_v2", {"Contents": [{"Key": second}], "IsTruncated": False},
                           {"Bucket": "archive", "Prefix": PREFIX, "ContinuationToken": "page-2"})
         assert Bucket(s3, "archive").keys(PREFIX) == [first, second]
+
+
+def test_the_stream_is_looked_up_by_its_name_before_anything_is_read():
+    firehose_client = boto3.client("firehose", region_name="us-east-1", aws_access_key_id="testing",
+                                   aws_secret_access_key="testing")
+    with Stubber(firehose_client) as stub:
+        stub.add_client_error(
+            "describe_delivery_stream", "ResourceNotFoundException",
+            "Firehose rejected-flows-dev-flows under account 123456789012 not found.",
+            expected_params={"DeliveryStreamName": "rejected-flows-dev-flows"})
+        with pytest.raises(ReplaySetupError) as caught:
+            Stream(firehose_client, "rejected-flows-dev-flows").check()
+    assert str(caught.value) == (
+        "delivery stream 'rejected-flows-dev-flows' does not exist in this account and region (check "
+        "`pulumi stack output deliveryStreamName` and AWS_REGION)")
 
 
 def test_a_large_object_goes_back_in_as_few_calls_as_firehoses_limits_allow(setup, firehose):
