@@ -421,21 +421,23 @@ class Terminal(io.StringIO):
         return True
 
 
-@pytest.mark.parametrize(("err_stream", "shown"), [(Terminal, True), (io.StringIO, False)])
-def test_a_progress_bar_over_many_objects_only_on_a_terminal(setup, err_stream, shown):
+@pytest.mark.parametrize(("err_stream", "objects", "shown"), [
+    (Terminal, 20, True), (io.StringIO, 20, False), (Terminal, 3, False),
+], ids=["terminal", "not-a-terminal", "few-objects"])
+def test_a_progress_bar_over_many_objects_only_on_a_terminal(setup, err_stream, objects, shown):
     s3, bucket, stream, received = setup
-    keys = [error_key(3, f"n{i:02d}") for i in range(20)]
+    keys = [error_key(3, f"n{i:02d}") for i in range(objects)]
     for key in keys:
         put_errors(s3, bucket, key, [subscription_record(REJECTED_RDP, log_stream=key)])
     out, err = io.StringIO(), err_stream()
     options = options_from(parser().parse_args(["--bucket", bucket, "--stream", stream]))
     assert replay(options, Bucket(s3, bucket), Stream(boto3.client("firehose"), stream), out, err) == 0
-    assert ("replay:   0%|          | 0/20 [" in err.getvalue()) is shown
+    assert (f"replay:   0%|          | 0/{objects} [" in err.getvalue()) is shown
     assert shown or err.getvalue() == ""
     if shown:  # counted in objects, and wiped at the end: the summary line starts on a clean line
-        assert err.getvalue().startswith("\rreplay:   0%|          | 0/20 [00:00<?, ?object/s]")
+        assert err.getvalue().startswith(f"\rreplay:   0%|          | 0/{objects} [00:00<?, ?object/s]")
         assert err.getvalue().endswith("\r") and "\n" not in err.getvalue()
-    assert len(received.drain()) == 20
+    assert len(received.drain()) == objects
 
 
 def test_the_command_in_a_subprocess_uses_the_service_endpoint_variables(setup, environment):
