@@ -55,18 +55,16 @@ def error_code(error: ClientError) -> str:
 
 def describe(error: BotoCoreError | ClientError) -> str:
     if isinstance(error, ClientError):
-        message = error.response.get("Error", {}).get("Message", "")
+        message = error.response.get("Error", {}).get("Message")
         return f"{error_code(error)}: {message}" if message else error_code(error)
     return str(error)
 
 
 def setup_error(error: BotoCoreError | ClientError, what: str) -> ReplaySetupError | None:
     """The setup problem an error reveals about `what` (a bucket or a stream), or None if it is not one."""
+    # (A missing region is found when the clients are made, before any call: see `clients`.)
     if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
         return ReplaySetupError(NO_CREDENTIALS)
-    if isinstance(error, NoRegionError):
-        return ReplaySetupError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's "
-                                "region) to the stack's region")
     if isinstance(error, EndpointConnectionError):
         return ReplaySetupError(f"cannot reach {what}: {error}")
     if not isinstance(error, ClientError):
@@ -93,8 +91,11 @@ def clients() -> tuple[Any, Any]:
     session = boto3.session.Session()
     try:
         return session.client("s3"), session.client("firehose")
-    except (NoRegionError, NoCredentialsError, PartialCredentialsError) as error:
-        raise setup_error(error, "AWS") or ReplaySetupError(str(error)) from error
+    except NoRegionError as error:
+        raise ReplaySetupError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region) "
+                               "to the stack's region") from error
+    except (NoCredentialsError, PartialCredentialsError) as error:
+        raise ReplaySetupError(NO_CREDENTIALS) from error
 
 
 @dataclass
@@ -115,11 +116,11 @@ class Bucket:
         return keys
 
     def tags(self, key: str) -> list[dict[str, str]]:
-        answer = self._call("read the tags of", key, self.s3.get_object_tagging, Bucket=self.name, Key=key)
-        return list(answer.get("TagSet", []))
+        answer = self._call("read the tags of", self.s3.get_object_tagging, Bucket=self.name, Key=key)
+        return list(answer["TagSet"])
 
     def read(self, key: str) -> bytes:
-        answer = self._call("read", key, self.s3.get_object, Bucket=self.name, Key=key)
+        answer = self._call("read", self.s3.get_object, Bucket=self.name, Key=key)
         body: bytes = answer["Body"].read()
         return body
 
@@ -134,10 +135,9 @@ class Bucket:
     def _set_ours(self, key: str, existing: list[dict[str, str]], name: str, value: str) -> None:
         # put_object_tagging replaces the whole set: keep every tag that is not replay's own.
         tag_set = [*others(existing), {"Key": name, "Value": value}]
-        self._call("tag", key, self.s3.put_object_tagging, Bucket=self.name, Key=key,
-                   Tagging={"TagSet": tag_set})
+        self._call("tag", self.s3.put_object_tagging, Bucket=self.name, Key=key, Tagging={"TagSet": tag_set})
 
-    def _call(self, action: str, key: str, operation: Any, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, action: str, operation: Any, **kwargs: Any) -> dict[str, Any]:
         try:
             answer: dict[str, Any] = operation(**kwargs)
         except (ClientError, BotoCoreError) as error:
@@ -158,7 +158,7 @@ def others(tags: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def progress(tags: list[dict[str, str]]) -> str | None:
     """The progress tag's value, if a run was interrupted on this object."""
-    return next((tag.get("Value", "") for tag in tags if tag.get("Key") == PROGRESS_TAG), None)
+    return next((tag["Value"] for tag in tags if tag.get("Key") == PROGRESS_TAG), None)
 
 
 @dataclass
@@ -183,10 +183,10 @@ class Stream:
                 raise fatal from error
             self.last_error = describe(error)
             raise
-        refused = [entry for entry in answer.get("RequestResponses", []) if entry.get("ErrorCode")]
+        refused = [entry for entry in answer["RequestResponses"] if entry.get("ErrorCode")]
         if refused:
-            first = refused[0]
-            self.last_error = f"{first['ErrorCode']}: {first.get('ErrorMessage', '')}".rstrip(": ")
+            code, message = refused[0]["ErrorCode"], refused[0].get("ErrorMessage")
+            self.last_error = f"{code}: {message}" if message else code
         return answer
 
     def check(self) -> None:

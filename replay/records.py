@@ -88,7 +88,8 @@ def resume_point(key: str, progress: str | None, records: int) -> int:
     """How many records an interrupted run already put back (0 without a progress tag)."""
     if progress is None:
         return 0
-    if not progress.isdigit() or int(progress) > records:
+    # isdigit() alone also takes digits int() refuses ("²"), which would stop the whole run.
+    if not (progress.isascii() and progress.isdigit()) or int(progress) > records:
         raise MalformedObjectError(key, f"its progress tag says {progress!r} records were put back, but it "
                                         f"holds {records}: check the object, then remove the tag")
     return int(progress)

@@ -106,8 +106,9 @@ class Replayer:
             try:
                 calls += reingester.put(batch.payloads)
             except ReingestionError:
+                # Each failed attempt (an error or refused entries) leaves its answer in last_error.
                 reason = (f"Firehose still refused records after {MAX_ATTEMPTS} attempts (last answer: "
-                          f"{self.stream.last_error or 'none'}); ")
+                          f"{self.stream.last_error}); ")
                 return ObjectOutcome(key, FAILED, accepted, accepted_bytes, calls, resumed_after=done,
                                      reason=reason + self._note_progress(key, tags, done, accepted, records))
             except BaseException:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
 
 from local.cloudwatch import LogEvent, SubscriptionMessage, encode_payload
 
@@ -42,3 +46,32 @@ def error_object(raws: list[bytes], compressed: bool = True) -> bytes:
 def error_key(hour: int = 3, name: str = "a") -> str:
     return (f"errors/processing-failed/year=2026/month=11/day=27/hour={hour:02d}/"
             f"rejected-flows-dev-flows-1-2026-11-27-{hour:02d}-01-00-{name}.gz")
+
+
+def aws_error(code: str, message: str, operation: str) -> ClientError:
+    """An error answer as botocore raises it for an AWS API call."""
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+class Faulty:
+    """A boto3 client whose named operations raise the given errors first, one per call, then reach AWS.
+
+    `Faulty(s3, get_object=iter([aws_error(...)]))` fails the first GetObject only;
+    `itertools.repeat(error)` fails every call."""
+
+    def __init__(self, client: Any, **errors: Iterator[BaseException]):
+        self._client, self._errors = client, errors
+
+    def __getattr__(self, name: str) -> Any:
+        operation = getattr(self._client, name)
+        if name not in self._errors:
+            return operation
+        errors = self._errors[name]
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            error = next(errors, None)
+            if error is not None:
+                raise error
+            return operation(*args, **kwargs)
+        return call
+

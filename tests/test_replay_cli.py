@@ -11,21 +11,31 @@ import os
 import re
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+from botocore.stub import Stubber
+from tqdm import tqdm
 
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION
 from local.aws import CREDENTIALS, LocalAws
 from local.firehose import DeliveryStream, StreamConfig
 from local.firehose_api import FirehoseApi, serve
 from replay.__main__ import main, options_from, parser, replay
-from replay.aws import REPLAYED_TAG, Bucket, Stream
+from replay.aws import NO_CREDENTIALS, PROGRESS_TAG, REPLAYED_TAG, Bucket, ReplaySetupError, Stream
+from replay.run import Options, Replayer
+from replay.summary import FAILED, REPLAYED, SKIPPED, ObjectOutcome
 from tests.replay_support import (
     ACCEPTED_SSH,
     NO_DATA,
     REJECTED_RDP,
+    Faulty,
+    aws_error,
     error_key,
     error_object,
     subscription_record,
@@ -36,6 +46,12 @@ PREFIX = "errors/processing-failed/"
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 NOTIFIED = {"Key": "rejected-flows-notified", "Value": "7781234567890123456"}
 _names = itertools.count(1)
+
+# replay prints through tqdm.write, which takes tqdm's lock: by default also a multiprocessing lock, shared
+# by every process forked once it exists. `make mutate` forks one process per mutant from one that ran
+# these tests, and kills a process that runs too long; killed while printing, it would leave the lock
+# held and every later one blocked until its own timeout. These tests print from one process only.
+tqdm.set_lock(threading.RLock())
 
 
 @pytest.fixture(scope="module")
@@ -154,9 +170,13 @@ def test_replay_puts_back_the_exact_records_in_order_and_tags_each_object(setup,
     code, out, err = run_cli("--bucket", bucket, "--stream", stream)
     assert (code, err) == (0, "")
     assert received.drain() == FIRST + SECOND
-    assert out.splitlines()[-1] == (
-        f"put back 4 records ({sum(map(len, FIRST + SECOND)):,} bytes): 2 objects replayed, "
-        "0 skipped (already replayed), 0 failed")
+    first_bytes, second_bytes = sum(map(len, FIRST)), sum(map(len, SECOND))
+    assert out.splitlines() == [
+        f"replayed: s3://{bucket}/{gzipped}: 2 records, {first_bytes:,} bytes, 1 PutRecordBatch call",
+        f"replayed: s3://{bucket}/{plain}: 2 records, {second_bytes:,} bytes, 1 PutRecordBatch call",
+        f"put back 4 records ({first_bytes + second_bytes:,} bytes): 2 objects replayed, "
+        "0 skipped (already replayed), 0 failed",
+    ]
     notified, replayed = tags(s3, bucket, gzipped)
     assert notified == NOTIFIED, "the notifier's tag is kept"
     assert replayed["Key"] == REPLAYED_TAG and STAMP.fullmatch(replayed["Value"])
@@ -198,9 +218,11 @@ def test_records_firehose_keeps_refusing_leave_their_object_untagged_and_exit_1(
     firehose[0].fail_next(2 * 5)  # both records of the first object, on each of the 5 attempts
     out, err = io.StringIO(), io.StringIO()
     options = options_from(parser().parse_args(["--bucket", bucket, "--stream", stream]))
+    waits: list[float] = []
     code = replay(options, Bucket(s3, bucket), Stream(boto3.client("firehose"), stream), out, err,
-                  sleep=lambda seconds: None)
+                  sleep=waits.append)
     assert code == 1
+    assert waits == [0.2, 0.4, 0.8, 1.6], "a backoff that doubles between the 5 attempts"
     first, advice = err.getvalue().splitlines()
     assert first == (
         f"error: failed: s3://{bucket}/{refused}: Firehose still refused records after 5 attempts (last "
@@ -242,13 +264,16 @@ def test_an_object_refused_half_way_resumes_where_firehose_stopped_taking_it(set
     assert code == 1
     assert err.getvalue().splitlines()[0].endswith(
         "500 of its 501 records are back (tag rejected-flows-replay-progress); a re-run puts the other 1")
-    assert out.getvalue().startswith("put back 500 records (")
+    assert out.getvalue() == (f"put back 500 records ({sum(map(len, raws[:500])):,} bytes): 0 objects "
+                              "replayed, 0 skipped (already replayed), 1 failed\n")
     assert tags(s3, bucket, error_key()) == [{"Key": "rejected-flows-replay-progress", "Value": "500"}]
 
     code, out_dry, _ = run_cli("--bucket", bucket, "--stream", stream, "--dry-run")
     assert code == 0 and "1 record, 11 bytes, 1 PutRecordBatch call (resumed after the 500 records" in out_dry
     code, out_real, _ = run_cli("--bucket", bucket, "--stream", stream)
-    assert code == 0 and out_real.startswith("replayed: ") and "1 record, 11 bytes" in out_real
+    assert code == 0 and out_real.splitlines()[0] == (
+        f"replayed: s3://{bucket}/{error_key()}: 1 record, 11 bytes, 1 PutRecordBatch call (resumed after "
+        "the 500 records an earlier run put back)")
     assert received.drain() == raws, "each record exactly once, in order"
     (tag,) = tags(s3, bucket, error_key())
     assert tag["Key"] == REPLAYED_TAG, "the progress tag gives way to the replayed tag"
@@ -344,6 +369,7 @@ def test_objects_outside_the_prefix_are_left_alone(setup):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--stream", "s"], "the following arguments are required: --bucket"),
+    (["--bucket", "b"], "the following arguments are required: --stream"),
     (["--bucket", "s3://archive", "--stream", "s"], "error: --bucket takes a bucket name"),
     (["--bucket", "b", "--stream", "arn:aws:firehose:us-east-1:1:deliverystream/s"],
      "error: --stream takes a delivery stream name"),
@@ -385,8 +411,9 @@ def test_no_credentials_exits_2_saying_where_boto3_looked(setup, monkeypatch):
 def test_no_region_exits_2(setup, monkeypatch):
     _, bucket, stream, _ = setup
     monkeypatch.delenv("AWS_DEFAULT_REGION")
-    code, _, err = run_cli("--bucket", bucket, "--stream", stream)
-    assert code == 2 and err.startswith("error: no AWS region: set AWS_REGION")
+    assert run_cli("--bucket", bucket, "--stream", stream) == (
+        2, "", "error: no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region) to the "
+               "stack's region\n")
 
 
 class Terminal(io.StringIO):
@@ -394,18 +421,23 @@ class Terminal(io.StringIO):
         return True
 
 
-@pytest.mark.parametrize(("err_stream", "shown"), [(Terminal, True), (io.StringIO, False)])
-def test_a_progress_bar_over_many_objects_only_on_a_terminal(setup, err_stream, shown):
+@pytest.mark.parametrize(("err_stream", "objects", "shown"), [
+    (Terminal, 20, True), (io.StringIO, 20, False), (Terminal, 3, False),
+], ids=["terminal", "not-a-terminal", "few-objects"])
+def test_a_progress_bar_over_many_objects_only_on_a_terminal(setup, err_stream, objects, shown):
     s3, bucket, stream, received = setup
-    keys = [error_key(3, f"n{i:02d}") for i in range(20)]
+    keys = [error_key(3, f"n{i:02d}") for i in range(objects)]
     for key in keys:
         put_errors(s3, bucket, key, [subscription_record(REJECTED_RDP, log_stream=key)])
     out, err = io.StringIO(), err_stream()
     options = options_from(parser().parse_args(["--bucket", bucket, "--stream", stream]))
     assert replay(options, Bucket(s3, bucket), Stream(boto3.client("firehose"), stream), out, err) == 0
-    assert ("replay:   0%|          | 0/20 [" in err.getvalue()) is shown
+    assert (f"replay:   0%|          | 0/{objects} [" in err.getvalue()) is shown
     assert shown or err.getvalue() == ""
-    assert len(received.drain()) == 20
+    if shown:  # counted in objects, and wiped at the end: the summary line starts on a clean line
+        assert err.getvalue().startswith(f"\rreplay:   0%|          | 0/{objects} [00:00<?, ?object/s]")
+        assert err.getvalue().endswith("\r") and "\n" not in err.getvalue()
+    assert len(received.drain()) == objects
 
 
 def test_the_command_in_a_subprocess_uses_the_service_endpoint_variables(setup, environment):
@@ -418,3 +450,332 @@ def test_the_command_in_a_subprocess_uses_the_service_endpoint_variables(setup, 
     assert result.stdout.splitlines()[-1].startswith("put back 4 records (")
     assert received.drain() == FIRST + SECOND
     assert all(REPLAYED_TAG in {t["Key"] for t in tags(s3, bucket, key)} for key in (gzipped, plain))
+
+
+def test_help_names_each_option_the_tag_and_the_exit_codes(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # argparse wraps to the terminal's width, even inside a name
+    assert run_cli("--help") == (0, "", "")
+    text = " ".join(capsys.readouterr().out.split())
+    assert text.startswith("usage: python -m replay [-h] --bucket BUCKET --stream STREAM [--prefix PREFIX] "
+                           "[--dry-run] `python -m replay`: put Firehose's failed records (under `errors/`) "
+                           "back into the delivery stream.")
+    for option in ("--bucket BUCKET the archive bucket (`pulumi stack output bucketName`)",
+                   "--stream STREAM the delivery stream (`pulumi stack output deliveryStreamName`)",
+                   "--prefix PREFIX where the failed records are (default errors/processing-failed/)",
+                   "--dry-run list the objects, records and bytes that would be put; put and tag nothing"):
+        assert option in text
+    assert text.endswith(
+        "Each object is tagged rejected-flows-replayed=<UTC time> once Firehose has accepted all its "
+        "records; tagged objects are skipped. Exit codes: 0 done, 1 some objects left untagged (named; a "
+        "re-run retries exactly those), 2 usage or setup error, 130 interrupted (a re-run resumes after "
+        "what Firehose already took).")
+
+
+def test_a_prefix_with_nothing_under_it_says_where_it_looked(setup):
+    _, bucket, stream, received = setup
+    assert run_cli("--bucket", bucket, "--stream", stream) == (
+        0, "put back 0 records (0 bytes): 0 objects replayed, 0 skipped (already replayed), 0 failed "
+           f"(nothing under s3://{bucket}/{PREFIX})\n", "")
+    assert received.drain() == []
+
+
+def test_every_page_of_the_listing_is_replayed():
+    """S3 lists at most 1,000 keys per answer; an object on a later page is not forgotten."""
+    s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    first, second = error_key(3, "page-1"), error_key(4, "page-2")
+    with Stubber(s3) as stub:
+        stub.add_response("list_objects_v2", {"Contents": [{"Key": first}], "IsTruncated": True,
+                                              "NextContinuationToken": "page-2"},
+                          {"Bucket": "archive", "Prefix": PREFIX})
+        stub.add_response("list_objects_v2", {"Contents": [{"Key": second}], "IsTruncated": False},
+                          {"Bucket": "archive", "Prefix": PREFIX, "ContinuationToken": "page-2"})
+        assert Bucket(s3, "archive").keys(PREFIX) == [first, second]
+
+
+def test_the_stream_is_looked_up_by_its_name_before_anything_is_read():
+    firehose_client = boto3.client("firehose", region_name="us-east-1", aws_access_key_id="testing",
+                                   aws_secret_access_key="testing")
+    with Stubber(firehose_client) as stub:
+        stub.add_client_error(
+            "describe_delivery_stream", "ResourceNotFoundException",
+            "Firehose rejected-flows-dev-flows under account 123456789012 not found.",
+            expected_params={"DeliveryStreamName": "rejected-flows-dev-flows"})
+        with pytest.raises(ReplaySetupError) as caught:
+            Stream(firehose_client, "rejected-flows-dev-flows").check()
+    assert str(caught.value) == (
+        "delivery stream 'rejected-flows-dev-flows' does not exist in this account and region (check "
+        "`pulumi stack output deliveryStreamName` and AWS_REGION)")
+
+
+def test_a_large_object_goes_back_in_as_few_calls_as_firehoses_limits_allow(setup, firehose):
+    s3, bucket, stream, received = setup
+    raws = [b"record %d\n" % i for i in range(1001)]
+    put_errors(s3, bucket, error_key(), raws)
+    before = len(firehose[0].calls)
+    code, out, err = run_cli("--bucket", bucket, "--stream", stream)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == (
+        f"replayed: s3://{bucket}/{error_key()}: 1,001 records, {sum(map(len, raws)):,} bytes, "
+        "3 PutRecordBatch calls")
+    assert firehose[0].calls[before:] == [("PutRecordBatch", 500), ("PutRecordBatch", 500),
+                                          ("PutRecordBatch", 1)]
+    assert received.drain() == raws
+
+
+def replayer(setup: tuple, s3: Any = None, firehose_client: Any = None, waits: list[float] | None = None,
+             reported: list[ObjectOutcome] | None = None) -> Replayer:
+    """A replay of the setup's bucket into its stream, through the clients given (by default boto3's)."""
+    default_s3, bucket, stream, _ = setup
+    return Replayer(Options(bucket, stream, PREFIX), Bucket(s3 or default_s3, bucket),
+                    Stream(firehose_client or boto3.client("firehose"), stream),
+                    (reported if reported is not None else []).append,
+                    sleep=(waits if waits is not None else []).append)
+
+
+def progress_tag(value: int) -> dict[str, str]:
+    return {"Key": PROGRESS_TAG, "Value": str(value)}
+
+
+def test_the_summary_names_each_object_with_what_happened_to_it(setup):
+    s3, bucket, _, received = setup
+    done, corrupt, resumed = error_key(3, "done"), error_key(4, "corrupt"), error_key(5, "resumed")
+    put_errors(s3, bucket, done, FIRST)
+    s3.put_object_tagging(Bucket=bucket, Key=done, Tagging={"TagSet": [{"Key": REPLAYED_TAG, "Value": "x"}]})
+    s3.put_object(Bucket=bucket, Key=corrupt, Body=b"not json\n")
+    put_errors(s3, bucket, resumed, SECOND)
+    s3.put_object_tagging(Bucket=bucket, Key=resumed, Tagging={"TagSet": [progress_tag(1)]})
+    reported: list[ObjectOutcome] = []
+    summary = replayer(setup, reported=reported).run()
+    assert summary.outcomes == reported == [
+        ObjectOutcome(done, SKIPPED),
+        ObjectOutcome(corrupt, FAILED, reason="line 1: not JSON (starts b'not json')"),
+        ObjectOutcome(resumed, REPLAYED, records=1, bytes=len(SECOND[1]), calls=1, resumed_after=1),
+    ]
+    assert received.drain() == SECOND[1:]
+
+
+@pytest.mark.parametrize(("calls_taken", "back", "how_many_are_back"), [
+    (0, 1, "1 of its 1,002 records are back; a re-run puts the other 1,001"),
+    (1, 501, "501 of its 1,002 records are back (tag rejected-flows-replay-progress); a re-run puts the "
+             "other 501"),
+])
+def test_a_resumed_object_refused_again_says_how_many_of_its_records_are_back(
+        setup, firehose, calls_taken, back, how_many_are_back):
+    s3, bucket, _, received = setup
+    raws = [b"record %d\n" % i for i in range(1002)]  # after the first, three calls: 500, 500, 1
+    put_errors(s3, bucket, error_key(), raws)
+    s3.put_object_tagging(Bucket=bucket, Key=error_key(), Tagging={"TagSet": [progress_tag(1)]})
+    summary = replayer(setup, firehose_client=RefusingAfter(firehose[0], calls=calls_taken)).run()
+    taken = raws[1:back]
+    assert summary.outcomes == [ObjectOutcome(
+        error_key(), FAILED, records=len(taken), bytes=sum(map(len, taken)), calls=calls_taken,
+        resumed_after=1, reason="Firehose still refused records after 5 attempts (last answer: "
+                                f"ServiceUnavailableException: Slow down.); {how_many_are_back}")]
+    assert tags(s3, bucket, error_key()) == [progress_tag(back)]
+    assert received.drain() == taken
+
+
+def refusing_tags(s3: Any) -> Faulty:
+    """The archive bucket, with S3 refusing every change to the objects' tags."""
+    denied = aws_error("AccessDenied", "Access Denied", "PutObjectTagging")
+    return Faulty(s3, put_object_tagging=itertools.repeat(denied))
+
+
+def test_records_put_back_on_an_object_s3_will_not_tag_are_reported_to_tag_by_hand(setup):
+    s3, bucket, _, received = setup
+    raws = [*FIRST, SECOND[0]]
+    put_errors(s3, bucket, error_key(), raws)
+    s3.put_object_tagging(Bucket=bucket, Key=error_key(), Tagging={"TagSet": [NOTIFIED, progress_tag(1)]})
+    summary = replayer(setup, s3=refusing_tags(s3)).run()
+    assert summary.outcomes == [ObjectOutcome(
+        error_key(), FAILED, records=2, bytes=sum(map(len, raws[1:])), calls=1, resumed_after=1,
+        reason="all its records were put back but cannot tag the object (AccessDenied: Access Denied): "
+               "tag it 'rejected-flows-replayed' by hand, or a re-run puts them again")]
+    assert tags(s3, bucket, error_key()) == [NOTIFIED, progress_tag(1)]
+    assert received.drain() == raws[1:]
+
+
+def test_an_object_refused_half_way_that_s3_will_not_tag_warns_that_a_rerun_puts_records_twice(
+        setup, firehose):
+    s3, bucket, stream, received = setup
+    raws = [b"record %d\n" % i for i in range(501)]
+    put_errors(s3, bucket, error_key(), raws)
+    options = options_from(parser().parse_args(["--bucket", bucket, "--stream", stream]))
+    out, err = io.StringIO(), io.StringIO()
+    code = replay(options, Bucket(refusing_tags(s3), bucket),
+                  Stream(RefusingAfter(firehose[0], calls=1), stream), out, err, sleep=lambda seconds: None)
+    assert code == 1
+    assert err.getvalue().splitlines()[0] == (
+        f"error: failed: s3://{bucket}/{error_key()}: Firehose still refused records after 5 attempts (last "
+        "answer: ServiceUnavailableException: Slow down.); 500 of its 501 records were accepted but cannot "
+        "tag the object (AccessDenied: Access Denied), so a re-run puts them again")
+    assert tags(s3, bucket, error_key()) == []
+    assert received.drain() == raws[:500]
+
+
+def run_cli_with(monkeypatch: pytest.MonkeyPatch, s3: Any, firehose_client: Any,
+                 *argv: str) -> tuple[int, str, str]:
+    """`run_cli`, with these clients in place of the ones boto3 makes (to have AWS refuse some calls)."""
+    monkeypatch.setattr("replay.__main__.clients", lambda: (s3, firehose_client))
+    return run_cli(*argv)
+
+
+@pytest.mark.parametrize("s3_tags", [True, False], ids=["tagged", "tagging-refused"])
+def test_ctrl_c_exits_130_and_keeps_what_firehose_took_if_s3_lets_it(setup, firehose, monkeypatch, s3_tags):
+    s3, bucket, stream, received = setup
+    raws = [b"record %d\n" % i for i in range(501)]
+    put_errors(s3, bucket, error_key(), raws)
+    code = run_cli_with(monkeypatch, s3 if s3_tags else refusing_tags(s3),
+                        InterruptedAfter(firehose[0], calls=1), "--bucket", bucket, "--stream", stream)
+    assert code == (130, "", "interrupted: objects not tagged yet are replayed by the next run\n")
+    assert tags(s3, bucket, error_key()) == ([progress_tag(500)] if s3_tags else [])
+    assert received.drain() == raws[:500]
+
+
+@pytest.mark.parametrize(("operation", "action"), [
+    ("get_object_tagging", "read the tags of"), ("get_object", "read"),
+])
+def test_an_object_s3_will_not_let_us_read_is_reported_and_the_others_replayed(setup, operation, action):
+    s3, bucket, stream, received = setup
+    denied, fine = error_key(3, "denied"), error_key(4, "fine")
+    put_errors(s3, bucket, denied, FIRST)
+    put_errors(s3, bucket, fine, SECOND)
+    once = iter([aws_error("AccessDenied", "Access Denied", "GetObject")])
+    options = options_from(parser().parse_args(["--bucket", bucket, "--stream", stream]))
+    out, err = io.StringIO(), io.StringIO()
+    code = replay(options, Bucket(Faulty(s3, **{operation: once}), bucket),
+                  Stream(boto3.client("firehose"), stream), out, err)
+    assert code == 1
+    assert err.getvalue().splitlines() == [
+        f"error: failed: s3://{bucket}/{denied}: cannot {action} the object (AccessDenied: Access Denied)",
+        f"left untagged (a re-run retries exactly these once the cause is fixed): {denied}",
+    ]
+    assert tags(s3, bucket, denied) == [] and [t["Key"] for t in tags(s3, bucket, fine)] == [REPLAYED_TAG]
+    assert received.drain() == SECOND
+
+
+def test_credentials_lost_during_a_run_stop_it_with_exit_2(setup, monkeypatch):
+    s3, bucket, stream, received = setup
+    put_errors(s3, bucket, error_key(), FIRST)
+    lost = Faulty(s3, get_object_tagging=iter([NoCredentialsError()]))
+    code = run_cli_with(monkeypatch, lost, boto3.client("firehose"), "--bucket", bucket, "--stream", stream)
+    assert code == (2, "", f"error: {NO_CREDENTIALS}\n")
+    assert received.drain() == [] and tags(s3, bucket, error_key()) == []
+
+
+class RefusingWithoutMessage:
+    """A Firehose client refusing every entry with an error code and no message."""
+
+    def put_record_batch(self, **kwargs: Any) -> dict[str, Any]:
+        entries = [{"ErrorCode": "InternalFailure"} for _ in kwargs["Records"]]
+        return {"FailedPutCount": len(entries), "Encrypted": False, "RequestResponses": entries}
+
+    def describe_delivery_stream(self, **kwargs: Any) -> dict[str, Any]:
+        return {}
+
+
+def always(error: Exception) -> Callable[[], Faulty]:
+    """A Firehose client whose every PutRecordBatch call fails with `error`."""
+    return lambda: Faulty(boto3.client("firehose"), put_record_batch=itertools.repeat(error))
+
+
+@pytest.mark.parametrize(("client", "last_answer"), [
+    (always(aws_error("ThrottlingException", "Rate exceeded", "PutRecordBatch")),
+     "ThrottlingException: Rate exceeded"),
+    (always(aws_error("ServiceUnavailableException", "", "PutRecordBatch")), "ServiceUnavailableException"),
+    (always(EndpointConnectionError(endpoint_url="https://firehose.us-east-1.amazonaws.com/")),
+     'Could not connect to the endpoint URL: "https://firehose.us-east-1.amazonaws.com/"'),
+    (RefusingWithoutMessage, "InternalFailure"),
+], ids=["throttled", "no-message", "unreachable", "entries-refused-without-message"])
+def test_a_put_that_keeps_failing_leaves_the_object_untagged_naming_firehoses_last_answer(
+        setup, client, last_answer):
+    s3, bucket, stream, received = setup
+    put_errors(s3, bucket, error_key(), FIRST)
+    options = options_from(parser().parse_args(["--bucket", bucket, "--stream", stream]))
+    out, err = io.StringIO(), io.StringIO()
+    waits: list[float] = []
+    code = replay(options, Bucket(s3, bucket), Stream(client(), stream), out, err, sleep=waits.append)
+    assert code == 1
+    assert err.getvalue().splitlines()[0] == (
+        f"error: failed: s3://{bucket}/{error_key()}: Firehose still refused records after 5 attempts (last "
+        f"answer: {last_answer}); 0 of its 2 records are back; a re-run puts the other 2")
+    assert waits == [0.2, 0.4, 0.8, 1.6]
+    assert tags(s3, bucket, error_key()) == [] and received.drain() == []
+
+
+def test_a_put_that_fails_once_is_retried_and_the_object_replayed(setup):
+    s3, bucket, stream, received = setup
+    put_errors(s3, bucket, error_key(), FIRST)
+    throttled = aws_error("ThrottlingException", "Rate exceeded", "PutRecordBatch")
+    options = options_from(parser().parse_args(["--bucket", bucket, "--stream", stream]))
+    out, err = io.StringIO(), io.StringIO()
+    code = replay(options, Bucket(s3, bucket), Stream(Faulty(boto3.client("firehose"),
+                  put_record_batch=iter([throttled])), stream), out, err, sleep=lambda seconds: None)
+    assert (code, err.getvalue()) == (0, "")
+    assert out.getvalue().splitlines()[0] == (
+        f"replayed: s3://{bucket}/{error_key()}: 2 records, {sum(map(len, FIRST)):,} bytes, "
+        "2 PutRecordBatch calls")
+    assert received.drain() == FIRST
+
+
+@pytest.mark.parametrize(("error", "message"), [
+    (aws_error("ResourceNotFoundException", "Firehose s under account 123456789012 not found.",
+               "DescribeDeliveryStream"),
+     "delivery stream '{stream}' does not exist in this account and region (check `pulumi stack output "
+     "deliveryStreamName` and AWS_REGION)"),
+    (aws_error("ExpiredTokenException", "The security token included in the request is expired",
+               "DescribeDeliveryStream"),
+     "AWS refused the credentials (ExpiredTokenException: The security token included in the request is "
+     "expired); refresh them"),
+    (EndpointConnectionError(endpoint_url="https://firehose.example/"),
+     "cannot reach delivery stream '{stream}': Could not connect to the endpoint URL: "
+     '"https://firehose.example/"'),
+], ids=["no-such-stream", "expired-credentials", "unreachable"])
+def test_a_stream_that_cannot_be_used_exits_2_before_anything_is_read(setup, monkeypatch, error, message):
+    s3, bucket, stream, received = setup
+    put_errors(s3, bucket, error_key(), FIRST)
+    firehose_client = Faulty(boto3.client("firehose"), describe_delivery_stream=iter([error]))
+    assert run_cli_with(monkeypatch, s3, firehose_client, "--bucket", bucket, "--stream", stream) == (
+        2, "", f"error: {message.format(stream=stream)}\n")
+    assert received.drain() == [] and tags(s3, bucket, error_key()) == []
+
+
+def test_a_caller_allowed_to_put_but_not_to_describe_the_stream_still_replays(setup, monkeypatch):
+    s3, bucket, stream, received = setup
+    put_errors(s3, bucket, error_key(), FIRST)
+    denied = aws_error("AccessDeniedException", "User: arn:aws:sts::123456789012:assumed-role/ops/me is not "
+                       "authorized to perform: firehose:DescribeDeliveryStream", "DescribeDeliveryStream")
+    firehose_client = Faulty(boto3.client("firehose"), describe_delivery_stream=iter([denied]))
+    code, out, err = run_cli_with(monkeypatch, s3, firehose_client, "--bucket", bucket, "--stream", stream)
+    assert (code, err) == (0, "") and out.startswith(f"replayed: s3://{bucket}/{error_key()}: 2 records")
+    assert received.drain() == FIRST
+
+
+@pytest.mark.parametrize(("error", "message"), [
+    (aws_error("AccessDenied", "Access Denied", "ListObjectsV2"),
+     "access denied to bucket '{bucket}' (AccessDenied: Access Denied)"),
+    (aws_error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.",
+               "ListObjectsV2"),
+     "AWS refused the credentials (InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in "
+     "our records.); refresh them"),
+    (aws_error("InternalError", "We encountered an internal error. Please try again.", "ListObjectsV2"),
+     "cannot list s3://{bucket}/errors/processing-failed/: InternalError: We encountered an internal error. "
+     "Please try again."),
+    (EndpointConnectionError(endpoint_url="https://s3.example/"),
+     "cannot reach bucket '{bucket}': Could not connect to the endpoint URL: \"https://s3.example/\""),
+], ids=["access-denied", "bad-credentials", "s3-error", "unreachable"])
+def test_a_bucket_that_cannot_be_listed_exits_2_saying_why(setup, monkeypatch, error, message):
+    s3, bucket, stream, received = setup
+    put_errors(s3, bucket, error_key(), FIRST)
+    listing_fails = Faulty(s3, get_paginator=iter([error]))
+    code = run_cli_with(monkeypatch, listing_fails, boto3.client("firehose"),
+                        "--bucket", bucket, "--stream", stream)
+    assert code == (2, "", f"error: {message.format(bucket=bucket)}\n")
+    assert received.drain() == []
+
+
+def test_half_the_credentials_exits_2_saying_where_boto3_looked(setup, monkeypatch):
+    _, bucket, stream, _ = setup
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    assert run_cli("--bucket", bucket, "--stream", stream) == (2, "", f"error: {NO_CREDENTIALS}\n")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import gzip
 import itertools
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -12,8 +15,18 @@ from hypothesis import strategies as st
 
 from contracts.firehose import PUT_BATCH_MAX_BYTES, PUT_BATCH_MAX_RECORDS, PUT_RECORD_MAX_BYTES
 from replay.plan import plan_batches
-from replay.records import FailedRecord, MalformedObjectError, parse_error_object
-from replay.summary import FAILED, REPLAYED, SKIPPED, WOULD_REPLAY, ObjectOutcome, Summary, summary_line
+from replay.records import FailedRecord, MalformedObjectError, parse_error_object, resume_point
+from replay.run import utc_stamp
+from replay.summary import (
+    FAILED,
+    REPLAYED,
+    SKIPPED,
+    WOULD_REPLAY,
+    ObjectOutcome,
+    Summary,
+    failure_advice,
+    summary_line,
+)
 from tests.replay_support import (
     ACCEPTED_SSH,
     NO_DATA,
@@ -55,6 +68,8 @@ def test_an_empty_object_has_nothing_to_replay():
     (b"2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 REJECT OK", "line 2: not JSON"),
     (b'["rawData"]', "line 2: a JSON list, not a Firehose error record"),
     (b'{"errorCode":"x","rawData":"not base64!"}', "line 2: rawData is not base64"),
+    # Characters outside base64's alphabet are refused, not skipped: "cmVj b3Jk" is not "record".
+    (b'{"errorCode":"x","rawData":"cmVj b3Jk"}', "line 2: rawData is not base64"),
     (b'{"errorCode":"x","rawData":7}', "line 2: not a Firehose error record (no string rawData)"),
 ])
 def test_a_line_that_is_not_an_error_record_fails_the_whole_object_naming_the_line(line, reason):
@@ -75,11 +90,46 @@ def test_many_bad_lines_are_named_then_counted():
     assert caught.value.reason.endswith("(and 3 more bad lines)")
 
 
+@pytest.mark.parametrize(("bad_lines", "counted"), [
+    (1, ""), (3, ""), (4, " (and 1 more bad lines)"), (6, " (and 3 more bad lines)"),
+])
+def test_the_first_three_bad_lines_are_named_in_order_and_the_rest_counted(bad_lines, counted):
+    body = b"".join(b"nope %d\n" % i for i in range(bad_lines))
+    with pytest.raises(MalformedObjectError) as caught:
+        parse_error_object(KEY, body)
+    named = [f"line {i + 1}: not JSON (starts b'nope {i}')" for i in range(min(bad_lines, 3))]
+    assert caught.value.reason == "; ".join(named) + counted
+
+
+def test_blank_lines_between_records_are_skipped_and_the_records_after_them_kept():
+    body = error_line(b"first") + b"\n   \n" + error_line(b"after a hand edit")
+    assert parse_error_object(KEY, body) == [
+        FailedRecord(KEY, 1, b"first", "Lambda.ProcessingFailedStatus"),
+        FailedRecord(KEY, 4, b"after a hand edit", "Lambda.ProcessingFailedStatus"),
+    ]
+
+
 def test_a_truncated_gzip_object_is_reported_not_skipped():
     body = error_object([subscription_record(REJECTED_RDP)] * 20)
     with pytest.raises(MalformedObjectError) as caught:
         parse_error_object(KEY, body[: len(body) // 2])
     assert caught.value.reason.startswith("starts like gzip but cannot be decompressed")
+    assert caught.value.key == KEY and str(caught.value).startswith(f"{KEY}: starts like gzip")
+
+
+@pytest.mark.parametrize(("tag", "resume_after"), [(None, 0), ("0", 0), ("1", 1), ("3", 3)])
+def test_a_progress_tag_says_how_many_records_to_skip(tag, resume_after):
+    """A tag equal to the count (all records back, the replayed tag not set yet) leaves nothing to put."""
+    assert resume_point(KEY, tag, 3) == resume_after
+
+
+@pytest.mark.parametrize("tag", ["4", "-1", "", "two", "1.5", "²"])
+def test_a_progress_tag_that_cannot_be_right_is_an_error_naming_the_object(tag):
+    with pytest.raises(MalformedObjectError) as caught:
+        resume_point(KEY, tag, 3)
+    assert caught.value.key == KEY
+    assert caught.value.reason == (f"its progress tag says {tag!r} records were put back, but it holds 3: "
+                                   "check the object, then remove the tag")
 
 
 def test_a_record_too_big_for_put_record_batch_is_an_error_not_a_failed_call():
@@ -140,6 +190,35 @@ def test_dry_run_summary_says_what_would_be_put():
     assert summary_line(summary) == (
         "dry run: would put back 4 records (10 bytes): 1 object to replay, 0 skipped (already replayed), "
         "0 failed")
+
+
+def test_failure_advice_names_every_object_left_untagged():
+    summary = Summary("archive", "errors/", dry_run=False, outcomes=[
+        ObjectOutcome("a", FAILED, reason="line 1: not JSON"), ObjectOutcome("b", REPLAYED, records=1),
+        ObjectOutcome("c", FAILED, reason="cannot read the object (AccessDenied: Access Denied)"),
+    ])
+    assert failure_advice(summary) == (
+        "left untagged (a re-run retries exactly these once the cause is fixed): a, c")
+
+
+def test_the_replayed_tag_is_written_like_2026_11_27T18_04_05Z():
+    assert utc_stamp(datetime(2026, 11, 27, 18, 4, 5, 999_999, tzinfo=UTC)) == "2026-11-27T18:04:05Z"
+
+
+@pytest.fixture
+def far_from_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone 14 hours ahead of UTC (the Line Islands)."""
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_replayed_tag_is_utc_whatever_the_machines_time_zone(far_from_utc):
+    before = datetime.now(UTC).replace(microsecond=0)
+    stamp = datetime.strptime(utc_stamp(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert before <= stamp <= datetime.now(UTC)
 
 
 def test_summary_of_an_empty_prefix_says_where_it_looked():
