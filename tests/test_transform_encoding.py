@@ -70,6 +70,7 @@ def numeric_values(name: str) -> st.SearchStrategy[str]:
         st.integers(0, limit).map(str),
         st.integers(limit + 1, 2**70).map(str),  # out of range for the column
         st.integers(0, 99999).map(lambda n: f"0{n}"),  # zero-padded
+        st.tuples(st.integers(1, 40), st.integers(0, 2**63)).map(lambda t: "0" * t[0] + str(t[1])),
         st.sampled_from(["-", "-", "ssh", "-5", "5-", "+5", "1.5", "\u0663", "\uff11", "00", "0"]),
     )
 
@@ -137,6 +138,8 @@ def test_fast_path_checked_path_and_reference_agree_on_every_line(
     checked = encoder.encode_events_checked(events, "/vpc/flow-logs/prod", None)
 
     assert either.ndjson() == checked.ndjson()
+    # What re-ingestion sizes is what is archived, line by line.
+    assert "".join(either.final_lines()).encode() == either.ndjson()
     assert either.flows_seen == checked.flows_seen == len(messages)
     assert either.kept_event_indexes == checked.kept_event_indexes
     assert [i for i, _ in either.unreadable] == [i for i, _ in checked.unreadable]
@@ -218,6 +221,34 @@ def test_zero_padded_numbers_are_archived_as_their_value() -> None:
     [archived] = encoder.encode_events(events_of([padded]), "g", "s").ndjson().decode().splitlines()
 
     assert '"dstport":22,' in archived and '"protocol":6,' in archived
+
+
+@pytest.mark.parametrize("zeros", [1, 30, 5_000])
+def test_zero_padding_of_any_length_is_dropped(zeros: int) -> None:
+    encoder = LineEncoder(parse_format(None), frozenset({"REJECT"}))
+    padded = CLEAN.replace(" 22 ", f" {'0' * zeros}22 ").replace(" 180 ", f" {'0' * zeros} ")
+
+    result = encoder.encode_events(events_of([padded]), "g", "s")
+
+    assert result.unreadable == []
+    [archived] = [json.loads(line) for line in result.ndjson().decode().splitlines()]
+    assert (archived["dstport"], archived["bytes"]) == (22, 0)
+
+
+@pytest.mark.parametrize("dashes", ["string", "number", "both", "none"])
+def test_each_final_line_is_the_line_as_archived(dashes: str) -> None:
+    encoder = LineEncoder(parse_format(None), frozenset({"REJECT"}))
+    line = CLEAN
+    if dashes in ("string", "both"):
+        line = line.replace("203.0.113.45", "-")
+    if dashes in ("number", "both"):
+        line = line.replace(" 22 ", " - ")
+    result = encoder.encode_events(events_of([line, CLEAN]), "g", "s")
+
+    archived = result.ndjson().decode()
+    assert result.final_lines() == archived.splitlines(keepends=True)
+    assert ('"srcaddr":null' in archived, '"dstport":null' in archived) == \
+        (dashes in ("string", "both"), dashes in ("number", "both"))
 
 
 def test_a_long_int_within_range_is_kept_and_one_beyond_is_unreadable() -> None:

@@ -37,7 +37,7 @@ _DASH_NUMBER = '":-,'
 # (A literal first character keeps the regex search fast: the first line's start is checked apart.)
 _PADDED_FIELD = re.compile(r" 0[0-9]")
 _PADDED_NUMBER = re.compile(r'":0[0-9]')
-# No value of 25 digits fits a BIGINT; checking length first keeps int() off huge inputs.
+# No value of 25 significant digits fits a BIGINT; checking length first keeps int() off huge inputs.
 _MAX_DIGITS = 25
 # The fast path takes INT values below 10**9 and BIGINT values below 10**18 without comparing them.
 _FAST_INT_DIGITS = 9
@@ -65,9 +65,10 @@ def _number(column: str, value: str, maximum: int) -> str:
         return "null"
     if not (value.isascii() and value.isdigit()):
         raise LineFormatError(f"{column}: expected a number, got {value[:40]!r}")
-    if len(value) > _MAX_DIGITS or int(value) > maximum:
+    digits = value.lstrip("0") or "0"  # however long the zero padding
+    if len(digits) > _MAX_DIGITS or int(digits) > maximum:
         raise LineFormatError(f"{column}: {value[:40]} is out of range (at most {maximum:,})")
-    return str(int(value))
+    return digits
 
 
 def _string(value: str) -> str:
