@@ -126,7 +126,8 @@ def _compile_block_encoder(fmt: FlowLogFormat) -> BlockEncoder:
                if m is not None and m < 10**_FAST_BIGINT_DIGITS]
     digits_only = " and ".join([f"f'{numbers}'.isdigit()", *lengths]) if numbers else "True"
     without_dashes = f"f' {spaced} '.replace(' - ', '').replace(' ', '')"
-    digits_or_dash = " and ".join([f"{without_dashes}.isdigit()", *lengths]) if numbers else "False"
+    # (Without numeric fields `digits_only` is True: this second look is never taken.)
+    digits_or_dash = " and ".join([f"{without_dashes}.isdigit()", *lengths])
     kept_test = f"{names[fmt.index_of('action')]} in keep"
     if "log-status" in fmt.fields:
         kept_test += f" and {names[fmt.index_of('log-status')]} not in never_kept"
@@ -312,4 +313,4 @@ class LineEncoder:
 
 
 def _provenance(value: str | None) -> str:
-    return "null" if value is None else _string(value)
+    return orjson.dumps(value).decode()  # a log group named `-` is still that name
