@@ -215,6 +215,36 @@ def test_clean_records_take_the_fast_path_and_doubtful_ones_the_checked_path(
     assert result.ndjson() == encoder.encode_events_checked(events_of([CLEAN, line]), "g", "s").ndjson()
 
 
+@pytest.fixture
+def values_checked_one_by_one(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many lines had their values checked one by one (encoders made after this see the count)."""
+    calls: list[int] = []
+    original = encoder_module.encode_checked
+
+    def counting(*args: Any) -> str:
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(encoder_module, "encode_checked", counting)
+    return calls
+
+
+@pytest.mark.parametrize(("line", "checked_alone"), [
+    (CLEAN, 0),
+    (CLEAN.replace(" 22 ", " - "), 0),  # numbers not applicable: the loop's second look takes them
+    (CLEAN.replace(" 51234 22 6 3 180 ", " - - - - - "), 0),
+    (CLEAN.replace(" 51234 ", " 1234567890 "), 1),  # a long INT must be compared with INT's maximum
+])
+def test_the_fast_loop_checks_values_one_by_one_only_on_lines_that_need_it(
+        values_checked_one_by_one: list[int], line: str, checked_alone: int) -> None:
+    encoder = LineEncoder(parse_format(None), frozenset({"REJECT"}))
+
+    result = encoder.encode_events(events_of([CLEAN, line]), "g", "s")
+
+    assert len(values_checked_one_by_one) == checked_alone
+    assert result.ndjson() == encoder.encode_events_checked(events_of([CLEAN, line]), "g", "s").ndjson()
+
+
 def test_zero_padded_numbers_are_archived_as_their_value() -> None:
     encoder = LineEncoder(parse_format(None), frozenset({"REJECT"}))
     padded = CLEAN.replace(" 22 ", " 022 ").replace(" 6 ", " 0006 ")

@@ -37,8 +37,9 @@ _DASH_NUMBER = '":-,'
 # (A literal first character keeps the regex search fast: the first line's start is checked apart.)
 _PADDED_FIELD = re.compile(r" 0[0-9]")
 _PADDED_NUMBER = re.compile(r'":0[0-9]')
-# No value of 25 significant digits fits a BIGINT; checking length first keeps int() off huge inputs.
-_MAX_DIGITS = 25
+# BIGINT's maximum has 19 digits: no value of more significant digits fits. Checking length first keeps
+# int() off huge inputs.
+_MAX_DIGITS = 19
 # The fast path takes INT values below 10**9 and BIGINT values below 10**18 without comparing them.
 _FAST_INT_DIGITS = 9
 _FAST_BIGINT_DIGITS = 18
@@ -119,11 +120,11 @@ def _compile_block_encoder(fmt: FlowLogFormat) -> BlockEncoder:
         ("{{" if i == 0 else ",") + f'"{column}":' + (f"{{{name}}}" if m is not None else f'"{{{name}}}"')
         for i, (column, m, name) in enumerate(zip(fmt.columns, maxima, names, strict=True))
     )
-    numbers = "".join(f"{{{name}}}" for name, m in zip(names, maxima, strict=True) if m is not None)
+    numeric = [(name, m) for name, m in zip(names, maxima, strict=True) if m is not None]
+    numbers = "".join(f"{{{name}}}" for name, _ in numeric)
     # Each value between two spaces of its own, so that removing every " - " leaves only the others.
-    spaced = "  ".join(f"{{{name}}}" for name, m in zip(names, maxima, strict=True) if m is not None)
-    lengths = [f"len({name}) <= {_FAST_INT_DIGITS}" for name, m in zip(names, maxima, strict=True)
-               if m is not None and m < 10**_FAST_BIGINT_DIGITS]
+    spaced = "  ".join(f"{{{name}}}" for name, _ in numeric)
+    lengths = [f"len({name}) <= {_FAST_INT_DIGITS}" for name, m in numeric if m < 10**_FAST_BIGINT_DIGITS]
     digits_only = " and ".join([f"f'{numbers}'.isdigit()", *lengths]) if numbers else "True"
     without_dashes = f"f' {spaced} '.replace(' - ', '').replace(' ', '')"
     # (Without numeric fields `digits_only` is True: this second look is never taken.)
