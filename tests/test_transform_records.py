@@ -21,6 +21,9 @@ from tests.transform_support import (
     raw_record,
     record,
 )
+from transform.batch import RecordOutcome, transform_record
+from transform.encoder import LineEncoder
+from transform.firehose import InputRecord, OutputRecord
 from transform.handler import handler, logger
 
 
@@ -100,6 +103,16 @@ def test_control_message_is_dropped() -> None:
     response = handler(event_of(record(control_message(), "r1")), lambda_context())
 
     assert response["records"] == [{"recordId": "r1", "result": "Dropped", "data": ""}]
+
+
+def test_control_message_is_dropped_with_no_flow_seen() -> None:
+    original = InputRecord.from_event(record(control_message(), "r1").as_dict())
+
+    outcome = transform_record(original, LineEncoder(parse_format(None), frozenset({"REJECT"})))
+
+    assert outcome == RecordOutcome(original, OutputRecord.dropped("r1"))
+    assert (outcome.flows_seen, outcome.flows_kept, outcome.unreadable, outcome.isolated_payloads) == \
+        (0, 0, [], [])
 
 
 def test_keep_actions_accept_and_reject_keeps_both(monkeypatch: pytest.MonkeyPatch) -> None:
