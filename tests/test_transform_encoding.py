@@ -70,6 +70,7 @@ def numeric_values(name: str) -> st.SearchStrategy[str]:
         st.integers(0, limit).map(str),
         st.integers(limit + 1, 2**70).map(str),  # out of range for the column
         st.integers(0, 99999).map(lambda n: f"0{n}"),  # zero-padded
+        st.tuples(st.integers(1, 40), st.integers(0, 2**63)).map(lambda t: "0" * t[0] + str(t[1])),
         st.sampled_from(["-", "-", "ssh", "-5", "5-", "+5", "1.5", "\u0663", "\uff11", "00", "0"]),
     )
 
@@ -137,6 +138,8 @@ def test_fast_path_checked_path_and_reference_agree_on_every_line(
     checked = encoder.encode_events_checked(events, "/vpc/flow-logs/prod", None)
 
     assert either.ndjson() == checked.ndjson()
+    # What re-ingestion sizes is what is archived, line by line.
+    assert "".join(either.final_lines()).encode() == either.ndjson()
     assert either.flows_seen == checked.flows_seen == len(messages)
     assert either.kept_event_indexes == checked.kept_event_indexes
     assert [i for i, _ in either.unreadable] == [i for i, _ in checked.unreadable]
@@ -195,6 +198,7 @@ CLEAN = ("2 123456789012 eni-0a1b2c3d4e5f60718 203.0.113.45 10.0.1.17 51234 22 6
     (CLEAN.replace(" 22 ", " 022 "), False),  # zero-padded: checked path normalises it
     (CLEAN.replace(" 180 ", " 99999999999999999999 "), False),  # too long for a BIGINT
     (CLEAN.replace(" 51234 ", " 1234567890 "), True),  # a long INT: that line alone is checked
+    (CLEAN.replace(" 51234 ", f" {INT_MAX + 1} "), False),  # too large an INT: unreadable
     (CLEAN.replace(" 22 ", "  "), False),  # a missing value
     (CLEAN.replace(" 22 ", " - "), True),  # not applicable
     (CLEAN.replace(" 22 ", " -22 "), False),  # signed: unreadable
@@ -211,6 +215,36 @@ def test_clean_records_take_the_fast_path_and_doubtful_ones_the_checked_path(
     assert result.ndjson() == encoder.encode_events_checked(events_of([CLEAN, line]), "g", "s").ndjson()
 
 
+@pytest.fixture
+def values_checked_one_by_one(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many lines had their values checked one by one (encoders made after this see the count)."""
+    calls: list[int] = []
+    original = encoder_module.encode_checked
+
+    def counting(*args: Any) -> str:
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(encoder_module, "encode_checked", counting)
+    return calls
+
+
+@pytest.mark.parametrize(("line", "checked_alone"), [
+    (CLEAN, 0),
+    (CLEAN.replace(" 22 ", " - "), 0),  # numbers not applicable: the loop's second look takes them
+    (CLEAN.replace(" 51234 22 6 3 180 ", " - - - - - "), 0),
+    (CLEAN.replace(" 51234 ", " 1234567890 "), 1),  # a long INT must be compared with INT's maximum
+])
+def test_the_fast_loop_checks_values_one_by_one_only_on_lines_that_need_it(
+        values_checked_one_by_one: list[int], line: str, checked_alone: int) -> None:
+    encoder = LineEncoder(parse_format(None), frozenset({"REJECT"}))
+
+    result = encoder.encode_events(events_of([CLEAN, line]), "g", "s")
+
+    assert len(values_checked_one_by_one) == checked_alone
+    assert result.ndjson() == encoder.encode_events_checked(events_of([CLEAN, line]), "g", "s").ndjson()
+
+
 def test_zero_padded_numbers_are_archived_as_their_value() -> None:
     encoder = LineEncoder(parse_format(None), frozenset({"REJECT"}))
     padded = CLEAN.replace(" 22 ", " 022 ").replace(" 6 ", " 0006 ")
@@ -218,6 +252,34 @@ def test_zero_padded_numbers_are_archived_as_their_value() -> None:
     [archived] = encoder.encode_events(events_of([padded]), "g", "s").ndjson().decode().splitlines()
 
     assert '"dstport":22,' in archived and '"protocol":6,' in archived
+
+
+@pytest.mark.parametrize("zeros", [1, 30, 5_000])
+def test_zero_padding_of_any_length_is_dropped(zeros: int) -> None:
+    encoder = LineEncoder(parse_format(None), frozenset({"REJECT"}))
+    padded = CLEAN.replace(" 22 ", f" {'0' * zeros}22 ").replace(" 180 ", f" {'0' * zeros} ")
+
+    result = encoder.encode_events(events_of([padded]), "g", "s")
+
+    assert result.unreadable == []
+    [archived] = [json.loads(line) for line in result.ndjson().decode().splitlines()]
+    assert (archived["dstport"], archived["bytes"]) == (22, 0)
+
+
+@pytest.mark.parametrize("dashes", ["string", "number", "both", "none"])
+def test_each_final_line_is_the_line_as_archived(dashes: str) -> None:
+    encoder = LineEncoder(parse_format(None), frozenset({"REJECT"}))
+    line = CLEAN
+    if dashes in ("string", "both"):
+        line = line.replace("203.0.113.45", "-")
+    if dashes in ("number", "both"):
+        line = line.replace(" 22 ", " - ")
+    result = encoder.encode_events(events_of([line, CLEAN]), "g", "s")
+
+    archived = result.ndjson().decode()
+    assert result.final_lines() == archived.splitlines(keepends=True)
+    assert ('"srcaddr":null' in archived, '"dstport":null' in archived) == \
+        (dashes in ("string", "both"), dashes in ("number", "both"))
 
 
 def test_a_long_int_within_range_is_kept_and_one_beyond_is_unreadable() -> None:
@@ -230,3 +292,62 @@ def test_a_long_int_within_range_is_kept_and_one_beyond_is_unreadable() -> None:
     assert result.kept_event_indexes == [0, 2]
     assert [i for i, _ in result.unreadable] == [1, 3]
     assert [json.loads(line)["srcport"] for line in result.ndjson().decode().splitlines()] == [INT_MAX, 51234]
+
+
+STRINGS_FIRST = parse_format("${interface-id} ${action} ${reject-reason}")
+NUMBER_FIRST = parse_format("${dstport} ${action} ${srcaddr}")
+
+
+@pytest.mark.parametrize("after_an_accept", [False, True], ids=["every line kept", "after a line not kept"])
+@pytest.mark.parametrize(("fmt", "messages", "column", "archived"), [
+    (STRINGS_FIRST, ["- REJECT bpa"], "interface_id", [None]),
+    (STRINGS_FIRST, ["eni-1 REJECT bpa", "- REJECT bpa"], "interface_id", ["eni-1", None]),
+    (NUMBER_FIRST, ["07 REJECT 10.0.0.1"], "dstport", [7]),
+    (NUMBER_FIRST, ["22 REJECT 10.0.0.1", "07 REJECT 10.0.0.1"], "dstport", [22, 7]),
+], ids=["dash first", "dash starting a later line", "padding first", "padding starting a later line"])
+def test_a_dash_or_zero_padding_at_the_start_of_a_line_is_read_like_any_other(
+        fmt: FlowLogFormat, messages: list[str], column: str, archived: list[Any],
+        after_an_accept: bool) -> None:
+    encoder = LineEncoder(fmt, frozenset({"REJECT"}))
+    accepted = ("eni-0" if fmt is STRINGS_FIRST else "443") + " ACCEPT 10.0.0.1"
+    lines = [accepted, *messages] if after_an_accept else messages
+
+    result = encoder.encode_events(events_of(lines), "g", "s")
+
+    assert [json.loads(line)[column] for line in result.ndjson().decode().splitlines()] == archived
+
+
+def test_values_that_look_like_the_fast_paths_placeholders_are_archived_as_they_are() -> None:
+    encoder = LineEncoder(STRINGS_FIRST, frozenset({"REJECT"}))
+    odd = ['eni":-,1', 'x:"-"']
+
+    result = encoder.encode_events(events_of([f"{odd[0]} REJECT {odd[1]}", "eni-2 REJECT -"]), None, None)
+
+    assert [json.loads(line) for line in result.ndjson().decode().splitlines()] == [
+        {"interface_id": odd[0], "action": "REJECT", "reject_reason": odd[1], "log_group": None,
+         "log_stream": None},
+        {"interface_id": "eni-2", "action": "REJECT", "reject_reason": None, "log_group": None,
+         "log_stream": None},
+    ]
+
+
+def test_an_event_without_a_message_is_unreadable_and_the_others_are_still_kept() -> None:
+    encoder = LineEncoder(parse_format(None), frozenset({"REJECT"}))
+    events = [{"id": "1", "message": CLEAN}, {"id": "2", "timestamp": 1_764_201_660_000}]
+
+    result = encoder.encode_events(events, "/vpc/flow-logs/prod", "eni-1-all")
+
+    assert result.unreadable == [(1, "the log event has no string message")]
+    assert result.ndjson() == encoder.encode_events(events[:1], "/vpc/flow-logs/prod", "eni-1-all").ndjson()
+    [archived] = [json.loads(line) for line in result.ndjson().decode().splitlines()]
+    assert (archived["dstport"], archived["log_group"], archived["log_stream"]) == \
+        (22, "/vpc/flow-logs/prod", "eni-1-all")
+
+
+def test_provenance_is_the_envelopes_names_as_they_are() -> None:
+    encoder = LineEncoder(parse_format(None), frozenset({"REJECT"}))
+
+    result = encoder.encode_events(events_of([CLEAN]), "-", 'stream "1"')
+
+    [archived] = [json.loads(line) for line in result.ndjson().decode().splitlines()]
+    assert (archived["log_group"], archived["log_stream"]) == ("-", 'stream "1"')

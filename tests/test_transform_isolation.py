@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 
+from contracts.firehose import PUT_RECORD_MAX_BYTES
 from local.cloudwatch import FirehoseRecord
 from tests.transform_loopback import LoopbackFirehose, firehose, run_until_drained
 from tests.transform_support import (
@@ -22,9 +23,9 @@ from tests.transform_support import (
     lambda_context,
     record,
 )
-from transform.batch import transform_record
+from transform.batch import UnreadableLine, transform_record
 from transform.encoder import LineEncoder
-from transform.firehose import InputRecord
+from transform.firehose import InputRecord, OutputRecord
 from transform.handler import handler
 from transform.reingest import ReingestionError
 
@@ -164,3 +165,67 @@ def test_unreadable_lines_are_logged_one_by_one_up_to_a_cap(firehose: LoopbackFi
     assert rest["unreadable_lines_not_logged"] == 30
     [summary] = [vars(r) for r in caplog.records if r.getMessage() == "transformed batch"]
     assert (summary["lines_unreadable"], summary["flows_seen"], summary["flows_kept"]) == (130, 131, 1)
+
+
+def test_exactly_the_cap_of_unreadable_lines_are_all_logged_with_no_remainder_line(
+        firehose: LoopbackFirehose, caplog: pytest.LogCaptureFixture) -> None:
+    bad = [flow_line(V5_FORMAT, bytes=str(n), srcport="port") for n in range(100)]
+
+    handler(event_of(record(data_message([*numbered(1), *bad]), "r1")), lambda_context())
+
+    assert len([r for r in caplog.records if r.getMessage() == "unreadable line"]) == 100
+    assert not [r for r in caplog.records if r.getMessage() == "more unreadable lines not logged one by one"]
+
+
+def test_record_with_nothing_to_keep_is_dropped_counting_its_lines_and_putting_the_unreadable_back() -> None:
+    encoder = LineEncoder(V5_FORMAT, frozenset({"REJECT"}))
+    bad = flow_line(V5_FORMAT, end="later")
+    message = data_message([flow_line(V5_FORMAT, action="ACCEPT"), bad])
+    original = InputRecord.from_event(record(message, "r1").as_dict())
+
+    outcome = transform_record(original, encoder)
+
+    assert (outcome.record, outcome.output, outcome.flows_seen, outcome.flows_kept, outcome.error) == \
+        (original, OutputRecord.dropped("r1"), 2, 0, None)
+    assert outcome.unreadable == [
+        UnreadableLine("r1", message["logEvents"][1]["id"], "end: expected a number, got 'later'", bad[:120])]
+    assert [failed_events(payload) for payload in outcome.isolated_payloads] == [[message["logEvents"][1]]]
+
+
+def test_an_unreadable_line_too_large_to_put_back_alone_fails_its_whole_record(
+        firehose: LoopbackFirehose, caplog: pytest.LogCaptureFixture) -> None:
+    # Put back alone, with its newline, the line would be one byte more than PutRecordBatch takes.
+    too_large = "x" * PUT_RECORD_MAX_BYTES
+    text = f"{flow_line(V5_FORMAT)}\n{too_large}\n"
+    data = base64.b64encode(text.encode()).decode()
+
+    response = handler(event_of(FirehoseRecord(text.encode(), record_id="r1")), lambda_context())
+
+    assert response["records"] == [{"recordId": "r1", "result": "ProcessingFailed", "data": data}]
+    assert firehose.calls == []
+    [failure] = [vars(r) for r in caplog.records if r.getMessage() == "record failed"]
+    assert failure["reason"] == ("log event line 2 alone makes a 1,024,001-byte record, more than the "
+                                 "1,024,000 PutRecordBatch takes")
+    [unreadable] = [vars(r) for r in caplog.records if r.getMessage() == "unreadable line"]
+    assert (unreadable["log_event_id"], unreadable["line"]) == ("line 2", "x" * 120)
+    [summary] = [vars(r) for r in caplog.records if r.getMessage() == "transformed batch"]
+    assert (summary["records_failed"], summary["flows_seen"], summary["flows_kept"],
+            summary["lines_unreadable"]) == (1, 2, 0, 1)
+
+
+@pytest.mark.parametrize(("last_line_extra", "pieces"), [(0, 1), (1, 2)],
+                         ids=["exactly one record's worth", "one byte more"])
+def test_unreadable_lines_go_back_in_as_few_records_as_putrecordbatch_allows(
+        last_line_extra: int, pieces: int) -> None:
+    encoder = LineEncoder(V5_FORMAT, frozenset({"REJECT"}))
+    # Four lines of a quarter of PutRecordBatch's record limit each, newline included.
+    quarter = PUT_RECORD_MAX_BYTES // 4
+    bad = [f"{n}" * (quarter - 1) for n in range(3)] + ["3" * (quarter - 1 + last_line_extra)]
+    text = "\n".join([flow_line(V5_FORMAT), *bad]) + "\n"
+
+    outcome = transform_record(InputRecord("r1", base64.b64encode(text.encode()).decode()), encoder)
+
+    assert outcome.output.result == "Ok" and len(outcome.unreadable) == 4
+    expected = ["".join(f"{line}\n" for line in bad)] if pieces == 1 else \
+        [f"{bad[0]}\n{bad[1]}\n", f"{bad[2]}\n{bad[3]}\n"]
+    assert [payload.decode() for payload in outcome.isolated_payloads] == expected

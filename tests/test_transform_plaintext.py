@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from contracts.flowlog import parse_format
 from local.cloudwatch import FirehoseRecord, control_message
 from tests.transform_support import (
     V5_FORMAT,
@@ -101,3 +102,12 @@ def test_plain_text_events_are_numbered_by_line_and_skip_blank_lines() -> None:
     assert isinstance(payload, PlainTextLines)
     assert payload.events("version x") == [{"id": "line 1", "message": "a b"},
                                            {"id": "line 5", "message": "c d"}]
+
+
+def test_a_header_line_is_not_counted_as_a_flow_seen(caplog: pytest.LogCaptureFixture) -> None:
+    text = "\n".join([parse_format(None).header, flow_line(dstport="22"), flow_line(action="ACCEPT")]) + "\n"
+
+    handler(event_of(plain(text, "r1")), lambda_context())
+
+    [summary] = [vars(r) for r in caplog.records if r.getMessage() == "transformed batch"]
+    assert (summary["flows_seen"], summary["flows_kept"], summary["lines_unreadable"]) == (2, 1, 0)

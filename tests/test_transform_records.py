@@ -21,6 +21,9 @@ from tests.transform_support import (
     raw_record,
     record,
 )
+from transform.batch import RecordOutcome, transform_record
+from transform.encoder import LineEncoder
+from transform.firehose import InputRecord, OutputRecord
 from transform.handler import handler, logger
 
 
@@ -100,6 +103,16 @@ def test_control_message_is_dropped() -> None:
     response = handler(event_of(record(control_message(), "r1")), lambda_context())
 
     assert response["records"] == [{"recordId": "r1", "result": "Dropped", "data": ""}]
+
+
+def test_control_message_is_dropped_with_no_flow_seen() -> None:
+    original = InputRecord.from_event(record(control_message(), "r1").as_dict())
+
+    outcome = transform_record(original, LineEncoder(parse_format(None), frozenset({"REJECT"})))
+
+    assert outcome == RecordOutcome(original, OutputRecord.dropped("r1"))
+    assert (outcome.flows_seen, outcome.flows_kept, outcome.unreadable, outcome.isolated_payloads) == \
+        (0, 0, [], [])
 
 
 def test_keep_actions_accept_and_reject_keeps_both(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -193,6 +206,28 @@ def test_malformed_record_fails_alone_and_keeps_its_data(kind: str, caplog: pyte
     assert failures[0].reason
 
 
+REASONS = {
+    "bad base64": "data is not base64 (",
+    "truncated gzip": "gzip data is truncated (",
+    "not JSON": "gunzipped data is not JSON (",
+    "JSON of the wrong shape": "message is a JSON list, not an object: ",
+    "unknown messageType": "unknown messageType 'SOMETHING_ELSE': ",
+    "number that is not a number": "every line is unreadable (1); the first: dstport: expected a number",
+}
+
+
+@pytest.mark.parametrize("kind", REASONS)
+def test_a_record_that_cannot_be_read_is_logged_with_why(kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    event = event_of()
+    event["records"] = [raw_record(MALFORMED[kind], "bad")]
+
+    handler(event, lambda_context())
+
+    [failure] = [r for r in caplog.records if r.getMessage() == "record failed"]
+    assert failure.record_id == "bad"
+    assert failure.reason.startswith(REASONS[kind])
+
+
 def test_unreadable_line_is_logged_with_its_record_event_and_reason(caplog: pytest.LogCaptureFixture) -> None:
     message = data_message([flow_line(dstport="ssh"), flow_line(srcport="99999999999")])
     handler(event_of(record(message, "r1")), lambda_context())
@@ -206,6 +241,29 @@ def test_unreadable_line_is_logged_with_its_record_event_and_reason(caplog: pyte
     ]
     [failure] = [r for r in caplog.records if r.getMessage() == "record failed"]
     assert failure.reason == "every line is unreadable (2); the first: dstport: expected a number, got 'ssh'"
+
+
+def test_an_unreadable_line_is_logged_by_its_start(caplog: pytest.LogCaptureFixture) -> None:
+    long_line = flow_line(dstport="ssh") + " trailing-garbage" * 20
+    handler(event_of(record(data_message([long_line]), "r1")), lambda_context())
+
+    [unreadable] = [vars(r) for r in caplog.records if r.getMessage() == "unreadable line"]
+    assert unreadable["line"] == long_line[:120]
+
+
+def test_log_events_without_an_id_or_not_objects_are_logged_as_they_came(
+        caplog: pytest.LogCaptureFixture) -> None:
+    message = data_message([])
+    message["logEvents"] = [{"timestamp": 1_764_201_660_000, "message": 42}, "a bare string"]
+
+    response = handler(event_of(record(message, "r1")), lambda_context())
+
+    assert results(response) == {"r1": "ProcessingFailed"}
+    unreadable = [vars(r) for r in caplog.records if r.getMessage() == "unreadable line"]
+    assert [(u["record_id"], u["log_event_id"], u["reason"], u["line"]) for u in unreadable] == [
+        ("r1", "?", "the log event has no string message", "{'timestamp': 1764201660000, 'message': 42}"),
+        ("r1", "?", "the log event has no string message", "'a bare string'"),
+    ]
 
 
 def test_summary_log_and_metrics_describe_the_invocation(capsys: pytest.CaptureFixture,

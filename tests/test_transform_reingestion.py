@@ -79,10 +79,14 @@ def test_persistent_refusal_fails_the_invocation_so_firehose_retries(firehose: L
 def test_single_event_too_big_for_any_response_fails_its_record() -> None:
     encoder = LineEncoder(V5_FORMAT, frozenset({"REJECT"}))
     input_record = InputRecord.from_event(record(data_message([flow_line(V5_FORMAT)]), "r1").as_dict())
-    plan = plan_response([transform_record(input_record, encoder)], limit=600)
+    outcome = transform_record(input_record, encoder)
+    output_size = len(outcome.output.data_b64)  # its only flow's output, in base64
+    plan = plan_response([outcome], limit=600)
 
     assert [o.result for o in plan.outputs] == ["ProcessingFailed"]
-    assert "alone yields" in plan.failed["r1"]
+    [event] = data_message([flow_line(V5_FORMAT)])["logEvents"]
+    assert plan.failed == {"r1": f"log event {event['id']} alone yields {output_size:,} bytes of output, "
+                                 "more than the 300 a response can carry"}
     assert plan.reingest_payloads == []
 
 

@@ -7,14 +7,23 @@ import json
 import random
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.flowlog import parse_format
-from tests.transform_support import V5_FORMAT, data_message, flow_line, record
-from transform.batch import plan_response, transform_record
+from tests.transform_support import V5_FORMAT, data_message, event_of, flow_line, record
+from transform.batch import plan_response, summarise, transform_record
 from transform.encoder import LineEncoder
-from transform.firehose import InputRecord, OutputRecord, response
+from transform.firehose import (
+    RECORD_OVERHEAD_BYTES,
+    RESPONSE_OVERHEAD_BYTES,
+    InputRecord,
+    OutputRecord,
+    TransformationEvent,
+    base64_size,
+    response,
+)
 from transform.reingest import BASE_BACKOFF_SECONDS, Reingester, ReingestionError
 
 ENCODER = LineEncoder(V5_FORMAT, frozenset({"REJECT"}))
@@ -147,3 +156,100 @@ def test_reingestion_backs_off_exponentially_then_gives_up() -> None:
         raise AssertionError("a Firehose that keeps refusing must fail the invocation")
     assert client.calls == 5
     assert sleeps == [BASE_BACKOFF_SECONDS * 2**n for n in range(4)]
+
+
+def one_line_record(record_id: str, seed: int, width: int = 200) -> InputRecord:
+    return input_record(lines_of(1, width, seed), record_id)
+
+
+# Plain text that is no flow-log line: the record fails and carries its ~2.7 kB back in the response.
+UNREADABLE_RECORD = InputRecord("bad", base64.b64encode(b"not a flow-log line " * 100).decode())
+
+
+@pytest.mark.parametrize(("spare", "archived_now"), [(0, True), (-1, False)],
+                         ids=["fills the budget exactly", "one byte over the budget"])
+def test_a_record_is_archived_now_only_if_the_response_budget_has_room_for_it(
+        spare: int, archived_now: bool) -> None:
+    outcomes = [transform_record(r, ENCODER) for r in (UNREADABLE_RECORD, one_line_record("r1", 1))]
+    # The budget: the response's envelope, then each record's id, data and envelope.
+    budget = RESPONSE_OVERHEAD_BYTES + sum(o.output.wire_size for o in outcomes)
+
+    plan = plan_response(outcomes, limit=budget + spare)
+
+    assert [o.result for o in plan.outputs] == ["ProcessingFailed", "Ok" if archived_now else "Dropped"]
+    assert plan.reingested_record_ids == ([] if archived_now else ["r1"])
+    assert wire_size(plan.outputs) <= budget + spare
+
+
+def test_a_record_that_would_take_the_response_a_byte_over_its_limit_is_put_back() -> None:
+    failed, outcome = (transform_record(r, ENCODER) for r in (UNREADABLE_RECORD, one_line_record("r1", 1)))
+    as_is = wire_size([failed.output, outcome.output])  # the response as Lambda sends it, r1 archived
+
+    plan = plan_response([failed, outcome], limit=as_is - 1)
+
+    assert plan.outputs == [OutputRecord.failed(UNREADABLE_RECORD), OutputRecord.dropped("r1")]
+    assert plan.reingested_record_ids == ["r1"]
+    [piece] = plan.reingest_payloads
+    assert transform_record(InputRecord("p1", _b64(piece)), ENCODER).output == OutputRecord.ok(
+        "p1", base64.b64decode(outcome.output.data_b64))
+
+
+def test_a_flow_of_exactly_half_a_response_is_put_back_on_its_own_not_failed() -> None:
+    big, small = lines_of(1, 900, 7)[0], lines_of(1, 10, 8)[0]
+    alone = transform_record(input_record([big], "first"), ENCODER)
+    [big_output] = alone.encoded.final_lines()
+    limit = 2 * base64_size(len(big_output))  # the big flow's output is exactly half of it
+    outcomes = [alone, transform_record(input_record([big, small], "r2"), ENCODER)]
+
+    plan = plan_response(outcomes, limit=limit)
+
+    assert [o.result for o in plan.outputs] == ["Ok", "Dropped"]
+    assert plan.failed == {} and plan.reingested_record_ids == ["r2"]
+    # The big flow goes back alone: a later response can carry it whole.
+    pieces = [transform_record(InputRecord(f"p{i}", _b64(payload)), ENCODER)
+              for i, payload in enumerate(plan.reingest_payloads)]
+    assert [[event["message"] for event in piece.source.events] for piece in pieces] == [[big], [small]]
+    assert _decoded(pieces[0].output.data_b64) == big_output
+    assert wire_size(plan.outputs) <= limit
+
+
+def test_a_record_failed_for_a_flow_too_large_keeps_its_unreadable_lines_instead_of_putting_back() -> None:
+    bad = flow_line(V5_FORMAT, dstport="ssh")
+    huge = input_record([*lines_of(1, 9_000, 3), bad, *lines_of(1, 10, 4)], "huge")
+    outcome = transform_record(huge, ENCODER)
+    assert len(outcome.isolated_payloads) == 1  # what would go back, had the record not failed
+
+    plan = plan_response([outcome], limit=8_000)
+
+    assert plan.outputs == [OutputRecord.failed(huge)]
+    assert plan.reingest_payloads == [] and plan.reingested_record_ids == []
+    assert plan.failed == {"huge": (
+        f"log event {outcome.source.event_id(0)} alone yields "
+        f"{base64_size(len(outcome.encoded.final_lines()[0])):,} bytes of output, more than the 4,000 a "
+        "response can carry")}
+
+
+def test_the_summary_counts_a_put_back_record_as_reingested_not_as_dropped() -> None:
+    accepted = flow_line(V5_FORMAT, action="ACCEPT")
+    records = [record(data_message(lines), record_id) for lines, record_id in [
+        (lines_of(2, 200, 1), "fits"), (lines_of(3, 400, 2), "put back"), ([accepted], "nothing kept"),
+        ([*lines_of(1, 10, 3), flow_line(V5_FORMAT, dstport="ssh")], "one unreadable"),
+    ]]
+    batch = TransformationEvent.from_event(event_of(*records))
+    batch.records.append(InputRecord("not gzip", "bm90IGd6aXA="))
+    outcomes = [transform_record(r, ENCODER) for r in batch.records]
+    limit = 6_000
+
+    plan = plan_response(outcomes, limit=limit)
+
+    assert [o.result for o in plan.outputs] == ["Ok", "Dropped", "Dropped", "Ok", "ProcessingFailed"]
+    assert summarise(batch, outcomes, plan) == {
+        "records_in": 5, "records_ok": 2, "records_dropped": 1, "records_failed": 1,
+        # The put-back record went back in two halves, the unreadable line on its own.
+        "records_reingested": 1, "reingested_payloads": 3,
+        "lines_unreadable": 2,  # the not-gzip record is read as one plain-text line
+        "flows_seen": 2 + 3 + 1 + 2 + 1, "flows_kept": 2 + 1,
+        "bytes_in": sum(len(r.data) for r in batch.records),
+        "bytes_out": len(plan.outputs[0].data_b64) + len(plan.outputs[3].data_b64) + len("bm90IGd6aXA=")
+        + sum(len(o.record_id) + RECORD_OVERHEAD_BYTES for o in plan.outputs),
+    }

@@ -37,8 +37,9 @@ _DASH_NUMBER = '":-,'
 # (A literal first character keeps the regex search fast: the first line's start is checked apart.)
 _PADDED_FIELD = re.compile(r" 0[0-9]")
 _PADDED_NUMBER = re.compile(r'":0[0-9]')
-# No value of 25 digits fits a BIGINT; checking length first keeps int() off huge inputs.
-_MAX_DIGITS = 25
+# BIGINT's maximum has 19 digits: no value of more significant digits fits. Checking length first keeps
+# int() off huge inputs.
+_MAX_DIGITS = 19
 # The fast path takes INT values below 10**9 and BIGINT values below 10**18 without comparing them.
 _FAST_INT_DIGITS = 9
 _FAST_BIGINT_DIGITS = 18
@@ -65,9 +66,10 @@ def _number(column: str, value: str, maximum: int) -> str:
         return "null"
     if not (value.isascii() and value.isdigit()):
         raise LineFormatError(f"{column}: expected a number, got {value[:40]!r}")
-    if len(value) > _MAX_DIGITS or int(value) > maximum:
+    digits = value.lstrip("0") or "0"  # however long the zero padding
+    if len(digits) > _MAX_DIGITS or int(digits) > maximum:
         raise LineFormatError(f"{column}: {value[:40]} is out of range (at most {maximum:,})")
-    return str(int(value))
+    return digits
 
 
 def _string(value: str) -> str:
@@ -118,14 +120,15 @@ def _compile_block_encoder(fmt: FlowLogFormat) -> BlockEncoder:
         ("{{" if i == 0 else ",") + f'"{column}":' + (f"{{{name}}}" if m is not None else f'"{{{name}}}"')
         for i, (column, m, name) in enumerate(zip(fmt.columns, maxima, names, strict=True))
     )
-    numbers = "".join(f"{{{name}}}" for name, m in zip(names, maxima, strict=True) if m is not None)
+    numeric = [(name, m) for name, m in zip(names, maxima, strict=True) if m is not None]
+    numbers = "".join(f"{{{name}}}" for name, _ in numeric)
     # Each value between two spaces of its own, so that removing every " - " leaves only the others.
-    spaced = "  ".join(f"{{{name}}}" for name, m in zip(names, maxima, strict=True) if m is not None)
-    lengths = [f"len({name}) <= {_FAST_INT_DIGITS}" for name, m in zip(names, maxima, strict=True)
-               if m is not None and m < 10**_FAST_BIGINT_DIGITS]
+    spaced = "  ".join(f"{{{name}}}" for name, _ in numeric)
+    lengths = [f"len({name}) <= {_FAST_INT_DIGITS}" for name, m in numeric if m < 10**_FAST_BIGINT_DIGITS]
     digits_only = " and ".join([f"f'{numbers}'.isdigit()", *lengths]) if numbers else "True"
     without_dashes = f"f' {spaced} '.replace(' - ', '').replace(' ', '')"
-    digits_or_dash = " and ".join([f"{without_dashes}.isdigit()", *lengths]) if numbers else "False"
+    # (Without numeric fields `digits_only` is True: this second look is never taken.)
+    digits_or_dash = " and ".join([f"{without_dashes}.isdigit()", *lengths])
     kept_test = f"{names[fmt.index_of('action')]} in keep"
     if "log-status" in fmt.fields:
         kept_test += f" and {names[fmt.index_of('log-status')]} not in never_kept"
@@ -311,4 +314,4 @@ class LineEncoder:
 
 
 def _provenance(value: str | None) -> str:
-    return "null" if value is None else _string(value)
+    return orjson.dumps(value).decode()  # a log group named `-` is still that name
