@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import io
 from collections.abc import Iterator
-from io import UnsupportedOperation
 from typing import Any, Protocol
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -40,7 +39,7 @@ class _Replay:
 
     def seek(self, offset: int, /) -> int:
         # GzipFile's reader protocol names seek, but reading forward never calls it: the body is a stream.
-        raise UnsupportedOperation("an S3 body is read once, forward")
+        raise io.UnsupportedOperation("an S3 body is read once, forward")
 
 
 class _Raw(io.RawIOBase):
