@@ -21,6 +21,18 @@ STACK_NAME = "STACK_NAME"
 # Comma-separated CIDRs counted as internal sources beside RFC 1918, RFC 6598 and IPv6 ULA (stack config
 # `internalCidrs`): an event is a `warning` when any rejected source is internal, else `info`.
 INTERNAL_CIDRS = "INTERNAL_CIDRS"
+# The baseline of what was seen (docs/architecture.md, The notifier; ../shared/DESIGN.md contract 4).
+# Without BASELINE_TABLE the notifier keeps no baseline and posts today's events.
+BASELINE_TABLE = "BASELINE_TABLE"
+# A key is new when it was not seen for this many days.
+BASELINE_DAYS = "BASELINE_DAYS"
+DEFAULT_BASELINE_DAYS = 14
+# Nothing is new for this many hours after the baseline first sees a flow (0: no learning).
+BASELINE_LEARNING_HOURS = "BASELINE_LEARNING_HOURS"
+DEFAULT_BASELINE_LEARNING_HOURS = 24
+# At most this many keys are checked per archived object.
+BASELINE_MAX_KEYS = "BASELINE_MAX_KEYS"
+DEFAULT_BASELINE_MAX_KEYS = 2000
 
 # Powertools: both functions publish metrics under one namespace.
 METRICS_NAMESPACE = "RejectedFlows"

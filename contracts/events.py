@@ -14,6 +14,27 @@ KIND_ERRORS = "kind:processing-errors"
 INTERNAL_SOURCES_KEY = "internal_sources"
 
 
+# On rejected-flow events with a baseline (docs/architecture.md, The notifier): whether the object has a
+# key not seen within the baseline's days, per kind of key, and the baseline's state. No `new_*` tag when
+# the baseline is unavailable; no tag at all without a baseline.
+NEW_INTERNAL_KEY = "new_internal"
+NEW_TARGETS_KEY = "new_targets"
+NEW_SOURCES_KEY = "new_sources"
+BASELINE_KEY = "baseline"
+BASELINE_LEARNING = "learning"
+BASELINE_ACTIVE = "active"
+BASELINE_UNAVAILABLE = "unavailable"
+
+
+def flag_tag(key: str, value: bool) -> str:
+    """`new_internal:true` and the like."""
+    return f"{key}:{'true' if value else 'false'}"
+
+
+def baseline_tag(state: str) -> str:
+    return f"{BASELINE_KEY}:{state}"
+
+
 def stack_tag(stack: str) -> str:
     return f"stack:{stack}"
 

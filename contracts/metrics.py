@@ -18,6 +18,9 @@ SERVICE_DIMENSION = "service"
 RECORDS_FAILED = "RecordsFailed"
 # notifier/handler.py: an event Datadog did not accept after the in-invocation retries.
 EVENTS_FAILED = "EventsFailed"
+# notifier/handler.py: the baseline (DynamoDB) failed or throttled, so an event went out without verdicts
+# (tagged `baseline:unavailable`); the stack's baseline alarm watches it.
+BASELINE_UNAVAILABLE = "BaselineUnavailable"
 
 
 def transform_dimensions() -> dict[str, str]:
