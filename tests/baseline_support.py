@@ -63,3 +63,33 @@ def table_items(dynamodb: Any, name: str = TABLE) -> dict[str, dict[str, str]]:
         for item in page["Items"]:
             items[item[PARTITION_KEY]["S"]] = {k: next(iter(v.values())) for k, v in item.items()}
     return items
+
+
+class _Raw:
+    """The `raw` of a botocore AWSResponse: a body read once."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self.body
+
+    def read(self, *_: Any) -> bytes:
+        return self.body
+
+
+def answer_with_error(client: Any, operation: str, status: int, code: str,
+                      calls: list[str] | None = None) -> None:
+    """Make DynamoDB answer every `operation` call (e.g. `BatchGetItem`, `*`) with this error, on the wire:
+    botocore parses it and retries it (throttling) exactly as it would AWS's own answer."""
+    from botocore.awsrequest import AWSResponse
+
+    def send(request: Any, **_: Any) -> Any:
+        if calls is not None:
+            calls.append(request.headers.get("X-Amz-Target", b"").decode())
+        body = ('{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":"answered by the test"}'
+                % code).encode()
+        return AWSResponse(request.url, status, {"x-amzn-requestid": "test",
+                                                 "content-type": "application/x-amz-json-1.0"}, _Raw(body))
+
+    client.meta.events.register(f"before-send.dynamodb.{operation}", send)

@@ -36,7 +36,8 @@ def keys_of(*pairs: tuple[Key, int]) -> ObjectKeys:
     return ObjectKeys(tuple(Sighting(key, 1, time) for key, time in pairs), 0)
 
 
-def verdicts_of(store: MemoryStore, keys: ObjectKeys, object_id: str, rules: Rules = ACTIVE) -> dict[Key, str]:
+def verdicts_of(store: MemoryStore, keys: ObjectKeys, object_id: str,
+                rules: Rules = ACTIVE) -> dict[Key, str]:
     return {v.key: v.verdict for v in judge(store, keys, object_id, rules)}
 
 

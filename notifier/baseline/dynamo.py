@@ -92,7 +92,9 @@ class DynamoStore:
                 raise _unavailable("BatchGetItem", error) from error
             self._count(reads=len(request[self.table]["Keys"]))
             for attributes in response.get("Responses", {}).get(self.table, []):
-                found[attributes[PARTITION_KEY]["S"]] = _item(attributes)
+                # An item without its times was not written by a claim: absent, and a claim decides.
+                if "first_seen" in attributes and "last_seen" in attributes:
+                    found[attributes[PARTITION_KEY]["S"]] = _item(attributes)
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 return

@@ -67,7 +67,7 @@ class Key:
 
 
 def is_reply(srcport: int | None, dstport: int | None) -> bool:
-    """A reply from a service (well-known port) to a client's ephemeral port, as a stateless NACL rejects it."""
+    """A reply from a service (well-known port) to a client's ephemeral port, as a NACL rejects it."""
     return (srcport is not None and dstport is not None and srcport in WELL_KNOWN_PORTS
             and dstport in EPHEMERAL_PORTS)
 
