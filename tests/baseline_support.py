@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import orjson
+
 from contracts.baseline import EXPIRY_ATTRIBUTE, PARTITION_KEY
 from notifier.baseline.verdicts import Item, Rules
 
@@ -87,8 +89,8 @@ def answer_with_error(client: Any, operation: str, status: int, code: str,
     def send(request: Any, **_: Any) -> Any:
         if calls is not None:
             calls.append(request.headers.get("X-Amz-Target", b"").decode())
-        body = ('{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":"answered by the test"}'
-                % code).encode()
+        body = orjson.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}",
+                             "message": "answered by the test"})
         return AWSResponse(request.url, status, {"x-amzn-requestid": "test",
                                                  "content-type": "application/x-amz-json-1.0"}, _Raw(body))
 

@@ -44,7 +44,8 @@ def verdicts(store, keys: ObjectKeys, object_id: str) -> dict[Key, tuple[str, in
 def test_store_claims_new_keys_with_their_items(dynamodb):
     store = DynamoStore(dynamodb, TABLE)
     keys = keys_of((PAIR, HOUR_START + 100), (PORT, HOUR_START + 200))
-    assert verdicts(store, keys, "s3://b/one") == {PAIR: (NEW, HOUR_START + 100), PORT: (NEW, HOUR_START + 200)}
+    assert verdicts(store, keys, "s3://b/one") == {PAIR: (NEW, HOUR_START + 100),
+                                                  PORT: (NEW, HOUR_START + 200)}
     assert table_items(dynamodb) == {
         PAIR.pk: {"pk": PAIR.pk, "first_seen": str(HOUR_START + 100), "last_seen": str(HOUR_START + 100),
                   "claimed_by": "s3://b/one", "expires": str(HOUR_START + 100 + 15 * DAY_S)},
@@ -164,7 +165,7 @@ def test_store_unprocessed_keys_requested_again_then_unavailable(dynamodb):
         def __init__(self) -> None:
             self.calls = 0
 
-        def batch_get_item(self, RequestItems):  # noqa: N803 - boto3's own argument name
+        def batch_get_item(self, RequestItems):
             self.calls += 1
             return {"Responses": {TABLE: []}, "UnprocessedKeys": RequestItems}
 
