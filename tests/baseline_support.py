@@ -95,3 +95,17 @@ def answer_with_error(client: Any, operation: str, status: int, code: str,
                                                  "content-type": "application/x-amz-json-1.0"}, _Raw(body))
 
     client.meta.events.register(f"before-send.dynamodb.{operation}", send)
+
+
+def atomic_requests(monkeypatch: Any) -> None:
+    """Make each AWS request atomic, as DynamoDB applies each conditional write (moto applies one in steps,
+    without a lock); threads still interleave between requests, as concurrent invocations do."""
+    from botocore.client import BaseClient
+
+    atomic, make_call = threading.Lock(), BaseClient._make_api_call
+
+    def one_at_a_time(self: Any, operation: str, params: Any) -> Any:
+        with atomic:
+            return make_call(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)

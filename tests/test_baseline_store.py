@@ -6,7 +6,6 @@ import threading
 
 import boto3
 import pytest
-from botocore.client import BaseClient
 from botocore.config import Config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,7 +14,14 @@ from moto import mock_aws
 from notifier.baseline.dynamo import LEARNING_PK, BaselineUnavailableError, DynamoStore
 from notifier.baseline.keys import INTERNAL, SOURCE, TARGET, Key, ObjectKeys, Sighting
 from notifier.baseline.verdicts import DAY_S, KNOWN, NEW, REFRESH_S, Rules, judge
-from tests.baseline_support import TABLE, MemoryStore, answer_with_error, create_table, table_items
+from tests.baseline_support import (
+    TABLE,
+    MemoryStore,
+    answer_with_error,
+    atomic_requests,
+    create_table,
+    table_items,
+)
 from tests.notifier_support import HOUR_START, fake_aws_credentials
 
 RULES = Rules(days=14, learning_hours=24)
@@ -66,16 +72,7 @@ def test_store_same_object_twice_reports_the_same_keys_new(dynamodb):
 
 
 def test_store_concurrent_objects_on_shared_keys_exactly_one_new_each(dynamodb, monkeypatch):
-    # DynamoDB applies each conditional write atomically (the premise of conditional writes); moto applies
-    # it in steps without a lock, so here each request is made atomic, while threads interleave between
-    # requests (the read, then the claims) as concurrent invocations do.
-    atomic, make_call = threading.Lock(), BaseClient._make_api_call
-
-    def one_at_a_time(self, operation, params):
-        with atomic:
-            return make_call(self, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)
+    atomic_requests(monkeypatch)
     shared = [Key(INTERNAL, "10.0.0.9", "10.0.1.25", port, 6) for port in range(8000, 8012)]
     results: dict[int, dict[Key, tuple[str, int]]] = {}
     barrier = threading.Barrier(6)
