@@ -91,6 +91,8 @@ class KeyVerdict:
     sighting: Sighting
     verdict: str  # NEW, KNOWN or LEARNING
     first_seen: int
+    # True when this very call claimed the key (False when this object had claimed it before).
+    claimed: bool = False
 
     @property
     def key(self) -> Key:
@@ -155,7 +157,7 @@ def _judge_one(store: Store, sighting: Sighting, item: Item | None, object_id: s
     if action == CLAIM:
         winner = store.claim(pk, time, object_id, rules)
         if winner is None:
-            return KeyVerdict(sighting, NEW, time)
+            return KeyVerdict(sighting, NEW, time, claimed=True)
         return KeyVerdict(sighting, KNOWN, winner.first_seen)
     assert item is not None
     if action == KNOWN_REFRESH:
@@ -174,7 +176,7 @@ def assess(store: Store, keys: ObjectKeys, object_id: str, rules: Rules) -> Asse
     latest = max((s.time for s in keys.sightings), default=None)
     learning = until is not None and latest is not None and latest < until
     if learning:
-        verdicts = tuple(KeyVerdict(v.sighting, LEARNING, v.first_seen) if v.verdict == NEW else v
+        verdicts = tuple(KeyVerdict(v.sighting, LEARNING, v.first_seen, v.claimed) if v.verdict == NEW else v
                          for v in verdicts)
     return Assessment(BASELINE_LEARNING if learning else BASELINE_ACTIVE, verdicts, keys.unchecked,
                       keys.more_unchecked, until if learning else None)
