@@ -66,7 +66,8 @@ def archived_objects(s3: Any, bucket: str, now: datetime, days: int) -> list[Arc
 def object_keys(s3: Any, bucket: str, obj: ArchivedObject, settings: BaselineSettings,
                 networks: InternalNetworks) -> tuple[ObjectKeys, int]:
     """The object's keys as the notifier collects them, and its flows. Raises UnreadableObjectError."""
-    summariser = KeyedSummariser(collector_for(settings, obj.hour_start_s), internal=networks)
+    keys = collector_for(settings, obj.hour_start_s)
+    summariser = KeyedSummariser(keys, internal=networks)
     body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"]
     try:
         summariser.add_lines(iter_lines(body))
@@ -74,7 +75,7 @@ def object_keys(s3: Any, bucket: str, obj: ArchivedObject, settings: BaselineSet
         raise UnreadableObjectError(f"truncated or corrupt gzip ({error})") from None
     finally:
         body.close()
-    return summariser.keys.result(), summariser.flows
+    return keys.result(), summariser.flows
 
 
 class UnreadableObjectError(Exception):

@@ -22,7 +22,6 @@ from notifier.render import flow_event, invalid_lines_text
 from notifier.render_errors import error_event
 from notifier.settings import Settings
 from notifier.stream import iter_lines
-from notifier.summary import summarise_flows
 
 # Lines summarised between two looks at the remaining time.
 TIME_CHECK_LINES = 4096
@@ -104,16 +103,14 @@ def _summarise_body(obj: ObjectRef, settings: Settings, now_s: float, lines: Ite
                 f"none of its {plural(errors.invalid_lines, 'line')} is a Firehose error record (JSON)")
         facts = {"kind": "errors", "records": errors.records, "invalid_lines": errors.invalid_lines}
         return (None if errors.empty else error_event(errors, obj, ctx, now_s)), facts
-    assessment = None
-    if baseline is None:
-        flows = summarise_flows(lines, internal=settings.internal_networks)
-    else:
-        hour = hour_of(obj.key, None, now_s).timestamp()
-        flows, assessment = summarise_and_assess(baseline, obj.uri, lines, settings.internal_networks, hour)
+    hour = hour_of(obj.key, None, now_s).timestamp()
+    observed = summarise_and_assess(baseline, obj.uri, lines, settings.internal_networks, hour)
+    flows, assessment = observed.summary, observed.assessment
     if flows.no_flow_records:
         why = invalid_lines_text(flows.invalid)
         raise ObjectUnreadableError(f"none of its {plural(flows.lines, 'line')} is a flow record: {why}")
     facts = {"kind": "rejected", "flows": flows.flows, "invalid_lines": flows.invalid_lines,
              "sources": flows.distinct_sources, "internal_flows": flows.internal_flows,
              **assessment_facts(assessment)}
-    return (None if flows.empty else flow_event(flows, obj, ctx, now_s, assessment)), facts
+    event = None if flows.empty else flow_event(flows, obj, ctx, now_s, assessment, observed.names)
+    return event, facts

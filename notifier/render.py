@@ -31,6 +31,7 @@ from notifier.markdown import (
     was,
 )
 from notifier.model import EventContext, EventDraft, ObjectRef
+from notifier.names import Names
 from notifier.sources import SourceGroup, SourceRow
 from notifier.summary import Distinct, FlowSummary, InvalidLines
 
@@ -117,8 +118,13 @@ def _no_mark(_: str) -> str:
     return ""
 
 
+def _named(names: Names | None) -> Callable[[str], str]:
+    """` (`web-prod-1`)` after an interface or an internal source the flows name (news.name_of)."""
+    return (lambda value: news.name_of(value, names)) if names is not None else _no_mark
+
+
 def _source_section(heading: str, group: SourceGroup, approx: str, *, internal: bool,
-                    mark: Callable[[str], str] = _no_mark) -> Section:
+                    mark: Callable[[str], str] = _no_mark, name: Callable[[str], str] = _no_mark) -> Section:
     """Internal sources are all listed (each one is actionable) and kept when the text must shrink."""
     rows = group.rows
     singles = group.single_flow
@@ -130,7 +136,8 @@ def _source_section(heading: str, group: SourceGroup, approx: str, *, internal: 
         total, note = max(group.distinct, len(rows)), ""
     return Section(
         heading,
-        [f"- `{r.address}`: {approx}{plural(r.flows, 'flow')}{_targets(r)}{mark(r.address)}" for r in rows],
+        [f"- `{r.address}`{name(r.address)}: {approx}{plural(r.flows, 'flow')}{_targets(r)}{mark(r.address)}"
+         for r in rows],
         "source",
         total,
         note=note,
@@ -138,18 +145,20 @@ def _source_section(heading: str, group: SourceGroup, approx: str, *, internal: 
     )
 
 
-def _flow_sections(summary: FlowSummary, baseline: Assessment | None = None) -> list[Section]:
+def _flow_sections(summary: FlowSummary, baseline: Assessment | None = None,
+                   names: Names | None = None) -> list[Section]:
     approx = "≥" if summary.count_error else ""
     marks = news.Marks(baseline) if baseline is not None else None
     source_mark = marks.source if marks else _no_mark
+    name = _named(names)
     sections = []
-    new = news.new_section(baseline) if baseline is not None else None
+    new = news.new_section(baseline, names) if baseline is not None else None
     if new is not None:
         sections.append(new)
     has_sources = False
     if not summary.internal.empty:
         sections.append(_source_section("### Internal sources", summary.internal, approx, internal=True,
-                                        mark=source_mark))
+                                        mark=source_mark, name=name))
         has_sources = True
     if not summary.internet.empty:
         heading = "### Internet sources" if has_sources else "### Top sources"
@@ -163,7 +172,8 @@ def _flow_sections(summary: FlowSummary, baseline: Assessment | None = None) -> 
     ))
     sections.append(Section(
         "### Interfaces hit",
-        [f"- `{name}`: {approx}{plural(n, 'flow')}" for name, n in summary.top_interfaces],
+        [f"- `{interface}`{name(interface)}: {approx}{plural(n, 'flow')}"
+         for interface, n in summary.top_interfaces],
         "interface",
         max(summary.distinct_interfaces, len(summary.top_interfaces)),
     ))
@@ -248,10 +258,11 @@ def single_valued_tags(summary: FlowSummary) -> list[str]:
 
 
 def flow_event(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, now_s: float,
-               baseline: Assessment | None = None) -> EventDraft:
-    """`baseline`: the baseline's verdicts on the object (None without a baseline: today's event)."""
+               baseline: Assessment | None = None, names: Names | None = None) -> EventDraft:
+    """`baseline`: the baseline's verdicts on the object (None without a baseline: today's event);
+    `names`: the tag values the flows carry for interfaces and internal sources."""
     hour = hour_of(obj.key, summary.first_start, now_s)
-    text = fit_text(_flow_head(summary, baseline), _flow_sections(summary, baseline),
+    text = fit_text(_flow_head(summary, baseline), _flow_sections(summary, baseline, names),
                     _flow_tail(obj, ctx, hour))
     happened = summary.last_end if summary.last_end is not None else summary.first_start
     return EventDraft(

@@ -21,11 +21,14 @@ from notifier.baseline.keys import INTERNAL, SOURCE, TARGET, Key
 from notifier.baseline.verdicts import KNOWN, LEARNING, NEW, Assessment, KeyVerdict
 from notifier.display import code
 from notifier.markdown import Section, plural, utc
+from notifier.names import Names
 
 WARNING = "warning"
 INFO = "info"
 # Flows of a new key shown in the "New" section, most first; the rest is "…and N more".
 NEW_ROWS = 25
+# A name (a tag value, user text) is shown up to this many characters.
+NAME_LIMIT = 64
 
 
 def title_lead(assessment: Assessment) -> str | None:
@@ -69,22 +72,28 @@ def port_text(port: int | None, protocol: int | None, reply: bool) -> str:
     return f"replies from {shown}" if reply else shown
 
 
-def key_text(key: Key) -> str:
+def name_of(value: str | None, names: Names | None) -> str:
+    """` (`web-prod-1`)` when the flows named this interface or internal source; "" otherwise."""
+    name = names.of(value) if names is not None else None
+    return f" ({code(name, NAME_LIMIT)})" if name else ""
+
+
+def key_text(key: Key, names: Names | None = None) -> str:
     """A key as a row of the event, every value from data as a code span."""
     port = code(port_text(key.port, key.protocol, key.reply))
     if key.kind == INTERNAL:
-        return f"internal {code(key.source)} → {code(key.target)} {port}"
+        return f"internal {code(key.source)}{name_of(key.source, names)} → {code(key.target)} {port}"
     if key.kind == TARGET:
-        return f"target {code(key.target)} {port}"
+        return f"target {code(key.target)}{name_of(key.target, names)} {port}"
     return f"source {code(key.source)}"
 
 
-def new_section(assessment: Assessment) -> Section | None:
+def new_section(assessment: Assessment, names: Names | None = None) -> Section | None:
     """Each new key with its flows: internal pairs, then target ports, then sources."""
     new = [v for kind in (INTERNAL, TARGET, SOURCE) for v in assessment.new(kind)]
     if not new:
         return None
-    rows = [f"- **new** {key_text(v.key)}: {plural(v.sighting.flows, 'flow')}" for v in new[:NEW_ROWS]]
+    rows = [f"- **new** {key_text(v.key, names)}: {plural(v.sighting.flows, 'flow')}" for v in new[:NEW_ROWS]]
     return Section("### New", rows, "new key", len(new), protected=True)
 
 

@@ -16,23 +16,29 @@ from notifier.baseline.dynamo import BaselineUnavailableError, DynamoStore
 from notifier.baseline.keys import HOUR_S, KeyCollector, ObjectKeys, arrival_cap
 from notifier.baseline.settings import BaselineSettings
 from notifier.baseline.verdicts import NEW, Assessment, assess
+from notifier.names import NameCollector, Names
 from notifier.networks import InternalNetworks
 from notifier.summary import FlowSummariser, FlowSummary, Limits
 
 
 class KeyedSummariser(FlowSummariser):
-    """The summariser, also feeding every valid flow to a KeyCollector (with whether it was internal)."""
+    """The summariser, also feeding every valid flow (with whether its source is internal) to a
+    KeyCollector (with a baseline) and to a NameCollector."""
 
-    def __init__(self, keys: KeyCollector, limits: Limits | None = None,
+    def __init__(self, keys: KeyCollector | None, limits: Limits | None = None,
                  internal: InternalNetworks | None = None) -> None:
         super().__init__(limits or Limits(), internal)
         self.keys = keys
+        self.names = NameCollector()
 
     def add(self, record: dict[str, Any]) -> bool:
         internal_before = self.internal_flows
         if not super().add(record):
             return False
-        self.keys.add(record, self.internal_flows != internal_before)
+        internal = self.internal_flows != internal_before
+        if self.keys is not None:
+            self.keys.add(record, internal)
+        self.names.add(record, internal)
         return True
 
 
@@ -63,16 +69,25 @@ class Baseline:
                               error=str(error))
 
 
-def summarise_and_assess(baseline: Baseline, object_id: str, lines: Iterable[bytes],
-                         networks: InternalNetworks,
-                         hour_start_s: float) -> tuple[FlowSummary, Assessment | None]:
-    """The object's summary and, when it has flows, the baseline's verdicts on its keys (one pass)."""
-    summariser = KeyedSummariser(collector_for(baseline.settings, hour_start_s), internal=networks)
+@dataclass(frozen=True)
+class Observed:
+    """An object's summary, the names its flows carry and (with a baseline) the baseline's verdicts."""
+
+    summary: FlowSummary
+    names: Names
+    assessment: Assessment | None = None
+
+
+def summarise_and_assess(baseline: Baseline | None, object_id: str, lines: Iterable[bytes],
+                         networks: InternalNetworks, hour_start_s: float) -> Observed:
+    """One pass over the object; the baseline judges its keys when it has flows."""
+    keys = collector_for(baseline.settings, hour_start_s) if baseline is not None else None
+    summariser = KeyedSummariser(keys, internal=networks)
     summariser.add_lines(lines)
-    summary = summariser.result()
-    if summary.flows == 0:
-        return summary, None
-    return summary, baseline.assess(object_id, summariser.keys.result())
+    summary, names = summariser.result(), summariser.names.result()
+    if baseline is None or keys is None or summary.flows == 0:
+        return Observed(summary, names)
+    return Observed(summary, names, baseline.assess(object_id, keys.result()))
 
 
 def assessment_facts(assessment: Assessment | None) -> dict[str, Any]:
