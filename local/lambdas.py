@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,10 +22,13 @@ class _Forwarder:
 
     def __init__(self) -> None:
         self.target: IO[str] | None = None
+        self.tap: list[str] | None = None
 
     def write(self, text: str) -> int:
         if self.target is not None:
             self.target.write(text)
+        if self.tap is not None:
+            self.tap.append(text)
         return len(text)
 
     def flush(self) -> None:
@@ -47,6 +51,22 @@ def lambda_log(path: str) -> Iterator[None]:
             yield
         finally:
             LAMBDA_STDOUT.target = None
+
+
+@contextlib.contextmanager
+def tapped() -> Iterator[list[dict[str, Any]]]:
+    """The JSON log records the handlers write meanwhile (as well as to `lambda.log`), filled on exit."""
+    records: list[dict[str, Any]] = []
+    chunks: list[str] = []
+    LAMBDA_STDOUT.tap = chunks
+    try:
+        yield records
+    finally:
+        LAMBDA_STDOUT.tap = None
+        for line in "".join(chunks).splitlines():
+            if line.startswith("{"):
+                with contextlib.suppress(ValueError):
+                    records.append(json.loads(line))
 
 
 @dataclass

@@ -30,11 +30,12 @@ from contracts.flowlog import FlowLogFormat, subscription_filter_pattern
 from contracts.settings import StackSettings
 from local import query
 from local.archive import mirror
+from local.baseline import baseline_environment, create_table
 from local.aws import ACCOUNT, without_profile
 from local.cloudwatch import encode_payload
 from local.direct import direct_records
 from local.firehose import DeliveryStream, StreamStats
-from local.lambdas import LocalFunction, function_arn, lambda_log
+from local.lambdas import LocalFunction, function_arn, lambda_log, tapped
 from local.replaying import replay_failed
 from local.services import LocalServices
 from local.stack import STACK, Names, patched_environ, stream_config
@@ -86,6 +87,8 @@ def lambda_environment(options: RunOptions, names: Names, services: LocalService
         env.STACK_NAME: STACK,
         env.INTERNAL_CIDRS: settings.notifications.internal_cidrs_env,
         env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
+        # The baseline (docs/architecture.md, The notifier): its table and the stack's BASELINE_* defaults.
+        **baseline_environment(names.baseline_table),
     }
 
 
@@ -99,6 +102,7 @@ def run(options: RunOptions, services: LocalServices | None = None) -> RunSummar
     names = Names.for_run(options.settings, services.next_run())
     services.aws.create_bucket(names.bucket)
     secret_arn = services.aws.create_secret(names.secret, services.api_key)
+    create_table(services.aws.client("dynamodb"), names.baseline_table)
     pattern = subscription_filter_pattern(options.fmt, options.settings.flow_logs.keep_actions)
     summary = RunSummary(options.source, options.fmt.text, pattern, names.bucket, via=options.via)
     region = services.aws.region
@@ -216,7 +220,8 @@ def _notify(names: Names, services: LocalServices, notifier: LocalFunction, stat
     for written in stats.objects:
         before = len(services.datadog.events)
         try:
-            answer = notifier(s3_event(names.bucket, written.key, written.size, services.aws.region))
+            with tapped() as logged:
+                answer = notifier(s3_event(names.bucket, written.key, written.size, services.aws.region))
         except Exception as error:  # a failed async invocation: in AWS, Lambda retries it, then the DLQ
             summary.events.append(EventRecord(written.key, f"failed: {type(error).__name__}: {error}"))
             continue
@@ -224,6 +229,10 @@ def _notify(names: Names, services: LocalServices, notifier: LocalFunction, stat
         record = EventRecord(written.key, outcomes[0] if outcomes else "unknown")
         for body in services.datadog.events[before:]:
             record.title, record.alert_type = body.get("title", ""), body.get("alert_type", "")
+        # The baseline's word on the object, as the notifier logs it with the event it posted.
+        for entry in logged:
+            if entry.get("message") == "event posted" and "baseline" in entry:
+                record.baseline, record.verdicts = entry["baseline"], entry.get("verdicts", {})
         summary.events.append(record)
     summary.events_posted = sum(1 for event in summary.events if event.title)
 
