@@ -92,8 +92,8 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", metavar="N", type=int,
                         help=f"seed of the generated sample (default: {DEFAULT_SEED})")
     sample.add_argument("--start", metavar="TIME",
-                        help="UTC start of the sample's first day, ISO 8601 (e.g. 2026-11-20T10:00Z); with it "
-                             "the same seed gives the same lines (default: the last day ends at the last "
+                        help="UTC start of the sample's first day, ISO 8601 (e.g. 2026-11-20T10:00Z); with "
+                             "it the same seed gives the same lines (default: the last day ends at the last "
                              "whole minute)")
     sample.add_argument("--damaged", metavar="N", type=int,
                         help="REJECT lines to spoil on purpose (one cut short, one with a port that is not a "
@@ -139,7 +139,8 @@ def sample_source(args: argparse.Namespace, fmt: FlowLogFormat) -> tuple[Iterabl
     clock = int(end.timestamp() * 1000) if args.start is not None else None
     spoiled = f", {damaged} lines damaged on purpose" if damaged else ""
     daily = f" a day on {days} days" if days > 1 else ""
-    description = f"generated sample ({minutes} min{daily} from {start:%Y-%m-%dT%H:%MZ}, seed {seed}{spoiled})"
+    description = f"generated sample ({minutes} min{daily} from {start:%Y-%m-%dT%H:%MZ}, " \
+                  f"seed {seed}{spoiled})"
     return stream_days(fmt, minutes, seed, start, damaged, days), description, clock
 
 

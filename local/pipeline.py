@@ -30,8 +30,8 @@ from contracts.flowlog import FlowLogFormat, subscription_filter_pattern
 from contracts.settings import StackSettings
 from local import query
 from local.archive import mirror
-from local.baseline import baseline_environment, create_table
 from local.aws import ACCOUNT, without_profile
+from local.baseline import baseline_environment, create_table
 from local.cloudwatch import encode_payload
 from local.direct import direct_records
 from local.firehose import DeliveryStream, StreamStats

@@ -228,7 +228,8 @@ def _background_source(rng: random.Random) -> str:
 
 # Background scanning comes back day after day from the same scanning services; a few sources are new.
 RECURRING_SHARE = 0.9
-RECURRING_SOURCES: tuple[str, ...] = tuple(_background_source(random.Random(f"recurring {n}")) for n in range(60))
+RECURRING_SOURCES: tuple[str, ...] = tuple(_background_source(random.Random(f"recurring {n}"))
+                                           for n in range(60))
 
 
 def _noisy_neighbour(rng: random.Random, target: Interface, window: int) -> list[dict[str, str]]:
