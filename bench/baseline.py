@@ -58,11 +58,17 @@ def fresh_baseline(client: CountingClient, table: str = TABLE) -> Baseline:
     return Baseline(settings, lambda: client)
 
 
+def object_uri(path: Path) -> str:
+    """`s3://bucket/key` of an object mirrored under an `s3/` folder (as the demo writes them)."""
+    parts = path.parts
+    return "s3://" + "/".join(parts[parts.index("s3") + 1:]) if "s3" in parts else f"s3://bench/{path.name}"
+
+
 def notify(path: Path, baseline: Baseline | None, networks: InternalNetworks) -> tuple[float, Observed]:
     """The notifier's step over one archived object (gzip NDJSON): seconds, and what it found."""
     started = time.perf_counter()
     with path.open("rb") as body:
-        observed = summarise_and_assess(baseline, f"s3://bench/{path.name}", iter_lines(body), networks,
+        observed = summarise_and_assess(baseline, object_uri(path), iter_lines(body), networks,
                                         _hour_start(path))
     return time.perf_counter() - started, observed
 
@@ -193,5 +199,5 @@ def run() -> None:
             bench_large(Path(tmp), client, networks)
             print(f"the demo's {len(objects)} objects (make demo: 15 minutes on 2 simulated days, in order):")
             bench_demo(objects, client, networks)
-            print(f"mean key item: {item_sizes(client, TABLE):.0f} bytes (+100 bytes DynamoDB counts per "
+            print(f"mean key item of the demo: {item_sizes(client, TABLE + '-demo'):.0f} bytes (+100 bytes DynamoDB counts per "
                   "item for storage): one read or write request unit each")
