@@ -1,4 +1,4 @@
-"""A simulated week of one VPC (bench/baseline.py's): the baseline pages the planted incidents, and only them."""
+"""A simulated week of one VPC (bench/baseline.py): the baseline pages the planted incidents, only them."""
 
 from __future__ import annotations
 
