@@ -32,7 +32,25 @@ from tests.display_support import (
     structure,
     tokens,
 )
-from tests.notifier_support import DATA_KEY, ERROR_KEY, HOUR_START, error_line, flow, ndjson
+from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
+    ACCEPTED,
+    DATA_KEY,
+    ERROR_KEY,
+    EVENTS,
+    HOUR_START,
+    aws_fixture,
+    clock_fixture,
+    env_fixture,
+    error_line,
+    flow,
+    gz,
+    invoke,
+    ndjson,
+    posted,
+    put,
+    s3_event,
+)
+from tests.notifier_support import BUCKET as HANDLER_BUCKET
 
 CTX = EventContext(stack="dev", athena_table='"rejected_flows_dev"."rejected_flows"',
                    athena_workgroup="rejected-flows-dev", tags=("env:dev", "team:netsec"))
@@ -313,3 +331,21 @@ def test_any_mix_of_long_values_keeps_internal_sources_object_and_query(internal
     assert all(f"- `10.0.{i}.5`: 12 flows to ports " in text for i in range(internal))
     assert f"**Object:** `s3://{BUCKET}/{key}`\n" in text
     assert f"```sql\n{ATHENA_18H}\n```\n%%%" in text
+
+
+# --- end to end: hostile keys through the handler, as Datadog receives the events -------------------
+
+@pytest.mark.parametrize("name", [ISSUE_KEY, "203.0.113.9\u202egpj.exe.gz", "a`[x](https://e)@here.gz"])
+def test_hostile_keys_reach_datadog_inert_through_the_handler(aws, env, httpserver, clock, name):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
+    readable, unreadable = DATA_DIR + name, DATA_DIR + "broken-" + name
+    put(aws, readable, gz(ndjson([flow()])))
+    put(aws, unreadable, b"not gzip at all")
+    outcomes = invoke(s3_event(HANDLER_BUCKET, readable, unreadable), clock)["objects"]
+    assert list(outcomes.values()) == ["posted", "unreadable"]  # two events posted
+    for sent, key in zip(posted(httpserver), (readable, unreadable), strict=True):
+        draft = EventDraft(title=sent["title"], text=sent["text"], alert_type=sent["alert_type"],
+                           aggregation_key=sent["aggregation_key"], date_happened=sent["date_happened"],
+                           tags=tuple(sent["tags"]))
+        assert_inert(draft)
+        assert shown(f"s3://{HANDLER_BUCKET}/{key}", OBJECT_URI_LIMIT) in code_spans(body(draft.text))
