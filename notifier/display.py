@@ -168,17 +168,17 @@ def shell_quote(value: str) -> str:
     """One shell word that stands for exactly `value`, safe to show in an event.
 
     An ordinary value is quoted with `shlex.quote` (and reads as itself); one holding characters that
-    must not be displayed (controls, bidi, `@`, `%`, a non-breaking space...) is written in bash's
+    must not be displayed (controls, bidi, `@`, `%%%`, a non-breaking space...) is written in bash's
     ANSI-C quoting, `$'...'`, with those characters as escapes, so the pasted command still names
     the very object.
     """
-    if value.isascii() and value.isprintable() and "@" not in value and "%" not in value:
+    if value.isascii() and value.isprintable() and "@" not in value and "%%%" not in value:
         return shlex.quote(value)
     escaped = []
     for char in value:
         if char in "\\'":
             escaped.append("\\" + char)
-        elif char.isascii() and char.isprintable() and char not in "@%":
+        elif char.isascii() and char.isprintable() and char not in "@%":  # `%` so that no `%%%` is left
             escaped.append(char)
         elif ord(char) < 0x80:
             escaped.append(f"\\x{ord(char):02x}")
