@@ -181,8 +181,8 @@ def test_assess_learning_for_hours_after_the_first_flow(hours, offset):
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["10.0.0.1", "10.0.0.2", "203.0.113.1", "198.51.100.2"]),
-                          st.integers(1, 6), st.sampled_from(["eni-a", "eni-b", None])), min_size=1, max_size=40),
-       st.integers(1, 12))
+                          st.integers(1, 6), st.sampled_from(["eni-a", "eni-b", None])),
+                min_size=1, max_size=40), st.integers(1, 12))
 def test_keys_limit_checks_at_most_max_and_counts_every_other_key_unchecked(flows, max_keys):
     records = [flow(src, port, interface_id=eni) for src, port, eni in flows]
     everything = collect_keys(records, NETWORKS, 10_000, CAP)
