@@ -13,7 +13,7 @@ import gzip
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +22,7 @@ import boto3
 import orjson
 from moto import mock_aws
 
-from bench.week_traffic import HourObject, Incident, incidents_within, week
+from bench.week_traffic import HOUR_S, HourObject, Incident, incidents_within, week
 from contracts import environment as env
 from contracts.events import NEW_INTERNAL_KEY, flag_tag
 from local.baseline import baseline_environment, create_table
@@ -31,6 +31,12 @@ from local.datadog import serve as serve_datadog
 from local.lambdas import LocalFunction, function_arn
 from local.pipeline import s3_event
 from local.stack import patched_environ
+from notifier.baseline.settings import load_baseline_settings
+from notifier.baseline.step import Baseline, summarise_and_assess
+from notifier.baseline.verdicts import Store
+from notifier.model import EventContext, ObjectRef
+from notifier.networks import InternalNetworks
+from notifier.render import flow_event
 
 BUCKET = "rejected-flows-week-archive"
 TABLE = "rejected-flows-week-baseline"
@@ -54,6 +60,7 @@ class WeekResult:
     learning: int = 0  # events tagged baseline:learning
     new_targets: int = 0  # events tagged new_targets:true
     new_sources: int = 0
+    today_warnings: int = 0  # events with an internal source: each a warning without a baseline
     pages: list[Page] = field(default_factory=list)
     planted: tuple[Incident, ...] = ()
     seconds: float = 0.0
@@ -119,18 +126,45 @@ def _events(objects: Iterator[HourObject], result: WeekResult) -> list[tuple[int
     return posted
 
 
+def _tally(result: WeekResult, hour: int, tags: Sequence[str], text: str) -> None:
+    """Count one posted event: its baseline state and flags, and the new internal pairs of a page."""
+    result.today_warnings += "internal_sources:true" in tags
+    result.learning += "baseline:learning" in tags
+    result.new_targets += "new_targets:true" in tags
+    result.new_sources += "new_sources:true" in tags
+    if PAGE_TAG in tags:
+        pairs = tuple((m[1], m[2], int(m[3])) for line in text.splitlines()
+                      if (m := NEW_INTERNAL_ROW.match(line)))
+        result.pages.append(Page(hour, pairs))
+
+
 def run_week(days: int = 7, seed: int = 2026) -> WeekResult:
+    """The week through `notifier/handler.py`: S3 and DynamoDB in moto, events to a loopback intake."""
     started = time.monotonic()
     result = WeekResult(days, planted=incidents_within(days))
     for hour, event in _events(week(days, seed), result):
-        tags = event.get("tags", [])
-        result.learning += "baseline:learning" in tags
-        result.new_targets += "new_targets:true" in tags
-        result.new_sources += "new_sources:true" in tags
-        if PAGE_TAG in tags:
-            pairs = tuple((m[1], m[2], int(m[3])) for line in event["text"].splitlines()
-                          if (m := NEW_INTERNAL_ROW.match(line)))
-            result.pages.append(Page(hour, pairs))
+        _tally(result, hour, event.get("tags", []), event.get("text", ""))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def judge_week(store: Store, days: int = 7, seed: int = 2026) -> WeekResult:
+    """The same week through the notifier's pure core (`summarise_and_assess`, `flow_event`) over `store`
+    (the tests' in-memory store, which has DynamoDB's conditions): seconds instead of minutes."""
+    started = time.monotonic()
+    result = WeekResult(days, planted=incidents_within(days))
+    settings = load_baseline_settings(baseline_environment(TABLE))
+    assert settings is not None
+    baseline = Baseline(settings, lambda: None, _store=store)  # type: ignore[arg-type]
+    context = EventContext(stack="week", athena_table='"rejected_flows_week"."rejected_flows"')
+    for obj in week(days, seed):
+        ref = ObjectRef(BUCKET, object_key(obj))
+        lines = [orjson.dumps(r) for r in obj.records]
+        observed = summarise_and_assess(baseline, ref.uri, lines, InternalNetworks(), obj.hour_start)
+        event = flow_event(observed.summary, ref, context, obj.hour_start + HOUR_S, observed.assessment,
+                           observed.names)
+        _tally(result, obj.hour, event.tags, event.text)
+        result.objects += 1
     result.seconds = time.monotonic() - started
     return result
 
@@ -147,7 +181,8 @@ def report(result: WeekResult) -> list[str]:
              f"{result.learning} learning (the first 24 hours), {result.new_targets} with a new target port, "
              f"{result.new_sources} with a new internet source",
              f"pages (new_internal:true): {len(result.pages)}: {len(result.planted_pages)} planted news "
-             f"(of {len(internal)} planted internal incidents), {len(result.other_pages)} not planted"]
+             f"(of {len(internal)} planted internal incidents), {len(result.other_pages)} not planted; "
+             f"today's rule (a warning for any internal source) would have paged {result.today_warnings}"]
     for incident in internal:
         pages = result.pages_of(incident)
         shown = ", ".join(_when(p.hour) for p in pages) or "never"

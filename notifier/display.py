@@ -6,6 +6,7 @@ into an event as it is (docs/architecture.md, The notifier, "Values from data"):
 
 - `code(value)`: a value shown literally inside the event's markdown text, as a code span.
 - `plain(value)`: a value in the title (plain text, not markdown).
+- `prose(value)`: a sentence that may hold data (an exception's message), as markdown text.
 - `tag(key, value)`: a `key:value` Datadog tag made from data.
 - `code_block(text)`, `shell_quote(value)`: a ready-to-paste command in a fenced block.
 
@@ -126,6 +127,19 @@ def plain(value: object, limit: int = PLAIN_LIMIT) -> str:
     return cut(text, limit)
 
 
+# ASCII punctuation that can start markup mid-line in CommonMark (a link or an image needs its `[`).
+# Any ASCII punctuation may be backslash-escaped, and an escaped one is shown literally (CommonMark
+# 0.31.2, 2.4 "Backslash escapes").
+_MARKUP = frozenset("\\`*_[]<>#~&")
+
+
+def prose(value: object, limit: int = CODE_LIMIT) -> str:
+    """Markdown text that reads as the value's words: markup characters backslash-escaped, no mention,
+    no live link (`://` defanged as in `plain`), one line, bounded."""
+    text = cut(_inert(clean(value)).replace("://", "[:]//"), limit)
+    return "".join("\\" + c if c in _MARKUP else c for c in text)
+
+
 def tag(key: str, value: object) -> str:
     """`key:value` sanitised to Datadog's tag rules (module docstring), at most 200 characters.
 
@@ -154,17 +168,17 @@ def shell_quote(value: str) -> str:
     """One shell word that stands for exactly `value`, safe to show in an event.
 
     An ordinary value is quoted with `shlex.quote` (and reads as itself); one holding characters that
-    must not be displayed (controls, bidi, `@`, `%`, a non-breaking space...) is written in bash's
+    must not be displayed (controls, bidi, `@`, `%%%`, a non-breaking space...) is written in bash's
     ANSI-C quoting, `$'...'`, with those characters as escapes, so the pasted command still names
     the very object.
     """
-    if value.isascii() and value.isprintable() and "@" not in value and "%" not in value:
+    if value.isascii() and value.isprintable() and "@" not in value and "%%%" not in value:
         return shlex.quote(value)
     escaped = []
     for char in value:
         if char in "\\'":
             escaped.append("\\" + char)
-        elif char.isascii() and char.isprintable() and char not in "@%":
+        elif char.isascii() and char.isprintable() and char not in "@%":  # `%` so that no `%%%` is left
             escaped.append(char)
         elif ord(char) < 0x80:
             escaped.append(f"\\x{ord(char):02x}")

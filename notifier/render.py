@@ -16,13 +16,16 @@ from contracts.events import KIND_REJECTED, SOURCE_TAG, internal_sources_tag, st
 from contracts.queries import hour_query
 from notifier.baseline import news
 from notifier.baseline.verdicts import Assessment
+from notifier.display import code, code_block, plain, tag
 from notifier.markdown import (
+    OBJECT_URI_LIMIT,
     TITLE_LIMIT,
     Section,
+    TextParts,
     aggregation_key,
     clamp_date,
-    fit_text,
     fit_title,
+    fit_values,
     hour_of,
     merge_tags,
     plural,
@@ -52,7 +55,7 @@ def _where(summary: FlowSummary) -> str | None:
     places = ((summary.accounts, "accounts"), (summary.vpcs, "VPCs"), (summary.log_groups, "log groups"))
     for few, noun in places:
         if few.single:
-            return few.single
+            return plain(few.single, TITLE_LIMIT)
         if few.values:
             return f"{len(few.values)}{'+' if few.more else ''} {noun}"
     return None
@@ -89,10 +92,10 @@ def flow_title(summary: FlowSummary, hour: datetime, lead: str | None = None) ->
     return fit_title(title)
 
 
-def _distinct_line(label: str, few: Distinct) -> str | None:
+def _distinct_line(label: str, few: Distinct, cap: int) -> str | None:
     if not few.values:
         return None
-    values = ", ".join(f"`{v}`" for v in few.values)
+    values = ", ".join(code(v, cap) for v in few.values)
     return f"**{label}:** {values}{' and more' if few.more else ''}"
 
 
@@ -123,7 +126,7 @@ def _named(names: Names | None) -> Callable[[str], str]:
     return (lambda value: news.name_of(value, names)) if names is not None else _no_mark
 
 
-def _source_section(heading: str, group: SourceGroup, approx: str, *, internal: bool,
+def _source_section(heading: str, group: SourceGroup, approx: str, cap: int, *, internal: bool,
                     mark: Callable[[str], str] = _no_mark, name: Callable[[str], str] = _no_mark) -> Section:
     """Internal sources are all listed (each one is actionable) and kept when the text must shrink."""
     rows = group.rows
@@ -136,8 +139,8 @@ def _source_section(heading: str, group: SourceGroup, approx: str, *, internal: 
         total, note = max(group.distinct, len(rows)), ""
     return Section(
         heading,
-        [f"- `{r.address}`{name(r.address)}: {approx}{plural(r.flows, 'flow')}{_targets(r)}{mark(r.address)}"
-         for r in rows],
+        [f"- {code(r.address, cap)}{name(r.address)}: {approx}{plural(r.flows, 'flow')}{_targets(r)}"
+         f"{mark(r.address)}" for r in rows],
         "source",
         total,
         note=note,
@@ -145,9 +148,11 @@ def _source_section(heading: str, group: SourceGroup, approx: str, *, internal: 
     )
 
 
-def _flow_sections(summary: FlowSummary, baseline: Assessment | None = None,
+def _flow_sections(summary: FlowSummary, cap: int, baseline: Assessment | None = None,
                    names: Names | None = None) -> list[Section]:
     approx = "≥" if summary.count_error else ""
+    # The baseline's marks (new, known since ...) and the names the flows carry: docs/architecture.md,
+    # The notifier, "The baseline".
     marks = news.Marks(baseline) if baseline is not None else None
     source_mark = marks.source if marks else _no_mark
     name = _named(names)
@@ -157,22 +162,23 @@ def _flow_sections(summary: FlowSummary, baseline: Assessment | None = None,
         sections.append(new)
     has_sources = False
     if not summary.internal.empty:
-        sections.append(_source_section("### Internal sources", summary.internal, approx, internal=True,
+        sections.append(_source_section("### Internal sources", summary.internal, approx, cap, internal=True,
                                         mark=source_mark, name=name))
         has_sources = True
     if not summary.internet.empty:
         heading = "### Internet sources" if has_sources else "### Top sources"
-        sections.append(_source_section(heading, summary.internet, approx, internal=False, mark=source_mark))
+        sections.append(_source_section(heading, summary.internet, approx, cap, internal=False,
+                                        mark=source_mark))
     sections.append(Section(
         "### Top destination ports",
-        [f"- `{p.label}`: {approx}{plural(p.flows, 'flow')}{marks.port(p.port, p.protocol) if marks else ''}"
-         for p in summary.top_ports],
+        [f"- {code(p.label)}: {approx}{plural(p.flows, 'flow')}"
+         f"{marks.port(p.port, p.protocol) if marks else ''}" for p in summary.top_ports],
         "port",
         max(summary.distinct_ports, len(summary.top_ports)),
     ))
     sections.append(Section(
         "### Interfaces hit",
-        [f"- `{interface}`{name(interface)}: {approx}{plural(n, 'flow')}"
+        [f"- {code(interface, cap)}{name(interface)}: {approx}{plural(n, 'flow')}"
          for interface, n in summary.top_interfaces],
         "interface",
         max(summary.distinct_interfaces, len(summary.top_interfaces)),
@@ -208,7 +214,7 @@ def invalid_lines_text(invalid: InvalidLines) -> str:
     return f"{was(invalid.total, 'line')} not flow records (skipped): {', '.join(details)}"
 
 
-def _flow_head(summary: FlowSummary, baseline: Assessment | None = None) -> str:
+def _flow_head(summary: FlowSummary, cap: int, baseline: Assessment | None = None) -> str:
     lead = (f"**{plural(summary.flows, 'rejected flow')}** from **{_sources_phrase(summary)}**: "
             f"{summary.ipv4_flows:,} IPv4, {summary.ipv6_flows:,} IPv6; {volume(summary)}.")
     if summary.has_internal_sources:
@@ -220,7 +226,7 @@ def _flow_head(summary: FlowSummary, baseline: Assessment | None = None) -> str:
     facts = [f"**Time window:** {time_window(summary.first_start, summary.last_end)}"]
     for label, few in (("Account", summary.accounts), ("Region", summary.regions), ("VPC", summary.vpcs),
                        ("Log group", summary.log_groups)):
-        line = _distinct_line(label, few)
+        line = _distinct_line(label, few, cap)
         if line:
             facts.append(line)
     if summary.invalid.total:
@@ -235,16 +241,22 @@ def _flow_head(summary: FlowSummary, baseline: Assessment | None = None) -> str:
 
 
 def _flow_tail(obj: ObjectRef, ctx: EventContext, hour: datetime) -> str:
+    """The object and the query for its hour: never cut when the text must shrink."""
     partition = {"year": hour.year, "month": hour.month, "day": hour.day, "hour": hour.hour}
-    workgroup = f" (workgroup `{ctx.athena_workgroup}`)" if ctx.athena_workgroup else ""
+    workgroup = f" (workgroup {code(ctx.athena_workgroup)})" if ctx.athena_workgroup else ""
     return "\n".join([
-        f"**Object:** `{obj.uri}`",
+        f"**Object:** {code(obj.uri, OBJECT_URI_LIMIT)}",
         "",
         f"**Athena**{workgroup}, this hour:",
-        "```sql",
-        hour_query(ctx.athena_table, partition),
-        "```",
+        code_block(hour_query(ctx.athena_table, partition), "sql"),
     ])
+
+
+def flow_text_parts(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, hour: datetime, cap: int,
+                    baseline: Assessment | None = None, names: Names | None = None) -> TextParts:
+    """The text with every value from data within `cap` characters (the fit lowers it)."""
+    return (_flow_head(summary, cap, baseline), _flow_sections(summary, cap, baseline, names),
+            _flow_tail(obj, ctx, hour))
 
 
 def single_valued_tags(summary: FlowSummary) -> list[str]:
@@ -253,7 +265,7 @@ def single_valued_tags(summary: FlowSummary) -> list[str]:
     fields = (("aws_account", summary.accounts), ("region", summary.regions), ("vpc_id", summary.vpcs))
     for name, few in fields:
         if few.single:
-            tags.append(f"{name}:{few.single}")
+            tags.append(tag(name, few.single))
     return tags
 
 
@@ -262,8 +274,7 @@ def flow_event(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, now_s: f
     """`baseline`: the baseline's verdicts on the object (None without a baseline: today's event);
     `names`: the tag values the flows carry for interfaces and internal sources."""
     hour = hour_of(obj.key, summary.first_start, now_s)
-    text = fit_text(_flow_head(summary, baseline), _flow_sections(summary, baseline, names),
-                    _flow_tail(obj, ctx, hour))
+    text = fit_values(lambda cap: flow_text_parts(summary, obj, ctx, hour, cap, baseline, names))
     happened = summary.last_end if summary.last_end is not None else summary.first_start
     return EventDraft(
         title=flow_title(summary, hour, news.title_lead(baseline) if baseline is not None else None),

@@ -138,8 +138,8 @@ def test_dynamodb_throttled_posts_today_s_event_tagged_unavailable_and_counts_it
     assert flags(body) == ["baseline:unavailable"]
     assert body["alert_type"] == "warning"  # today's rule
     assert body["title"] == "1 rejected flow from 1 source (1 internal) · 123456789012 · 18:00 UTC"
-    assert ("**Baseline:** unavailable (DynamoDB BatchGetItem failed: "
-            "ProvisionedThroughputExceededException)") in body["text"]
+    assert ("**Baseline:** unavailable (`DynamoDB BatchGetItem failed: "
+            "ProvisionedThroughputExceededException`)") in body["text"]
     unavailable = [m for m in emf_metrics(capsys.readouterr().out)
                    if m["name"] == metrics_contract.BASELINE_UNAVAILABLE]
     assert [(m["value"], m["dimensions"]) for m in unavailable] == [([1.0],

@@ -177,3 +177,36 @@ def test_assess_learning_for_hours_after_the_first_flow(hours, offset):
     # Learnt keys are known afterwards.
     after = assess(store, keys_of((POOL[0], HOUR_START + hours * 3600 + 60)), "after", rules)
     assert [(v.verdict, v.first_seen) for v in after.verdicts] == [(KNOWN, HOUR_START)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["10.0.0.1", "10.0.0.2", "203.0.113.1", "198.51.100.2"]),
+                          st.integers(1, 6), st.sampled_from(["eni-a", "eni-b", None])),
+                min_size=1, max_size=40), st.integers(1, 12))
+def test_keys_limit_checks_at_most_max_and_counts_every_other_key_unchecked(flows, max_keys):
+    records = [flow(src, port, interface_id=eni) for src, port, eni in flows]
+    everything = collect_keys(records, NETWORKS, 10_000, CAP)
+    limited = collect_keys(records, NETWORKS, max_keys, CAP)
+    assert len(limited.sightings) == min(max_keys, len(everything.sightings))
+    assert len(limited.sightings) + limited.unchecked == len(everything.sightings)
+    kinds = [s.key.kind for s in limited.sightings]
+    assert kinds == sorted(kinds, key=[INTERNAL, TARGET, SOURCE].index)  # internal pairs first, then targets
+    # What is checked is the heaviest of each kind that fits.
+    assert set(limited.sightings) <= set(everything.sightings)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(POOL), st.integers(0, 2 * DAY_S)),
+                min_size=1, max_size=15), st.integers(0, 48))
+def test_assess_reprocessing_any_object_repeats_its_assessment(sightings, hours):
+    """Within the days of the window (a redelivery comes within hours; the table remembers only the
+    latest claim of a key, so once another object claims it anew after it expired, the first one's
+    reprocessing finds it known)."""
+    rules = Rules(days=2, learning_hours=hours)
+    store = MemoryStore()
+    first: dict[tuple[int, Key, int], object] = {}
+    for obj, key, time in sightings + sightings:
+        result = assess(store, keys_of((key, HOUR_START + time)), f"o{obj}-{key.pk}-{time}", rules)
+        # What the event says (the `claimed` flag only tells the seed command what it wrote itself).
+        said = (result.state, result.learning_until, [(v.verdict, v.first_seen) for v in result.verdicts])
+        assert first.setdefault((obj, key, time), said) == said

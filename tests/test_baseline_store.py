@@ -183,3 +183,10 @@ def test_store_agrees_with_the_memory_model(dynamodb, sightings):
     for obj, key, time in sightings:
         keys = keys_of((key, HOUR_START + time))
         assert verdicts(real, keys, f"o{obj}") == verdicts(model, keys, f"o{obj}")
+
+
+def test_store_an_item_it_did_not_write_is_unavailable_not_a_crash(dynamodb):
+    dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": PAIR.pk}, "last_seen": {"S": "yesterday"},
+                                             "first_seen": {"N": "1"}})
+    with pytest.raises(BaselineUnavailableError, match="did not write"):
+        judge(DynamoStore(dynamodb, TABLE), keys_of((PAIR, HOUR_START)), "o", RULES)

