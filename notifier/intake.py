@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aws_lambda_powertools.utilities.data_classes import S3Event, S3EventBridgeNotificationEvent, SNSEvent
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3Event, S3EventBridgeNotificationEvent
+from aws_lambda_powertools.utilities.data_classes.sns_event import SNSEvent
 
 from contracts.layout import object_key_from_event
 from notifier.model import ObjectRef
