@@ -168,7 +168,7 @@ def process_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]
     try:
         event_id = _post(rt, draft, remaining_s, log)
     except DatadogRefusedError as error:
-        _mark(rt, obj, log, refused=error.reason or str(error))
+        _mark(rt, obj, log, refused=f"HTTP {error.status}: {error.reason}")
         return "refused"
     _mark(rt, obj, log, event_id=event_id)
     logger.info("event posted", extra={**log, "event_id": event_id, "title": draft.title,

@@ -178,7 +178,7 @@ def test_a_400_marks_the_object_refused_counts_it_and_returns(archived, aws, htt
     assert invoke(s3_event(BUCKET, archived), clock) == {"objects": {URI: "refused"}}
 
     assert len(intake.received) == 1
-    assert tags_of(aws, archived) == {REFUSED_TAG: "Event too old: date_happened must be recent"}
+    assert tags_of(aws, archived) == {REFUSED_TAG: "HTTP 400: Event too old: date_happened must be recent"}
     assert published(capsys.readouterr().out) == {"ObjectsReceived": [1.0], EVENTS_FAILED: [1.0]}
     refused = line(caplog, "Datadog refused the event: the object is marked refused and not retried")
     assert (refused["object_key"], refused["status"]) == (archived, 400)
@@ -223,7 +223,7 @@ def test_a_second_413_marks_the_object_refused(aws, env, httpserver, clock, caps
     assert invoke(s3_event(BUCKET, DATA_KEY), clock) == {"objects": {URI: "refused"}}
 
     assert len(intake.received) == 2, "resent once, smaller; then not again"
-    assert tags_of(aws, DATA_KEY) == {REFUSED_TAG: "Payload too large"}
+    assert tags_of(aws, DATA_KEY) == {REFUSED_TAG: "HTTP 413: Payload too large"}
     assert published(capsys.readouterr().out) == {"ObjectsReceived": [1.0], EVENTS_FAILED: [1.0]}
     refused = line(caplog, "Datadog refused the event: the object is marked refused and not retried")
     assert refused["status"] == 413 and "second time with a smaller text" in refused["error"]

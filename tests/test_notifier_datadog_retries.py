@@ -438,5 +438,5 @@ def test_a_refused_event_marks_the_object_refused_and_returns(archive, httpserve
     outcome = notifier.handler(s3_event(BUCKET, DATA_KEY), FakeContext(clock, deadline=clock.now + 900.0))
 
     assert outcome == {"objects": {f"s3://{BUCKET}/{DATA_KEY}": "refused"}}
-    assert tags(archive) == {REFUSED_TAG: "Event too old"}
+    assert tags(archive) == {REFUSED_TAG: "HTTP 400: Event too old"}
     assert len(httpserver.log) == 1, "no retry can fix a 400"
