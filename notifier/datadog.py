@@ -205,6 +205,7 @@ def post_event(
     last = "no attempt"
     resent_smaller = False
     for attempt in range(1, policy.max_attempts + 1):
+        uncertain = False
         budget = remaining_s() - policy.safety_margin_s
         if budget < policy.min_request_s:
             break
@@ -223,12 +224,13 @@ def post_event(
         except urllib3.exceptions.HTTPError as error:
             last = f"{type(error).__name__}: {error}"
             delay = backoff(attempt, policy)
-            if may_have_arrived(error) and on_repeat is not None and attempt < policy.max_attempts:
-                on_repeat(last)
+            uncertain = may_have_arrived(error)
         if attempt == policy.max_attempts:
             break
         if delay + policy.min_request_s > remaining_s() - policy.safety_margin_s:
             break
+        if uncertain and on_repeat is not None:
+            on_repeat(last)
         sleep(delay)
     if last == "no attempt":
         # Not Datadog's doing: the invocation had used its time before the first request.

@@ -42,7 +42,7 @@ from tests.notifier_support import (  # noqa: F401 (the *_fixture names register
     scanner_batch,
     tags_of,
 )
-from tests.test_notifier_datadog_retries import DRAFT
+from tests.test_notifier_datadog_retries import DRAFT, SilentServer
 
 URI = f"s3://{BUCKET}/{DATA_KEY}"
 
@@ -279,3 +279,14 @@ def test_a_connection_never_made_is_retried_without_a_repeat_warning(clock):
                    remaining_s=lambda: context.get_remaining_time_in_millis() / 1000, sleep=clock.sleep,
                    policy=RetryPolicy(max_attempts=3), on_repeat=repeats.append)
     assert repeats == [] and clock.sleeps == [1.0, 2.0]
+
+
+def test_a_timed_out_request_is_warned_of_once_before_its_one_repeat_and_not_after_the_last(clock):
+    silent, repeats = SilentServer(), []
+    context = FakeContext(clock, deadline=clock.now + 900.0)
+    with pytest.raises(DatadogUnavailableError, match="ReadTimeoutError"):
+        post_event(events_api(silent.url, FAKE_KEY), DRAFT,
+                   remaining_s=lambda: context.get_remaining_time_in_millis() / 1000, sleep=clock.sleep,
+                   policy=RetryPolicy(max_attempts=2, request_timeout_s=0.2), on_repeat=repeats.append)
+    assert silent.connections() == 2
+    assert len(repeats) == 1 and "ReadTimeoutError" in repeats[0], "warned once: before the one repeat"
