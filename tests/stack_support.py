@@ -119,6 +119,8 @@ def _computed(typ: str, name: str, inputs: dict[str, Any], region: str = REGION)
     if typ == "aws:glue/catalogTable:CatalogTable":
         return {"arn": _arn("glue", f"table/{inputs.get('databaseName')}/{name}"),
                 "id": f"{ACCOUNT_ID}:{inputs.get('databaseName')}:{name}"}
+    if typ == "aws:dynamodb/table:Table":
+        return {"arn": _arn("dynamodb", f"table/{name}", region), "id": name}
     if typ == "aws:athena/workgroup:Workgroup":
         return {"arn": _arn("athena", f"workgroup/{name}"), "id": name}
     if typ == "aws:athena/namedQuery:NamedQuery":

@@ -278,7 +278,7 @@ def test_outputs_are_camel_case_and_complete(run) -> None:
         "bucketName", "deliveryStreamName", "deliveryStreamArn", "transformFunctionName",
         "notifierFunctionName", "logGroupName", "glueDatabaseName", "glueTableName", "athenaWorkgroupName",
         "athenaNamedQueryIds", "deadLetterQueueUrl", "datadogApiKeySecretArn", "flowLogIds",
-        "alarmTopicArn",
+        "alarmTopicArn", "baselineTableName",
     }
     assert set(result.exports) == expected
     assert all(re.fullmatch(r"[a-z][A-Za-z]*", key) for key in result.exports)
