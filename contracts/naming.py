@@ -77,7 +77,7 @@ class Names:
 
     @property
     def baseline_table(self) -> str:
-        """The baseline's DynamoDB table (3-255 of letters, digits, `_`, `-`, `.`): output baselineTableName."""
+        """The baseline's DynamoDB table (3-255 letters, digits, `_-.`): output baselineTableName."""
         return self._named("baseline")
 
     @property

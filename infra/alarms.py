@@ -211,7 +211,9 @@ class AlarmsArgs:
     """The stack keeps a baseline: alarm when the notifier cannot use it."""
 
 
-def checked_topic_arn(topic_arn: str, home_region: str | None, account: policies.Account) -> pulumi.Output[str]:
+def checked_topic_arn(
+    topic_arn: str, home_region: str | None, account: policies.Account,
+) -> pulumi.Output[str]:
     """alarmTopicArn, refused unless in the stack's region and partition (AlarmTopicRegionError).
 
     With aws:region the check runs as the program starts; without it, once the provider's region is

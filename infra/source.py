@@ -18,12 +18,21 @@ import pulumi_aws as aws
 
 from contracts.flowlog import subscription_filter_pattern
 from contracts.settings import FlowLogs
+from contracts.settings_flowlogs import tag_specifications
 from infra import policies
 
 # CloudWatch Logs rejects longer filter patterns.
 MAX_FILTER_PATTERN = 1024
 # One-minute aggregation: alerts within minutes rather than ten.
 AGGREGATION_SECONDS = 60
+
+
+def tag_field_specifications(flow_logs: FlowLogs) -> list[aws.ec2.FlowLogTagFieldSpecificationArgs] | None:
+    """flowLogTagKeys as the flow log's TagFieldSpecifications: which tag fills `${instance-tag}` and
+    `${interface-tag}` (their fields are already in the format). None without tag keys."""
+    specs = tag_specifications(flow_logs.tag_keys)
+    return [aws.ec2.FlowLogTagFieldSpecificationArgs(resource_type=resource_type, tag_keys=[key])
+            for resource_type, key in specs] or None
 
 
 @dataclass
@@ -188,6 +197,7 @@ class Source(pulumi.ComponentResource):
                 log_destination=log_group_arn,
                 iam_role_arn=role.arn,
                 log_format=args.flow_logs.format.text,
+                tag_field_specifications=tag_field_specifications(args.flow_logs),
                 max_aggregation_interval=AGGREGATION_SECONDS,
                 tags={**tags, "Name": f"rejected-flows-{args.stack}-{vpc_id}"},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *self._group()]),
@@ -214,6 +224,7 @@ class Source(pulumi.ComponentResource):
                 log_destination_type="kinesis-data-firehose",
                 log_destination=args.stream_arn,
                 log_format=args.flow_logs.format.text,
+                tag_field_specifications=tag_field_specifications(args.flow_logs),
                 max_aggregation_interval=AGGREGATION_SECONDS,
                 tags={**tags, "Name": f"rejected-flows-{args.stack}-{vpc_id}"},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on]),

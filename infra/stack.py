@@ -195,6 +195,7 @@ def build_monitors(
             workgroup=analytics.workgroup.name,
         ),
         volume_threshold=settings.alarms.datadog_monitor_threshold,
+        settings=settings.monitors,
         tags=(SOURCE_TAG, stack_tag(stack), *settings.notifications.datadog_tags,
               *(f"{key}:{value}" for key, value in settings.resource_tags.items())),
     ))

@@ -85,6 +85,7 @@ def _dashboard(name: str) -> dict[str, Any]:
 # The alarm topic and Datadog's resources: what their APIs compute.
 _OPERATIONS: dict[str, Callable[[str], dict[str, Any]]] = {
     "aws:sns/topic:Topic": lambda name: {"arn": _arn("sns", name), "id": _arn("sns", name)},
+    "aws:dynamodb/table:Table": lambda name: {"arn": _arn("dynamodb", f"table/{name}"), "id": name},
     "datadog:index/monitor:Monitor": _monitor,
     "datadog:index/dashboardJson:DashboardJson": _dashboard,
     "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter":
@@ -119,8 +120,6 @@ def _computed(typ: str, name: str, inputs: dict[str, Any], region: str = REGION)
     if typ == "aws:glue/catalogTable:CatalogTable":
         return {"arn": _arn("glue", f"table/{inputs.get('databaseName')}/{name}"),
                 "id": f"{ACCOUNT_ID}:{inputs.get('databaseName')}:{name}"}
-    if typ == "aws:dynamodb/table:Table":
-        return {"arn": _arn("dynamodb", f"table/{name}", region), "id": name}
     if typ == "aws:athena/workgroup:Workgroup":
         return {"arn": _arn("athena", f"workgroup/{name}"), "id": name}
     if typ == "aws:athena/namedQuery:NamedQuery":

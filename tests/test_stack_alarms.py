@@ -84,8 +84,9 @@ def expected_alarms(dlq_name: str, freshness: int) -> dict[str, tuple]:
         f"{PREFIX}-events-failed": ("RejectedFlows", "EventsFailed", {"service": NOTIFIER_SERVICE}, "Sum",
                                     300, 1, 1, "GreaterThanThreshold", 0, "notBreaching"),
         # The baseline (baselineDays 14 by default): DynamoDB failed, events went without verdicts.
-        f"{PREFIX}-baseline-unavailable": ("RejectedFlows", "BaselineUnavailable", {"service": NOTIFIER_SERVICE},
-                                           "Sum", 300, 1, 1, "GreaterThanThreshold", 0, "notBreaching"),
+        f"{PREFIX}-baseline-unavailable": ("RejectedFlows", "BaselineUnavailable",
+                                           {"service": NOTIFIER_SERVICE}, "Sum", 300, 1, 1,
+                                           "GreaterThanThreshold", 0, "notBreaching"),
     }
 
 
