@@ -70,16 +70,18 @@ class RunOptions:
 
 
 def handler_environment(settings: StackSettings, fmt: FlowLogFormat, names: Names,
-                        secret_arn: str) -> dict[str, str]:
+                        secret_arn: str, baseline_table: str | None = None) -> dict[str, str]:
     """Both handlers' variables as the stack writes them (contracts/lambdas.py), for a stack `local`.
 
     Both handlers run in this one process, so the variables are merged; POWERTOOLS_SERVICE_NAME, the one
-    they disagree on, is left out (each handler names its service itself). No baseline table here.
+    they disagree on, is left out (each handler names its service itself). With a `baseline_table` (a
+    stand-in table) the BASELINE_* variables follow the settings as the stack's do.
     """
     transform = transform_environment(replace(settings.flow_logs, format=fmt))
     notifier = notifier_environment(settings.notifications, STACK, NotifierResources[str](
         api_key_secret_arn=secret_arn, athena_database=names.athena_database,
         athena_table=names.athena_table, athena_workgroup=names.athena_workgroup,
+        baseline_table=baseline_table,
     ), settings.baseline)
     merged = {**transform, **notifier}
     merged.pop(env.POWERTOOLS_SERVICE_NAME)

@@ -186,3 +186,8 @@ def test_the_local_pipeline_runs_the_handlers_with_the_stacks_variables_and_time
     assert {k: v for k, v in local.items() if k not in resource_names} == {
         k: v for k, v in deployed.items() if k in local and k not in resource_names}
     assert local[env.DD_API_KEY_SECRET_ARN] == secret_arn and local[env.STACK_NAME] == "local"
+    with_table = pipeline.handler_environment(settings, settings.flow_logs.format,
+                                              LocalNames.for_run(settings, 1), secret_arn, "local-baseline")
+    assert {k: with_table[k] for k in BASELINE_VARIABLES - {env.BASELINE_TABLE}} == {
+        k: deployed[k] for k in BASELINE_VARIABLES - {env.BASELINE_TABLE}}
+    assert with_table[env.BASELINE_TABLE] == "local-baseline"
