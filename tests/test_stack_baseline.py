@@ -191,3 +191,18 @@ def test_the_local_pipeline_runs_the_handlers_with_the_stacks_variables_and_time
     assert {k: with_table[k] for k in BASELINE_VARIABLES - {env.BASELINE_TABLE}} == {
         k: deployed[k] for k in BASELINE_VARIABLES - {env.BASELINE_TABLE}}
     assert with_table[env.BASELINE_TABLE] == "local-baseline"
+
+
+def test_a_member_stack_names_what_was_hit_too() -> None:
+    import pulumi
+
+    from infra import program
+    from tests.collection_support import CENTRAL_DESTINATION
+
+    config = {"centralDestinationArn": CENTRAL_DESTINATION, "vpcIds": VPCS,
+              "flowLogTagKeys": '{"instance": "Name"}'}
+    run = run_program(lambda: program.run(pulumi.Config()), config, api_key=None)
+    (flow_log,) = run.of_type(FLOW_LOG)
+    assert flow_log.inputs["logFormat"] == RICH_FORMAT + " ${instance-tag}"
+    assert flow_log.inputs["tagFieldSpecifications"] == [{"resourceType": "instance", "tagKeys": ["Name"]}]
+    assert run.of_type(TABLE) == []  # the baseline lives with the central stack's notifier
