@@ -9,12 +9,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contracts import environment as env
 from contracts.environment import (
     DEFAULT_BASELINE_DAYS,
     DEFAULT_BASELINE_LEARNING_HOURS,
     DEFAULT_BASELINE_MAX_KEYS,
 )
 from contracts.flowlog import RICH_FORMAT, parse_format
+from contracts.lambdas import (
+    NOTIFIER,
+    TRANSFORM,
+    NotifierResources,
+    notifier_environment,
+    transform_environment,
+)
 from contracts.settings import (
     BaselineSettings,
     FlowLogTagKeys,
@@ -205,3 +213,43 @@ def test_a_topic_is_accepted_exactly_in_its_own_region(topic_region: str, stack_
         expected = f"topic in {topic_region} .* deploys to {stack_region}"
         with pytest.raises(AlarmTopicRegionError, match=expected):
             check_alarm_topic(topic, region=stack_region, partition=partition_of(stack_region))
+
+
+# --- each Lambda's environment (contracts/lambdas.py) -------------------------------------------------
+
+def _resources(table: str | None) -> NotifierResources[str]:
+    return NotifierResources[str](api_key_secret_arn="arn:secret", athena_database="db", athena_table="t",
+                                  athena_workgroup="wg", baseline_table=table)
+
+
+def test_the_transform_is_told_the_format_and_the_kept_actions() -> None:
+    settings = settings_from({"vpcIds": VPC, "flowLogTagKeys": '{"interface": "Name"}'})
+    assert transform_environment(settings.flow_logs) == {
+        env.FLOW_LOG_FORMAT: RICH_FORMAT + " ${interface-tag}", env.KEEP_ACTIONS: "REJECT",
+        env.POWERTOOLS_SERVICE_NAME: env.TRANSFORM_SERVICE,
+        env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
+    }
+
+
+def test_the_notifier_is_told_its_resources_and_with_a_table_the_baselines_settings() -> None:
+    settings = settings_from({"datadogTags": ["env:prod", "team:net"], "internalCidrs": ["192.0.2.0/24"],
+                              "baselineDays": 7, "baselineLearningHours": 0, "baselineMaxKeys": 300})
+    without = notifier_environment(settings.notifications, "prod", _resources(None), settings.baseline)
+    assert without == {
+        env.DD_SITE: "datadoghq.com", env.DD_API_KEY_SECRET_ARN: "arn:secret",
+        env.DD_TAGS: "env:prod,team:net",
+        env.ATHENA_DATABASE: "db", env.ATHENA_TABLE: "t", env.ATHENA_WORKGROUP: "wg", env.STACK_NAME: "prod",
+        env.INTERNAL_CIDRS: "192.0.2.0/24", env.POWERTOOLS_SERVICE_NAME: env.NOTIFIER_SERVICE,
+        env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
+    }
+    with_table = notifier_environment(settings.notifications, "prod", _resources("tbl"), settings.baseline)
+    assert with_table == {**without, env.BASELINE_TABLE: "tbl", env.BASELINE_DAYS: "7",
+                          env.BASELINE_LEARNING_HOURS: "0", env.BASELINE_MAX_KEYS: "300"}
+    off = settings_from({"baselineDays": 0}).baseline
+    unused = notifier_environment(settings.notifications, "prod", _resources("tbl"), off)
+    assert env.BASELINE_TABLE not in unused
+
+
+def test_both_functions_have_the_timeouts_the_stack_deploys() -> None:
+    assert (TRANSFORM.timeout_seconds, NOTIFIER.timeout_seconds) == (120, 120)
+    assert (TRANSFORM.handler, NOTIFIER.handler) == ("transform.handler.handler", "notifier.handler.handler")
