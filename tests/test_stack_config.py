@@ -1,4 +1,5 @@
-"""The stack's config surface: the example stack, the config table in docs/deploy.md, the processor-buffer arithmetic."""
+"""The stack's config surface: the example stack, the config table in docs/deploy.md, the processor-buffer
+arithmetic."""
 
 from __future__ import annotations
 
