@@ -31,7 +31,7 @@ from moto import mock_aws
 
 from bench.dynamo_counting import CountingClient, Usage, item_bytes
 from bench.notifier import FLOWS, START, _flow
-from contracts import environment as env
+from contracts.settings import defaults
 from local.baseline import create_table
 from notifier.baseline.settings import BaselineSettings
 from notifier.baseline.step import Baseline, KeyedSummariser, Observed, collector_for, summarise_and_assess
@@ -53,9 +53,9 @@ def dynamo_client() -> Any:
 def fresh_baseline(client: CountingClient, table: str = TABLE) -> Baseline:
     """A notifier's baseline (the stack's defaults) on a new, empty table."""
     create_table(client, table)
-    settings = BaselineSettings(table=table, days=env.DEFAULT_BASELINE_DAYS,
-                                learning_hours=env.DEFAULT_BASELINE_LEARNING_HOURS,
-                                max_keys=env.DEFAULT_BASELINE_MAX_KEYS)
+    stack = defaults().baseline  # the stack's defaults (Pulumi.yaml): baselineDays and the rest
+    settings = BaselineSettings(table=table, days=stack.days, learning_hours=stack.learning_hours,
+                                max_keys=stack.max_keys)
     return Baseline(settings, lambda: client)
 
 
@@ -175,7 +175,6 @@ def _keyed_pass(path: Path, networks: InternalNetworks, trace: bool = False) -> 
 def demo_objects(tmp: Path) -> list[Path]:
     """The archived objects of `make demo`'s default sample (two simulated days), in order."""
     from contracts.flowlog import parse_format
-    from contracts.settings import defaults
     from local.__main__ import DEFAULT_DAYS, DEFAULT_MINUTES, DEFAULT_SEED
     from local.pipeline import RunOptions, run
     from local.sample import stream_days

@@ -25,7 +25,9 @@ from moto import mock_aws
 from bench.week_traffic import HOUR_S, HourObject, Incident, incidents_within, week
 from contracts import environment as env
 from contracts.events import NEW_INTERNAL_KEY, flag_tag
-from local.baseline import baseline_environment, create_table
+from contracts.lambdas import NotifierResources, notifier_environment
+from contracts.settings import defaults
+from local.baseline import create_table
 from local.datadog import DatadogIntake
 from local.datadog import serve as serve_datadog
 from local.lambdas import LocalFunction, function_arn
@@ -92,13 +94,18 @@ def object_key(obj: HourObject) -> str:
 
 
 def _environment() -> dict[str, str | None]:
+    """The notifier's variables as the stack writes them (its defaults: a 14-day baseline, 24 learning
+    hours, 2,000 keys), the key given directly and AWS pointed at moto in-process."""
+    settings = defaults()
+    variables = notifier_environment(settings.notifications, "week", NotifierResources[str](
+        api_key_secret_arn="", athena_database="rejected_flows_week", athena_table="rejected_flows",
+        athena_workgroup="rejected-flows-week", baseline_table=TABLE), settings.baseline)
+    variables.pop(env.POWERTOOLS_SERVICE_NAME, None)
     return {
+        **variables,
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": None, "AWS_PROFILE": None,
-        env.DD_API_KEY: API_KEY, env.DD_API_KEY_SECRET_ARN: None, env.DD_TAGS: "",
-        env.ATHENA_DATABASE: "rejected_flows_week", env.ATHENA_TABLE: "rejected_flows",
-        env.ATHENA_WORKGROUP: "rejected-flows-week", env.STACK_NAME: "week", env.INTERNAL_CIDRS: "",
-        **baseline_environment(TABLE),
+        env.DD_API_KEY: API_KEY, env.DD_API_KEY_SECRET_ARN: None,
     }
 
 
@@ -153,7 +160,7 @@ def judge_week(store: Store, days: int = 7, seed: int = 2026) -> WeekResult:
     (the tests' in-memory store, which has DynamoDB's conditions): seconds instead of minutes."""
     started = time.monotonic()
     result = WeekResult(days, planted=incidents_within(days))
-    settings = load_baseline_settings(baseline_environment(TABLE))
+    settings = load_baseline_settings({k: v for k, v in _environment().items() if v is not None})
     assert settings is not None
     baseline = Baseline(settings, lambda: None, _store=store)  # type: ignore[arg-type]
     context = EventContext(stack="week", athena_table='"rejected_flows_week"."rejected_flows"')
