@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,13 +22,10 @@ class _Forwarder:
 
     def __init__(self) -> None:
         self.target: IO[str] | None = None
-        self.tap: list[str] | None = None
 
     def write(self, text: str) -> int:
         if self.target is not None:
             self.target.write(text)
-        if self.tap is not None:
-            self.tap.append(text)
         return len(text)
 
     def flush(self) -> None:
@@ -53,20 +50,28 @@ def lambda_log(path: str) -> Iterator[None]:
             LAMBDA_STDOUT.target = None
 
 
+class _Records(logging.Handler):
+    """Keeps the records a logger emits, with the fields the handler passed as `extra`."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append({**vars(record), "message": record.getMessage()})
+
+
 @contextlib.contextmanager
-def tapped() -> Iterator[list[dict[str, Any]]]:
-    """The JSON log records the handlers write meanwhile (as well as to `lambda.log`), filled on exit."""
-    records: list[dict[str, Any]] = []
-    chunks: list[str] = []
-    LAMBDA_STDOUT.tap = chunks
+def tapped(logger_name: str) -> Iterator[list[dict[str, Any]]]:
+    """The records the handler's logger (named after its service) emits meanwhile, whatever stream its
+    output goes to (`lambda.log`, or a test's capture when the handler was imported elsewhere first)."""
+    handler = _Records()
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
     try:
-        yield records
+        yield handler.records
     finally:
-        LAMBDA_STDOUT.tap = None
-        for line in "".join(chunks).splitlines():
-            if line.startswith("{"):
-                with contextlib.suppress(ValueError):
-                    records.append(json.loads(line))
+        logger.removeHandler(handler)
 
 
 @dataclass

@@ -240,7 +240,7 @@ def _notify(names: Names, services: LocalServices, notifier: LocalFunction, stat
     for written in stats.objects:
         before = len(services.datadog.events)
         try:
-            with tapped() as logged:
+            with tapped(env.NOTIFIER_SERVICE) as logged:
                 answer = notifier(s3_event(names.bucket, written.key, written.size, services.aws.region))
         except Exception as error:  # a failed async invocation: in AWS, Lambda retries it, then the DLQ
             summary.events.append(EventRecord(written.key, f"failed: {type(error).__name__}: {error}"))
