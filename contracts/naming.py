@@ -76,6 +76,11 @@ class Names:
         return self._named("flows")
 
     @property
+    def baseline_table(self) -> str:
+        """The baseline's DynamoDB table (3-255 letters, digits, `_-.`): output baselineTableName."""
+        return self._named("baseline")
+
+    @property
     def alarm_topic(self) -> str:
         """SNS topic names: letters, digits, hyphens and underscores, at most 256."""
         return self._named("alarms")

@@ -9,6 +9,7 @@ pipeline, the benchmarks and the tests read it directly.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -29,16 +30,15 @@ from contracts.collection import (
 )
 from contracts.environment import DATADOG_SITES
 from contracts.firehose import PROCESSOR_BUFFER_MB_RANGE
-from contracts.flowlog import (
-    DEFAULT_FORMAT,
-    RICH_FORMAT,
-    FlowLogFormat,
-    parse_format,
-    parse_keep_actions,
-)
+from contracts.flowlog import FlowLogFormat, parse_keep_actions
+from contracts.settings_flowlogs import flow_log_format, tag_keys, with_tag_fields
+from contracts.settings_groups import ALERT_ON_ANY, ALERT_ON_INTERNAL
 from contracts.settings_groups import AlarmSettings as AlarmSettings
+from contracts.settings_groups import BaselineSettings as BaselineSettings
 from contracts.settings_groups import Buffers as Buffers
 from contracts.settings_groups import FlowLogs as FlowLogs
+from contracts.settings_groups import FlowLogTagKeys as FlowLogTagKeys
+from contracts.settings_groups import MonitorSettings as MonitorSettings
 from contracts.settings_groups import Notifications as Notifications
 from contracts.settings_groups import Retention as Retention
 from contracts.settings_groups import StackSettings as StackSettings
@@ -86,12 +86,11 @@ def load_settings(get: Getter | None = None) -> StackSettings:
         """Every validator has one shape: (config key, raw value, limits...) -> the typed value."""
         return check(key, value(key), *limits)
 
-    log_group_name = read("logGroupName", _optional_text)
-    flow_logs = FlowLogs(
-        existing_log_group=log_group_name,
-        vpc_ids=read("vpcIds", _strings),
-        format=read("flowLogFormat", _flow_log_format, log_group_name),
-        keep_actions=read("keepActions", _keep_actions),
+    flow_logs = _flow_logs(read)
+    baseline = BaselineSettings(
+        days=read("baselineDays", _integer, 0, MAX_BASELINE_DAYS),
+        learning_hours=read("baselineLearningHours", _integer, 0, MAX_BASELINE_LEARNING_HOURS),
+        max_keys=read("baselineMaxKeys", _integer, 1, MAX_BASELINE_KEYS),
     )
     return StackSettings(
         flow_logs=flow_logs,
@@ -124,10 +123,103 @@ def load_settings(get: Getter | None = None) -> StackSettings:
         athena_scan_limit_mb=read("athenaScanLimitMb", _integer, 10),
         resource_tags=read("resourceTags", _key_values),
         collection=_collection(read, flow_logs),
+        baseline=baseline,
+        monitors=MonitorSettings(
+            notify=read("datadogNotify", _handles),
+            # Without a baseline no event carries new_internal: the monitor alerts on any internal source.
+            alert_on_internal=(read("alertOnInternal", _one_of, ALERT_ON_INTERNAL) if baseline.enabled
+                               else ALERT_ON_ANY),
+            alert_on_new_targets=read("alertOnNewTargets", _new_targets_alert, baseline),
+        ),
     )
 
 
 Reader = Callable[..., Any]
+
+# A key unseen for this long is new; DynamoDB's TTL deletes it a little later. A year bounds the table.
+MAX_BASELINE_DAYS = 366
+# Learning longer than the baseline's memory would never end on a quiet VPC: a week at most.
+MAX_BASELINE_LEARNING_HOURS = 7 * 24
+# DynamoDB BatchGetItem reads 100 keys a call: 20,000 keys is 200 calls, about the notifier's budget.
+MAX_BASELINE_KEYS = 20_000
+
+
+def _flow_logs(read: Reader) -> FlowLogs:
+    """logGroupName, vpcIds, flowLogFormat (with flowLogTagKeys' fields), keepActions, flowLogTagKeys."""
+    log_group_name = read("logGroupName", _optional_text)
+    vpc_ids = read("vpcIds", _strings)
+    keys = read("flowLogTagKeys", _parsed_object, tag_keys)
+    fmt = read("flowLogFormat", _parsed_format, log_group_name)
+    try:
+        fmt = with_tag_fields(fmt, keys, vpc_ids=vpc_ids, existing_log_group=log_group_name)
+    except ValueError as error:
+        raise SettingsError(f"config flowLogTagKeys: {error}") from error
+    return FlowLogs(
+        existing_log_group=log_group_name,
+        vpc_ids=vpc_ids,
+        format=fmt,
+        keep_actions=read("keepActions", _keep_actions),
+        tag_keys=keys,
+    )
+
+
+def _parsed_object(key: str, raw: Any, parse: Callable[[Mapping[str, Any]], Any]) -> Any:
+    """An object, given as one JSON string (`pulumi config set flowLogTagKeys '{"instance": "Name"}'`).
+
+    Pulumi.yaml can declare string, integer, boolean and array keys only (the project schema's
+    `simpleConfigType`, pulumi/pulumi sdk/go/common/workspace/project.json, checked 2026-12), so an
+    object key is declared a string; `config_getter` parses its JSON. Empty means no object.
+    """
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text:
+            raw = {}
+        else:
+            try:
+                raw = json.loads(text)
+            except ValueError as error:
+                raise SettingsError(f"config {key} must be a JSON object, got {raw!r}") from error
+    if not isinstance(raw, Mapping):
+        raise SettingsError(f"config {key} must be a JSON object, got {raw!r}")
+    return _parsed(key, raw, parse)
+
+
+def _parsed_format(key: str, raw: Any, existing_log_group: str | None) -> FlowLogFormat:
+    return flow_log_format(key, str(raw), existing_log_group, SettingsError)
+
+
+def _boolean(key: str, raw: Any) -> bool:
+    """true/false, as Pulumi types a boolean key, or the strings `pulumi config set` stores."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    raise SettingsError(f"config {key} must be true or false, got {raw!r}")
+
+
+def _new_targets_alert(key: str, raw: Any, baseline: BaselineSettings) -> bool:
+    wanted = _boolean(key, raw)
+    if wanted and not baseline.enabled:
+        raise SettingsError(
+            f"config {key} alerts on events tagged new_targets:true, which only a baseline posts: set "
+            "baselineDays above 0, or unset alertOnNewTargets"
+        )
+    return wanted
+
+
+# A Datadog notification handle: `@` and no spaces (`@slack-netsec`, `@pagerduty-oncall`, `@a@b.c`).
+_HANDLE = re.compile(r"@[^\s@][^\s]*")
+
+
+def _handles(key: str, raw: Any) -> tuple[str, ...]:
+    handles = _strings(key, raw)
+    for handle in handles:
+        if not _HANDLE.fullmatch(handle):
+            raise SettingsError(
+                f"config {key}: {handle!r} is not a Datadog notification handle: each starts with @ and "
+                'has no spaces, e.g. ["@slack-netsec", "@pagerduty-oncall", "@oncall@example.com"]'
+            )
+    return tuple(dict.fromkeys(handles))
 
 
 def _collection(read: Reader, flow_logs: FlowLogs) -> Collection:
@@ -166,13 +258,6 @@ def _parsed(key: str, raw: Any, parse: Callable[[Any], Any]) -> Any:
 
 def _optional_text(key: str, raw: Any) -> str | None:
     return str(raw).strip() or None
-
-
-def _flow_log_format(key: str, raw: Any, existing_log_group: str | None) -> FlowLogFormat:
-    """Empty means the rich format for flow logs the stack creates, AWS's default for an existing group."""
-    text = str(raw).strip() or (RICH_FORMAT if existing_log_group is None else DEFAULT_FORMAT)
-    flow_log_format: FlowLogFormat = _parsed(key, text, parse_format)
-    return flow_log_format
 
 
 def _integer(key: str, raw: Any, low: int | None = None, high: int | None = None) -> int:

@@ -5,10 +5,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contracts.collection import Collection
 from contracts.flowlog import FlowLogFormat
+
+
+@dataclass(frozen=True)
+class FlowLogTagKeys:
+    """flowLogTagKeys: the tag key shown in `${instance-tag}` and in `${interface-tag}` (None: not shown)."""
+
+    instance: str | None = None
+    interface: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.instance is not None or self.interface is not None
 
 
 @dataclass(frozen=True)
@@ -20,7 +31,10 @@ class FlowLogs:
     vpc_ids: tuple[str, ...]
     """VPCs the stack creates flow logs for."""
     format: FlowLogFormat
+    """The format of every flow line: flowLogFormat, plus the tag fields flowLogTagKeys adds."""
     keep_actions: frozenset[str]
+    tag_keys: FlowLogTagKeys = field(default_factory=FlowLogTagKeys)
+    """flowLogTagKeys: which tag of the instance and of the interface created flow logs carry."""
 
     @property
     def keep_actions_env(self) -> str:
@@ -83,6 +97,37 @@ class AlarmSettings:
     datadog_monitor_threshold: int
 
 
+# alertOnInternal: what the internal monitor alerts on.
+ALERT_ON_NEW = "new"
+ALERT_ON_ANY = "any"
+ALERT_ON_INTERNAL = (ALERT_ON_NEW, ALERT_ON_ANY)
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """The Datadog monitors (with a datadogAppKey): whom they notify and what they alert on."""
+
+    notify: tuple[str, ...] = ()
+    """datadogNotify: notification handles (`@slack-netsec`) written into every monitor's message."""
+    alert_on_internal: str = ALERT_ON_ANY
+    """alertOnInternal as it applies: `new` (new_internal:true) or `any` (internal_sources:true)."""
+    alert_on_new_targets: bool = False
+    """alertOnNewTargets: a monitor on new_targets:true."""
+
+
+@dataclass(frozen=True)
+class BaselineSettings:
+    """The baseline of what was seen (baselineDays 0: none, and today's events exactly)."""
+
+    days: int
+    learning_hours: int
+    max_keys: int
+
+    @property
+    def enabled(self) -> bool:
+        return self.days > 0
+
+
 @dataclass(frozen=True)
 class StackSettings:
     flow_logs: FlowLogs
@@ -94,6 +139,8 @@ class StackSettings:
     athena_scan_limit_mb: int
     resource_tags: dict[str, str]
     collection: Collection
+    baseline: BaselineSettings
+    monitors: MonitorSettings
 
     @property
     def creates_log_group(self) -> bool:

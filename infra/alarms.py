@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from contracts import metrics
 from contracts.naming import Names
 from contracts.settings import AlarmSettings, Buffers
+from contracts.settings_checks import check_alarm_topic, partition_of
 from infra import policies
 
 # Firehose needs, for a record, at most: the processor buffer (it waits up to processorBufferSeconds
@@ -74,7 +75,7 @@ class Watched:
 
 
 def alarm_specs(watched: Watched, *, archive_buffer_seconds: int, processor_buffer_seconds: int,
-                silence_alarm_hours: int) -> list[AlarmSpec]:
+                silence_alarm_hours: int, baseline: bool = False) -> list[AlarmSpec]:
     stream = {"DeliveryStreamName": watched.stream_name}
     freshness = freshness_threshold_seconds(archive_buffer_seconds, processor_buffer_seconds)
     specs = [
@@ -89,16 +90,18 @@ def alarm_specs(watched: Watched, *, archive_buffer_seconds: int, processor_buff
         ),
         AlarmSpec(
             "firehose-processing",
-            f"Firehose {watched.stream_name} could not invoke the transform successfully for 10 minutes: "
-            "batches are retried, then kept under errors/processing-failed/. Check the transform's "
-            "logs and errors/ (replay them once fixed).",
+            f"Firehose {watched.stream_name} failed to invoke the transform at least once in each of two "
+            "consecutive 5-minute periods (ExecuteProcessing.Success averaged below 1 in both): failed "
+            "batches are retried, then kept under errors/processing-failed/. Check the transform's logs "
+            "and errors/ (replay them once fixed).",
             "AWS/Firehose", "ExecuteProcessing.Success", stream, "Average", 1, LESS, NOT_BREACHING,
             evaluation_periods=2, datapoints_to_alarm=2,
         ),
         AlarmSpec(
             "firehose-delivery",
-            f"Firehose {watched.stream_name} failed to write to the archive bucket for 10 minutes: "
-            "check the delivery role, the bucket policy and the stream's error log group.",
+            f"Firehose {watched.stream_name} failed to write to the archive bucket at least once in each of "
+            "two consecutive 5-minute periods (DeliveryToS3.Success averaged below 1 in both): check the "
+            "delivery role, the bucket policy and the stream's error log group.",
             "AWS/Firehose", "DeliveryToS3.Success", stream, "Average", 1, LESS, NOT_BREACHING,
             evaluation_periods=2, datapoints_to_alarm=2,
         ),
@@ -149,6 +152,16 @@ def alarm_specs(watched: Watched, *, archive_buffer_seconds: int, processor_buff
             NOT_BREACHING,
         ),
     ]
+    if baseline:
+        specs.append(AlarmSpec(
+            "baseline-unavailable",
+            "The notifier could not read or write the baseline (DynamoDB failed, throttled or refused "
+            "access): events went out without verdicts, tagged baseline:unavailable, and the new_* "
+            "monitors cannot see them. Read the notifier's baseline log lines and the table's metrics "
+            "(throttles, the role's dynamodb permissions).",
+            metrics.NAMESPACE, metrics.BASELINE_UNAVAILABLE, metrics.notifier_dimensions(), "Sum", 0,
+            GREATER, NOT_BREACHING,
+        ))
     if silence_alarm_hours:
         specs.append(AlarmSpec(
             "silence",
@@ -192,6 +205,25 @@ class AlarmsArgs:
     """Firehose's buffering: how long records may wait before the freshness alarm."""
     account: policies.Account
     tags: Mapping[str, str] = field(default_factory=dict)
+    home_region: str | None = None
+    """The stack's region from its config (aws:region), when set; else the provider's is looked up."""
+    baseline: bool = False
+    """The stack keeps a baseline: alarm when the notifier cannot use it."""
+
+
+def checked_topic_arn(
+    topic_arn: str, home_region: str | None, account: policies.Account,
+) -> pulumi.Output[str]:
+    """alarmTopicArn, refused unless in the stack's region and partition (AlarmTopicRegionError).
+
+    With aws:region the check runs as the program starts; without it, once the provider's region is
+    looked up (still before any resource is created or changed).
+    """
+    if home_region is not None:
+        return pulumi.Output.from_input(
+            check_alarm_topic(topic_arn, region=home_region, partition=partition_of(home_region)))
+    return pulumi.Output.all(account.region, account.partition).apply(
+        lambda where: check_alarm_topic(topic_arn, region=where[0], partition=where[1]))
 
 
 class Alarms(pulumi.ComponentResource):
@@ -210,7 +242,8 @@ class Alarms(pulumi.ComponentResource):
         self.topic: aws.sns.Topic | None = None
         self.topic_policy: aws.sns.TopicPolicy | None = None
         if args.settings.topic_arn:
-            self.topic_arn: pulumi.Output[str] = pulumi.Output.from_input(args.settings.topic_arn)
+            self.topic_arn: pulumi.Output[str] = checked_topic_arn(
+                args.settings.topic_arn, args.home_region, args.account)
         else:
             self.topic = aws.sns.Topic(f"{name}-topic", name=args.names.alarm_topic, tags=tags, opts=child)
             self.topic_arn = self.topic.arn
@@ -227,7 +260,7 @@ class Alarms(pulumi.ComponentResource):
         specs = alarm_specs(
             args.watched, archive_buffer_seconds=args.buffers.archive_seconds,
             processor_buffer_seconds=args.buffers.processor_seconds,
-            silence_alarm_hours=args.settings.silence_hours,
+            silence_alarm_hours=args.settings.silence_hours, baseline=args.baseline,
         )
         # Alarms wait for the topic policy: CloudWatch's first publish must be allowed.
         after_policy = pulumi.ResourceOptions(

@@ -3,8 +3,11 @@
 A log group can only subscribe to a destination in its own region, while the destination may point at
 a stream in another region ("Cross-account cross-Region log data sharing using Firehose", CloudWatch
 Logs user guide, checked 2026-11). So the central stack creates one destination in its own region and
-one in each of `sourceRegions`, each through an explicit provider for that region, all pointing at the
-one delivery stream. Each has
+one in each of `sourceRegions`, all pointing at the one delivery stream. The other regions' destinations
+and policies go through the stack's one default provider with pulumi-aws 7's per-resource `region`
+("enhanced region support"): an explicit provider would ignore every `aws:*` stack setting (profile,
+assumeRoles, allowedAccountIds, defaultTags) by design (pulumi/pulumi-aws#1307, checked 2026-12). Each
+has
 
 - a role CloudWatch Logs assumes to put records into the stream, trusted only for the source accounts'
   log groups of that region (and this account's, for the test message CloudWatch Logs sends when the
@@ -12,7 +15,10 @@ one delivery stream. Each has
   ("Step 2: Create a destination", same guide);
 - an access policy letting exactly the source accounts (or, with an organisation, any principal whose
   `aws:PrincipalOrgID` is it, as in AWS's "Updating an existing cross-account subscription" example)
-  call `logs:PutSubscriptionFilter` on that destination.
+  call `logs:PutSubscriptionFilter` on that destination. Turning an account-list policy into an
+  organisation policy needs PutDestinationPolicy's `forceUpdate` (CloudWatch Logs API reference,
+  PutDestinationPolicy, checked 2026-12): every organisation policy is written with it, so switching a
+  stack from `sourceAccountIds` to `organizationId` works.
 """
 
 from __future__ import annotations
@@ -95,12 +101,8 @@ class Collection(pulumi.ComponentResource):
     def _destination(
         self, name: str, args: CollectionArgs, region: str | None,
     ) -> aws.cloudwatch.LogDestination:
-        """One region's destination; None is the stack's own region (the default provider)."""
+        """One region's destination; None is the stack's own region (the provider's)."""
         suffix = region or "home"
-        provider = None
-        if region is not None:
-            provider = aws.Provider(f"{name}-provider-{region}", region=region,
-                                    opts=pulumi.ResourceOptions(parent=self))
         role, role_policy = policies.role(
             f"{name}-{suffix}-role",
             destination_trust(args, region if region is not None else args.account.region),
@@ -112,21 +114,23 @@ class Collection(pulumi.ComponentResource):
             tags=args.tags,
             parent=self,
         )
-        in_region = pulumi.ResourceOptions(parent=self, provider=provider)
         destination = aws.cloudwatch.LogDestination(
             f"{name}-{suffix}-destination",
             name=args.destination_name,
             role_arn=role.arn,
             target_arn=args.stream_arn,
             tags=dict(args.tags),
+            region=region,
             # CloudWatch Logs test-delivers through the role when the destination is created.
-            opts=pulumi.ResourceOptions.merge(in_region, pulumi.ResourceOptions(
-                depends_on=[role_policy, *args.depends_on])),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *args.depends_on]),
         )
         aws.cloudwatch.LogDestinationPolicy(
             f"{name}-{suffix}-destination-policy",
             destination_name=destination.name,
             access_policy=destination_access_policy(args, destination.arn),
-            opts=in_region,
+            # Needed to replace an account-list policy by an organisation policy; harmless otherwise.
+            force_update=True if args.organization_id is not None else None,
+            region=region,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         return destination

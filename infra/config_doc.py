@@ -14,7 +14,7 @@ def _default(spec: dict[str, Any]) -> str:
     value = spec["default"]
     if value == "" or value == []:
         return "*(empty)*"
-    return f"`{json.dumps(value) if isinstance(value, list) else value}`"
+    return f"`{json.dumps(value) if isinstance(value, list | bool) else value}`"
 
 
 def config_table() -> str:

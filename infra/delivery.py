@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from contracts import environment as env
 from contracts.collection import LOG_DELIVERY_TAG
 from contracts.firehose import (
     PROCESSOR_BUFFER_MB_DEFAULT,
@@ -16,16 +15,15 @@ from contracts.firehose import (
     PROCESSOR_RETRIES,
 )
 from contracts.flowlog import parse_format, unknown_fields
+from contracts.lambdas import TRANSFORM, transform_environment
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX
 from contracts.settings import Buffers, FlowLogs
 from infra import policies
 from infra.functions import FunctionArgs, python_function
 from infra.packaging import LambdaPackage
 
-# Firehose invokes the processor for up to 5 minutes; a batch plus re-ingestion needs well under 2.
-TRANSFORM_TIMEOUT_SECONDS = 120
-# CPU scales with memory: 512 MB keeps a 0.25 MB (compressed) batch well under a second.
-TRANSFORM_MEMORY_MB = 512
+# The transform's handler, memory and timeout (contracts/lambdas.py, shared with the local pipeline).
+TRANSFORM_MEMORY_MB = TRANSFORM.memory_mb
 ERROR_LOG_STREAM = "DestinationDelivery"
 
 
@@ -69,19 +67,14 @@ class Delivery(pulumi.ComponentResource):
 
         self.transform = python_function(f"{name}-transform", FunctionArgs(
             function_name=args.transform_function_name,
-            handler="transform.handler.handler",
+            handler=TRANSFORM.handler,
             package=args.package,
             architecture=args.architecture,
-            memory_mb=TRANSFORM_MEMORY_MB,
-            timeout_seconds=TRANSFORM_TIMEOUT_SECONDS,
+            memory_mb=TRANSFORM.memory_mb,
+            timeout_seconds=TRANSFORM.timeout_seconds,
             log_retention_days=args.log_retention_days,
             account=args.account,
-            environment={
-                env.FLOW_LOG_FORMAT: args.flow_logs.format.text,
-                env.KEEP_ACTIONS: args.flow_logs.keep_actions_env,
-                env.POWERTOOLS_SERVICE_NAME: env.TRANSFORM_SERVICE,
-                env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
-            },
+            environment=transform_environment(args.flow_logs),
             # Re-ingesting what does not fit the 6 MB response back into this stream.
             statements=[policies.statement(["firehose:PutRecordBatch"], [self.stream_arn], sid="Reingest")],
             description="Firehose processor: keeps the flows of KEEP_ACTIONS as NDJSON",

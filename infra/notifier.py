@@ -8,17 +8,15 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from contracts import environment as env
+from contracts.baseline import NOTIFIER_TABLE_ACTIONS
+from contracts.lambdas import NOTIFIER, NotifierResources, notifier_environment
 from contracts.layout import DATA_PREFIX, ERROR_PREFIX
-from contracts.settings import Notifications
+from contracts.settings import BaselineSettings, Notifications
 from infra import policies
 from infra.functions import FunctionArgs, python_function
 from infra.packaging import LambdaPackage
 
-# Posting one event takes well under a second; the rest is room for Datadog's 429/5xx backoff.
-NOTIFIER_TIMEOUT_SECONDS = 120
-# The object is streamed line by line: memory does not grow with it.
-NOTIFIER_MEMORY_MB = 256
+# The notifier's handler, memory and timeout: contracts/lambdas.py (shared with the local pipeline).
 # SQS keeps a message at most 14 days: the longest time to notice and redrive a failed notification.
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 # Objects the notifier reads and marks (the archive layout's prefixes, contracts/layout.py).
@@ -43,6 +41,18 @@ class NotifierArgs:
     log_retention_days: int
     account: policies.Account
     tags: Mapping[str, str] = field(default_factory=dict)
+    baseline: BaselineSettings | None = None
+    """The baseline's days, learning hours and keys per object; None or 0 days: no baseline."""
+    baseline_table_name: pulumi.Input[str] | None = None
+    baseline_table_arn: pulumi.Input[str] | None = None
+    """The baseline's table: the notifier's role is the only one granted it."""
+
+
+def baseline_statements(table_arn: pulumi.Input[str] | None) -> list[dict[str, object]]:
+    """Exactly the notifier's item actions (contracts/baseline.py) on the one table, or none."""
+    if table_arn is None:
+        return []
+    return [policies.statement(list(NOTIFIER_TABLE_ACTIONS), [table_arn], sid="UseBaseline")]
 
 
 class Notifier(pulumi.ComponentResource):
@@ -76,25 +86,24 @@ class Notifier(pulumi.ComponentResource):
         objects = [pulumi.Output.concat(args.bucket_arn, "/", prefix, "*") for prefix in NOTIFIED_PREFIXES]
         self.built = python_function(f"{name}-notifier", FunctionArgs(
             function_name=args.function_name,
-            handler="notifier.handler.handler",
+            handler=NOTIFIER.handler,
             package=args.package,
             architecture=args.architecture,
-            memory_mb=NOTIFIER_MEMORY_MB,
-            timeout_seconds=NOTIFIER_TIMEOUT_SECONDS,
+            memory_mb=NOTIFIER.memory_mb,
+            timeout_seconds=NOTIFIER.timeout_seconds,
             log_retention_days=args.log_retention_days,
             account=args.account,
-            environment={
-                env.DD_SITE: args.notifications.datadog_site,
-                env.DD_API_KEY_SECRET_ARN: self.secret.arn,
-                env.DD_TAGS: ",".join(args.notifications.datadog_tags),
-                env.ATHENA_DATABASE: args.athena_database,
-                env.ATHENA_TABLE: args.athena_table,
-                env.ATHENA_WORKGROUP: args.athena_workgroup,
-                env.STACK_NAME: args.stack,
-                env.INTERNAL_CIDRS: args.notifications.internal_cidrs_env,
-                env.POWERTOOLS_SERVICE_NAME: env.NOTIFIER_SERVICE,
-                env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
-            },
+            environment=notifier_environment(
+                args.notifications, args.stack,
+                NotifierResources[pulumi.Input[str]](
+                    api_key_secret_arn=self.secret.arn,
+                    athena_database=args.athena_database,
+                    athena_table=args.athena_table,
+                    athena_workgroup=args.athena_workgroup,
+                    baseline_table=args.baseline_table_name,
+                ),
+                args.baseline,
+            ),
             statements=[
                 # Read the object, and tag it once Datadog accepted its event (at most one event each).
                 policies.statement(["s3:GetObject", "s3:GetObjectTagging", "s3:PutObjectTagging"], objects,
@@ -106,6 +115,7 @@ class Notifier(pulumi.ComponentResource):
                 policies.statement(["secretsmanager:GetSecretValue"], [self.secret.arn], sid="ReadApiKey"),
                 # Lambda's on-failure destination sends with the function's own role.
                 policies.statement(["sqs:SendMessage"], [self.dead_letter_queue.arn], sid="DeadLetter"),
+                *baseline_statements(args.baseline_table_arn),
             ],
             description="Posts one Datadog event per archived object",
             tags=tags,

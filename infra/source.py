@@ -18,12 +18,21 @@ import pulumi_aws as aws
 
 from contracts.flowlog import subscription_filter_pattern
 from contracts.settings import FlowLogs
+from contracts.settings_flowlogs import tag_specifications
 from infra import policies
 
 # CloudWatch Logs rejects longer filter patterns.
 MAX_FILTER_PATTERN = 1024
 # One-minute aggregation: alerts within minutes rather than ten.
 AGGREGATION_SECONDS = 60
+
+
+def tag_field_specifications(flow_logs: FlowLogs) -> list[aws.ec2.FlowLogTagFieldSpecificationArgs] | None:
+    """flowLogTagKeys as the flow log's TagFieldSpecifications: which tag fills `${instance-tag}` and
+    `${interface-tag}` (their fields are already in the format). None without tag keys."""
+    specs = tag_specifications(flow_logs.tag_keys)
+    return [aws.ec2.FlowLogTagFieldSpecificationArgs(resource_type=resource_type, tag_keys=[key])
+            for resource_type, key in specs] or None
 
 
 @dataclass
@@ -77,7 +86,8 @@ class Source(pulumi.ComponentResource):
             assert log_group_arn is not None
             self.flow_logs = self._flow_logs(name, args, log_group_arn, tags)
         if self.log_group_name is not None:
-            self.subscription = self._subscribe(name, args, self.log_group_name, tags)
+            assert log_group_arn is not None
+            self.subscription = self._subscribe(name, args, self.log_group_name, log_group_arn, tags)
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
@@ -88,7 +98,8 @@ class Source(pulumi.ComponentResource):
         }
 
     def _subscribe(
-        self, name: str, args: SourceArgs, log_group_name: pulumi.Output[str], tags: dict[str, str],
+        self, name: str, args: SourceArgs, log_group_name: pulumi.Output[str],
+        log_group_arn: pulumi.Input[str], tags: dict[str, str],
     ) -> aws.cloudwatch.LogSubscriptionFilter:
         """The REJECT subscription: to this stack's stream, or (a member) to the central destination.
 
@@ -96,11 +107,14 @@ class Source(pulumi.ComponentResource):
         condition for subscriptions: any log group of this account and region (the ARN carries the
         account, so no separate aws:SourceAccount key is needed).
 
-        To a destination the role grants only logs:PutLogEvents on it. AWS requires such a role on the
+        To a destination the role grants only logs:PutLogEvents on the sender's own group,
+        `arn:<partition>:logs:<region>:<account>:log-group:<group>:*`. AWS requires such a role on the
         filter when the destination's policy grants an organisation and the group holds vended logs
         such as flow logs: CloudWatch Logs assumes it to check that this account may send to the
         destination ("Step 2: (Only if using an organization) Create an IAM role", CloudWatch Logs user
-        guide, checked 2026-11). AWS's "Updating an existing cross-account subscription" adds it to
+        guide; awsdocs/amazon-cloudwatch-logs-user-guide `doc_source/CreateSubscriptionFilter-IAMrole.md`,
+        checked 2026-12). PutLogEvents has one resource type, the log stream: a grant on the destination's
+        ARN would grant nothing. AWS's "Updating an existing cross-account subscription" adds it to
         filters before a policy switches from account ids to the organisation, so it is harmless with
         a policy listing accounts: the member stack always carries it and works with either.
         """
@@ -114,7 +128,7 @@ class Source(pulumi.ComponentResource):
         destination_arn: pulumi.Input[str]
         if args.central_destination_arn is not None:
             destination_arn = args.central_destination_arn
-            grant = policies.statement(["logs:PutLogEvents"], [destination_arn],
+            grant = policies.statement(["logs:PutLogEvents"], [pulumi.Output.concat(log_group_arn, ":*")],
                                        sid="SendToCentralDestination")
             description = "CloudWatch Logs checks this account may send flow logs to the central destination"
             after: list[pulumi.Resource] = []
@@ -183,6 +197,7 @@ class Source(pulumi.ComponentResource):
                 log_destination=log_group_arn,
                 iam_role_arn=role.arn,
                 log_format=args.flow_logs.format.text,
+                tag_field_specifications=tag_field_specifications(args.flow_logs),
                 max_aggregation_interval=AGGREGATION_SECONDS,
                 tags={**tags, "Name": f"rejected-flows-{args.stack}-{vpc_id}"},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *self._group()]),
@@ -209,6 +224,7 @@ class Source(pulumi.ComponentResource):
                 log_destination_type="kinesis-data-firehose",
                 log_destination=args.stream_arn,
                 log_format=args.flow_logs.format.text,
+                tag_field_specifications=tag_field_specifications(args.flow_logs),
                 max_aggregation_interval=AGGREGATION_SECONDS,
                 tags={**tags, "Name": f"rejected-flows-{args.stack}-{vpc_id}"},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on]),

@@ -15,6 +15,7 @@ from infra import policies
 from infra.alarms import Alarms, AlarmsArgs, Watched
 from infra.analytics import Analytics, AnalyticsArgs
 from infra.archive import ATHENA_RESULTS_PREFIX, Archive, ArchiveArgs
+from infra.baseline import Baseline, BaselineArgs
 from infra.collection import Collection, CollectionArgs
 from infra.delivery import Delivery, DeliveryArgs
 from infra.monitors import Monitors, MonitorsArgs, Where
@@ -50,11 +51,12 @@ class Pipeline:
     collection: Collection | None = None
     alarms: Alarms | None = None
     monitors: Monitors | None = None
+    baseline: Baseline | None = None
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """Stack outputs (camelCase like the config keys): each component's own, named once there."""
         components = (self.collection, self.archive, self.delivery, self.notifier, self.source,
-                      self.analytics, self.alarms, self.monitors)
+                      self.analytics, self.alarms, self.monitors, self.baseline)
         merged: dict[str, pulumi.Input[object]] = {}
         for component in components:
             if component is not None:
@@ -114,6 +116,9 @@ def build_pipeline(
         tags=tags,
         flow_logs_to_firehose=settings.collection.flow_logs_to_firehose,
     ))
+    baseline = None
+    if settings.baseline.enabled:
+        baseline = Baseline("baseline", BaselineArgs(table_name=names.baseline_table, tags=tags))
     notifier = Notifier("notifier", NotifierArgs(
         function_name=names.notifier_function,
         bucket_name=bucket.bucket,
@@ -129,6 +134,9 @@ def build_pipeline(
         log_retention_days=settings.retention.log_days,
         account=account,
         tags=tags,
+        baseline=settings.baseline,
+        baseline_table_name=baseline.table.name if baseline else None,
+        baseline_table_arn=baseline.table.arn if baseline else None,
     ))
     collection = None
     if settings.collection.has_destinations:
@@ -155,9 +163,11 @@ def build_pipeline(
         buffers=settings.buffers,
         account=account,
         tags=tags,
+        home_region=aws.config.region,
+        baseline=settings.baseline.enabled,
     ))
     monitors = build_monitors(settings, stack, datadog_api_key, datadog_app_key, archive, analytics, delivery)
-    return Pipeline(archive, analytics, delivery, source, notifier, collection, alarms, monitors)
+    return Pipeline(archive, analytics, delivery, source, notifier, collection, alarms, monitors, baseline)
 
 
 def build_monitors(
@@ -185,6 +195,7 @@ def build_monitors(
             workgroup=analytics.workgroup.name,
         ),
         volume_threshold=settings.alarms.datadog_monitor_threshold,
+        settings=settings.monitors,
         tags=(SOURCE_TAG, stack_tag(stack), *settings.notifications.datadog_tags,
               *(f"{key}:{value}" for key, value in settings.resource_tags.items())),
     ))

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -27,6 +27,13 @@ from tqdm import tqdm
 
 from contracts import environment as env
 from contracts.flowlog import FlowLogFormat, subscription_filter_pattern
+from contracts.lambdas import (
+    NOTIFIER,
+    TRANSFORM,
+    NotifierResources,
+    notifier_environment,
+    transform_environment,
+)
 from contracts.settings import StackSettings
 from local import query
 from local.archive import mirror
@@ -41,8 +48,9 @@ from local.stack import STACK, Names, patched_environ, stream_config
 from local.subscription import FilterCounts, compile_pattern, deliveries, filter_lines
 from local.summary import EventRecord, RunSummary
 
-TRANSFORM_TIMEOUT_S = 120.0
-NOTIFIER_TIMEOUT_S = 60.0
+# The deployed functions' timeouts (contracts/lambdas.py): a run fails where `pulumi up`'s would.
+TRANSFORM_TIMEOUT_S = float(TRANSFORM.timeout_seconds)
+NOTIFIER_TIMEOUT_S = float(NOTIFIER.timeout_seconds)
 PROGRESS_DELAY_S = 2.0  # a progress bar appears only for runs that take longer than this
 CLOUDWATCH, FIREHOSE = "cloudwatch", "firehose"
 
@@ -61,9 +69,27 @@ class RunOptions:
     replay_format: str | None = None  # after delivery, replay errors/ with the transform set to this format
 
 
+def handler_environment(settings: StackSettings, fmt: FlowLogFormat, names: Names,
+                        secret_arn: str, baseline_table: str | None = None) -> dict[str, str]:
+    """Both handlers' variables as the stack writes them (contracts/lambdas.py), for a stack `local`.
+
+    Both handlers run in this one process, so the variables are merged; POWERTOOLS_SERVICE_NAME, the one
+    they disagree on, is left out (each handler names its service itself). With a `baseline_table` (a
+    stand-in table) the BASELINE_* variables follow the settings as the stack's do.
+    """
+    transform = transform_environment(replace(settings.flow_logs, format=fmt))
+    notifier = notifier_environment(settings.notifications, STACK, NotifierResources[str](
+        api_key_secret_arn=secret_arn, athena_database=names.athena_database,
+        athena_table=names.athena_table, athena_workgroup=names.athena_workgroup,
+        baseline_table=baseline_table,
+    ), settings.baseline)
+    merged = {**transform, **notifier}
+    merged.pop(env.POWERTOOLS_SERVICE_NAME)
+    return merged
+
+
 def lambda_environment(options: RunOptions, names: Names, services: LocalServices,
                        secret_arn: str) -> dict[str, str | None]:
-    settings = options.settings
     # A user's own per-service endpoints would send the handlers elsewhere; only ours apply here.
     stray = {name: None for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")}
     return {
@@ -71,21 +97,10 @@ def lambda_environment(options: RunOptions, names: Names, services: LocalService
         **without_profile(),
         **services.aws.environment(),
         "AWS_ENDPOINT_URL_FIREHOSE": services.firehose_url,
-        # Transform (docs/architecture.md, The transform).
-        env.FLOW_LOG_FORMAT: options.fmt.text,
-        env.KEEP_ACTIONS: settings.flow_logs.keep_actions_env,
+        **handler_environment(options.settings, options.fmt, names, secret_arn),
         # Notifier: the key comes from Secrets Manager as in the stack, only the URL differs.
-        env.DD_SITE: settings.notifications.datadog_site,
         env.DD_API_URL: services.datadog_url,
-        env.DD_API_KEY_SECRET_ARN: secret_arn,
         env.DD_API_KEY: None,
-        env.DD_TAGS: ",".join(settings.notifications.datadog_tags),
-        env.ATHENA_DATABASE: names.athena_database,
-        env.ATHENA_TABLE: names.athena_table,
-        env.ATHENA_WORKGROUP: names.athena_workgroup,
-        env.STACK_NAME: STACK,
-        env.INTERNAL_CIDRS: settings.notifications.internal_cidrs_env,
-        env.POWERTOOLS_METRICS_NAMESPACE: env.METRICS_NAMESPACE,
     }
 
 

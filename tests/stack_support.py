@@ -50,7 +50,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
             provider_id = f"{args.name}-id"
             self.provider_regions[provider_id] = inputs.get("region", REGION)
             return provider_id, inputs
-        region = self.provider_regions.get((args.provider or "").rsplit("::", 1)[-1], REGION)
+        # pulumi-aws 7's per-resource `region`, else an explicit provider's (the program has none).
+        region = inputs.get("region") or self.provider_regions.get(
+            (args.provider or "").rsplit("::", 1)[-1], REGION)
         suffix = hashlib.sha1(args.name.encode()).hexdigest()[:7]
         name = inputs.get("name") or inputs.get("bucketPrefix", f"{args.name}-") + suffix
         computed = _computed(args.typ, name, inputs, region)
@@ -83,6 +85,7 @@ def _dashboard(name: str) -> dict[str, Any]:
 # The alarm topic and Datadog's resources: what their APIs compute.
 _OPERATIONS: dict[str, Callable[[str], dict[str, Any]]] = {
     "aws:sns/topic:Topic": lambda name: {"arn": _arn("sns", name), "id": _arn("sns", name)},
+    "aws:dynamodb/table:Table": lambda name: {"arn": _arn("dynamodb", f"table/{name}"), "id": name},
     "datadog:index/monitor:Monitor": _monitor,
     "datadog:index/dashboardJson:DashboardJson": _dashboard,
     "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter":

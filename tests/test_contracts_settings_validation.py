@@ -199,7 +199,7 @@ def test_resource_tags_must_be_key_value_pairs(item: str, shown: str) -> None:
 
 
 def test_a_bad_format_or_action_is_reported_under_its_key() -> None:
-    with pytest.raises(SettingsError, match=r"^config flowLogFormat: the flow-log format has no \$\{action"):
+    with pytest.raises(SettingsError, match=r"^config flowLogFormat has no \$\{action\} field: it is requir"):
         settings_from({"flowLogFormat": "${srcaddr} ${dstaddr}"})
     with pytest.raises(SettingsError, match=r"^config keepActions: keep actions \['DROP'\] are not"):
         settings_from({"keepActions": ["DROP"]})

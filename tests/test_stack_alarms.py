@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from contracts.environment import NOTIFIER_SERVICE, TRANSFORM_SERVICE
+from contracts.settings_checks import AlarmTopicRegionError
 from infra.alarms import FRESHNESS_MARGIN_SECONDS, freshness_threshold_seconds
 from tests.stack_support import ACCOUNT_ID, REGION, Run, components_program, run_program
 
@@ -25,6 +26,7 @@ PREFIX = "rejected-flows-test"
 _RUNS: dict[str, Run] = {}
 CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
+    "no-baseline": {"baselineDays": 0},
     "email": {"alarmEmail": "netsec-oncall@example.com", "silenceAlarmHours": 6,
               "archiveBufferSeconds": 600, "processorBufferSeconds": 120},
     "existing-topic": {"alarmTopicArn": EXISTING_TOPIC, "alarmEmail": "netsec-oncall@example.com"},
@@ -81,6 +83,10 @@ def expected_alarms(dlq_name: str, freshness: int) -> dict[str, tuple]:
                                      300, 1, 1, "GreaterThanThreshold", 0, "notBreaching"),
         f"{PREFIX}-events-failed": ("RejectedFlows", "EventsFailed", {"service": NOTIFIER_SERVICE}, "Sum",
                                     300, 1, 1, "GreaterThanThreshold", 0, "notBreaching"),
+        # The baseline (baselineDays 14 by default): DynamoDB failed, events went without verdicts.
+        f"{PREFIX}-baseline-unavailable": ("RejectedFlows", "BaselineUnavailable",
+                                           {"service": NOTIFIER_SERVICE}, "Sum", 300, 1, 1,
+                                           "GreaterThanThreshold", 0, "notBreaching"),
     }
 
 
@@ -152,7 +158,7 @@ def test_alarm_topic_arn_uses_that_topic_and_creates_none(runs) -> None:
     run = runs("existing-topic")
     assert not run.of_type(TOPIC) and not run.of_type(TOPIC_POLICY)
     alarms = run.of_type(ALARM)
-    assert len(alarms) == 10
+    assert len(alarms) == 11
     for alarm in alarms:
         assert alarm.inputs["alarmActions"] == alarm.inputs["okActions"] == [EXISTING_TOPIC]
     assert run.one(SUBSCRIPTION).inputs["topic"] == EXISTING_TOPIC
@@ -166,5 +172,46 @@ def test_freshness_threshold_is_both_buffers_plus_the_margin() -> None:
 
 def test_alarm_names_are_unique_and_carry_the_stack(runs) -> None:
     names = [alarm.inputs["name"] for alarm in runs("email").of_type(ALARM)]
-    assert len(names) == len(set(names)) == 11
+    assert len(names) == len(set(names)) == 12
     assert all(re.fullmatch(rf"{PREFIX}-[a-z-]+", name) for name in names)
+
+
+def test_without_a_baseline_there_is_no_baseline_alarm(runs) -> None:
+    run = runs("no-baseline")
+    expected = expected_alarms(dlq_name(run), 300 + 60 + FRESHNESS_MARGIN_SECONDS)
+    del expected[f"{PREFIX}-baseline-unavailable"]
+    assert {name: watched(alarm) for name, alarm in alarms_by_name(run).items()} == expected
+
+
+def test_the_two_firehose_success_alarms_say_what_fires_them(runs) -> None:
+    """Average below 1 in each of two 5-minute periods: one failed call in each fires them."""
+    alarms = alarms_by_name(runs("default"))
+    for key, metric in (("firehose-processing", "ExecuteProcessing.Success"),
+                        ("firehose-delivery", "DeliveryToS3.Success")):
+        description = alarms[f"{PREFIX}-{key}"]["alarmDescription"]
+        assert "10 minutes" not in description
+        assert "at least once in each of two consecutive 5-minute periods" in description
+        assert f"{metric} averaged below 1 in both" in description
+
+
+@pytest.mark.parametrize(("topic", "shown"), [
+    (f"arn:aws:sns:eu-west-1:{ACCOUNT_ID}:ops-pager", "eu-west-1 (aws)"),
+    (f"arn:aws-cn:sns:{REGION}:{ACCOUNT_ID}:ops-pager", f"{REGION} (aws-cn)"),
+])
+def test_an_alarm_topic_of_another_region_or_partition_is_refused(
+    packages: Path, monkeypatch: pytest.MonkeyPatch, topic: str, shown: str,
+) -> None:
+    monkeypatch.setenv("AWS_REGION", REGION)
+    with pytest.raises(AlarmTopicRegionError, match=re.escape(
+            f"alarmTopicArn is a topic in {shown} but this stack deploys to {REGION} (aws)")):
+        run_program(components_program(packages), {"alarmTopicArn": topic})
+
+
+def test_an_alarm_topic_is_checked_against_the_providers_region_without_aws_region(
+    packages: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    # Raised once the provider's region is looked up; Pulumi wraps it in the resource's ValueError.
+    with pytest.raises(ValueError, match=f"alarmTopicArn is a topic in eu-west-1 .* deploys to {REGION}"):
+        run_program(components_program(packages), {"alarmTopicArn": f"arn:aws:sns:eu-west-1:{ACCOUNT_ID}:x"})

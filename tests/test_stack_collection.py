@@ -101,17 +101,20 @@ def grants(run: Run, role: Registered) -> dict[str, set[str]]:
     return granted
 
 
-def access_policy(run: Run, destination: Registered) -> dict[str, Any]:
+def destination_policy(run: Run, destination: Registered) -> Registered:
     (policy,) = [p for p in run.of_type(DESTINATION_POLICY)
                  if p.inputs["destinationName"] == destination.outputs["name"]
-                 and p.provider == destination.provider]
-    return json.loads(policy.inputs["accessPolicy"])
+                 and p.inputs.get("region") == destination.inputs.get("region")]
+    return policy
+
+
+def access_policy(run: Run, destination: Registered) -> dict[str, Any]:
+    return json.loads(destination_policy(run, destination).inputs["accessPolicy"])
 
 
 def region_of(run: Run, resource: Registered) -> str:
-    """The region of the explicit provider a resource was created through; the stack's own otherwise."""
-    providers = [p for p in run.of_type(PROVIDER) if resource.provider.startswith(p.urn + "::")]
-    return providers[0].inputs["region"] if providers else REGION
+    """pulumi-aws 7's per-resource `region`; without it the stack's own (the default provider's)."""
+    return resource.inputs.get("region") or REGION
 
 
 # --- central stack with source accounts -------------------------------------------------------------
@@ -167,16 +170,29 @@ def test_central_with_an_organisation_grants_its_accounts_through_principal_org_
             "StringLike": {"aws:SourceArn": [f"arn:aws:logs:{region}:*:*"]}}
 
 
+def test_an_organisation_policy_is_written_with_force_update(packages: Path) -> None:
+    """PutDestinationPolicy needs forceUpdate to turn an account-list policy into an organisation one."""
+    policies = central_run("organization", packages).of_type(DESTINATION_POLICY)
+    assert len(policies) == 2 and all(p.inputs["forceUpdate"] is True for p in policies)
+    for name in ("accounts", "regions"):
+        others = central_run(name, packages).of_type(DESTINATION_POLICY)
+        assert others and all("forceUpdate" not in p.inputs for p in others)
+
+
 # --- central stack with more regions ----------------------------------------------------------------
 
-def test_each_source_region_gets_a_destination_through_its_own_provider(packages: Path) -> None:
+def test_each_source_region_gets_a_destination_on_the_default_provider(packages: Path) -> None:
     run = central_run("regions", packages)
     collection = next(r for r in run.resources if r.type == "rejected-flows:collection:Collection")
-    providers = {p.inputs["region"]: p for p in run.of_type(PROVIDER)}
-    assert set(providers) == {"us-west-2", "eu-west-1"}
-    for region, provider in providers.items():
-        assert provider.parent == collection.urn
-        assert provider.name == f"collection-provider-{region}"
+    # pulumi-aws 7's per-resource region: no explicit provider, which would ignore the aws:* settings.
+    assert run.of_type(PROVIDER) == []
+    for resource in [*run.of_type(DESTINATION), *run.of_type(DESTINATION_POLICY)]:
+        assert resource.provider == "" or "::default" in resource.provider, resource.name
+    extra = {d.inputs["region"]: d for d in run.of_type(DESTINATION) if d.inputs.get("region")}
+    assert set(extra) == {"us-west-2", "eu-west-1"}
+    for region, destination in extra.items():
+        assert destination.name == f"collection-{region}-destination"
+        assert destination_policy(run, destination).inputs["region"] == region
     by_region = {region_of(run, d): d for d in run.of_type(DESTINATION)}
     assert set(by_region) == {REGION, "us-west-2", "eu-west-1"}
     stream = run.one(STREAM).outputs["arn"]
@@ -200,7 +216,7 @@ def test_the_stacks_own_region_in_source_regions_is_not_created_twice(
     config = {"sourceAccountIds": SOURCE_ACCOUNTS[:1], "sourceRegions": [REGION, "us-west-2"]}
     run = run_program(components_program(packages), config)
     assert sorted(region_of(run, d) for d in run.of_type(DESTINATION)) == sorted([REGION, "us-west-2"])
-    assert [p.inputs["region"] for p in run.of_type(PROVIDER)] == ["us-west-2"]
+    assert [d.inputs.get("region") for d in run.of_type(DESTINATION)] == [None, "us-west-2"]
 
 
 def test_a_stack_without_source_accounts_creates_no_destination(packages: Path) -> None:
@@ -259,8 +275,17 @@ def test_member_subscribes_its_group_to_the_central_destination() -> None:
     assert subscription["roleArn"] == role.outputs["arn"]
     assert trust_statement(role)["Condition"] == {
         "StringLike": {"aws:SourceArn": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:*"}}
-    # Only what the organisation check needs: nothing can be put anywhere through this role.
-    assert grants(run, role) == {"logs:PutLogEvents": {CENTRAL_DESTINATION}}
+    # What CloudWatch Logs' organisation check needs: PutLogEvents on the member's own group, with :*
+    # (AWS's "Step 2: (Only if using an organization) Create an IAM role"); nothing on the destination.
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/vpc/flow-logs/{STACK}:*"
+    assert grants(run, role) == {"logs:PutLogEvents": {group}}
+
+
+def test_member_with_an_existing_group_grants_put_log_events_on_that_group() -> None:
+    run = member_run("member-existing")
+    role = run.one(ROLE, "subscription-role")
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/existing/flow-logs:*"
+    assert grants(run, role) == {"logs:PutLogEvents": {group}}
 
 
 def test_member_with_an_existing_group_creates_no_group_and_no_flow_log_role() -> None:
@@ -349,6 +374,19 @@ def _principals(statement: dict[str, Any]) -> list[str]:
     return [p for values in principal.values() for p in as_list(values)]
 
 
+def test_no_explicit_aws_provider_in_any_configuration(any_run) -> None:
+    """Every AWS resource goes through the default provider, which honours the stack's aws:* settings."""
+    _, run = any_run
+    assert run.of_type(PROVIDER) == []
+    assert [r.name for r in run.resources if r.type.startswith("aws:") and r.provider
+            and "::default" not in r.provider] == []
+
+
+def test_the_program_source_names_no_explicit_aws_provider() -> None:
+    sources = [ROOT / "__main__.py", *sorted((ROOT / "infra").glob("*.py"))]
+    assert [p.name for p in sources if "aws.Provider(" in p.read_text()] == []
+
+
 def test_no_wildcard_principal_without_an_organisation_condition(any_run) -> None:
     _, run = any_run
     for name, kind, document in policy_documents(run):
@@ -366,15 +404,12 @@ def test_the_wildcard_check_would_catch_an_open_destination_policy() -> None:
     assert "*" in _principals(statement) and "Condition" not in statement
 
 
-# parliament's action table knows logs:PutSubscriptionFilter on log groups and logs:PutLogEvents on log
-# streams only; AWS documents both on a destination ARN: the destination access policy ("Updating an
-# existing cross-account subscription") and the member's organisation-check role ("Step 2: (Only if
-# using an organization) Create an IAM role"), CloudWatch Logs user guide, checked 2026-11.
+# parliament's action table knows logs:PutSubscriptionFilter on log groups only; AWS documents it on a
+# destination ARN in the destination's access policy ("Updating an existing cross-account
+# subscription", CloudWatch Logs user guide, checked 2026-11).
 DESTINATION_RESOURCE_GAPS = {
     "RESOURCE_MISMATCH [{'action': 'logs:PutSubscriptionFilter', "
     "'required_format': 'arn:*:logs:*:*:log-group:*'}]",
-    "RESOURCE_MISMATCH [{'action': 'logs:PutLogEvents', "
-    "'required_format': 'arn:*:logs:*:*:log-group:*:log-stream:*'}]",
 }
 
 

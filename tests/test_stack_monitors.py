@@ -17,7 +17,17 @@ from datadog_api_client.v1.model.monitor import Monitor
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.sync_await import _sync_await
 
-from contracts.events import KIND_ERRORS, KIND_REJECTED, SOURCE_TAG, internal_sources_tag, stack_tag
+from contracts.events import (
+    KIND_ERRORS,
+    KIND_REJECTED,
+    NEW_INTERNAL_KEY,
+    NEW_SOURCES_KEY,
+    NEW_TARGETS_KEY,
+    SOURCE_TAG,
+    flag_tag,
+    internal_sources_tag,
+    stack_tag,
+)
 from infra.config import PlainSecretError, optional_secret
 from infra.monitors import (
     api_url,
@@ -25,6 +35,8 @@ from infra.monitors import (
     event_alert_query,
     event_search,
     internal_rejections,
+    new_internal_rejections,
+    new_target_rejections,
     processing_errors,
     rejections,
     stack_events,
@@ -138,12 +150,22 @@ def test_dashboard_is_a_valid_datadog_dashboard_of_the_stacks_events() -> None:
     definition = dashboard_definition("prod")
     assert _unparsed(as_model(definition, Dashboard)) == []
     kinds = [widget["definition"]["type"] for widget in definition["widgets"]]
-    assert kinds == ["query_value", "query_value", "query_value", "timeseries", "list_stream"]
+    assert kinds == ["query_value", "query_value", "query_value", "query_value", "timeseries", "list_stream"]
     stream = definition["widgets"][-1]["definition"]["requests"][0]["query"]
     assert stream == {"data_source": "event_stream", "query_string": stack_events("prod"), "event_size": "l"}
-    [counts] = definition["widgets"][3]["definition"]["requests"]
+    [counts] = definition["widgets"][4]["definition"]["requests"]
     counted = [query["search"]["query"] for query in counts["queries"]]
-    assert counted == [internal_rejections("prod"), rejections("prod"), processing_errors("prod")]
+    assert counted == [internal_rejections("prod"), new_internal_rejections("prod"), rejections("prod"),
+                       processing_errors("prod")]
+
+
+def test_dashboard_sends_the_fields_the_api_returns_so_it_settles() -> None:
+    """DashboardJson diffs on every plan when the JSON omits what the API returns (provider PR #2951)."""
+    definition = dashboard_definition("prod")
+    assert definition["notify_list"] == [] and definition["template_variables"] == []
+    assert definition["reflow_type"] == "auto" and definition["layout_type"] == "ordered"
+    parsed = as_model(definition, Dashboard)
+    assert parsed.notify_list == [] and parsed.template_variables == []
 
 
 def test_an_invalid_widget_is_caught_by_the_schema_check() -> None:
@@ -163,6 +185,10 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "eu": {"datadogAppKey": FAKE_APP_KEY, "datadogSite": "datadoghq.eu", "datadogMonitorThreshold": 40,
            "datadogTags": ["env:prod", "Team:NetSec"], "resourceTags": ["cost-center=1234"]},
     "no-volume": {"datadogAppKey": FAKE_APP_KEY},
+    "notify": {"datadogAppKey": FAKE_APP_KEY, "datadogMonitorThreshold": 40, "alertOnNewTargets": True,
+               "datadogNotify": ["@slack-netsec", "@pagerduty-oncall", "@oncall@example.com"]},
+    "any": {"datadogAppKey": FAKE_APP_KEY, "alertOnInternal": "any"},
+    "no-baseline": {"datadogAppKey": FAKE_APP_KEY, "baselineDays": 0},
 }
 
 
@@ -198,8 +224,8 @@ def test_monitors_query_the_stacks_events_with_a_useful_message_and_the_stacks_t
     monitors = {m.inputs["name"]: m.inputs for m in run.of_type(MONITOR)}
     queries = {name: inputs["query"] for name, inputs in monitors.items()}
     assert queries == {
-        "[rejected-flows test] Traffic from internal sources is being rejected":
-            event_alert_query(internal_rejections("test"), "15m"),
+        "[rejected-flows test] New internal traffic is being rejected":
+            event_alert_query(new_internal_rejections("test"), "15m"),
         "[rejected-flows test] Flow-log records could not be archived":
             event_alert_query(processing_errors("test"), "1h"),
         "[rejected-flows test] More than 40 rejected-flow events in an hour":
@@ -220,6 +246,54 @@ def test_monitors_query_the_stacks_events_with_a_useful_message_and_the_stacks_t
     assert "more than 40" in volume and "FROM rejected_flows_test.rejected_flows" in volume
 
 
+@pytest.mark.parametrize("config", ["any", "no-baseline"])
+def test_internal_monitor_on_any_internal_source_keeps_todays_query(runs, config: str) -> None:
+    internal = runs(config).one(MONITOR, "monitors-internal").inputs
+    assert internal["name"] == "[rejected-flows test] Traffic from internal sources is being rejected"
+    assert internal["query"] == event_alert_query(internal_rejections("test"), "15m")
+
+
+def test_new_target_monitor_only_when_asked(runs) -> None:
+    assert not [m for m in runs("eu").of_type(MONITOR) if m.name == "monitors-new-targets"]
+    monitor = runs("notify").one(MONITOR, "monitors-new-targets").inputs
+    assert monitor["query"] == event_alert_query(new_target_rejections("test"), "15m")
+    assert monitor["type"] == "event-v2 alert" and "What to do" in monitor["message"]
+
+
+def test_every_monitor_message_ends_with_the_notify_handles(runs) -> None:
+    monitors = runs("notify").of_type(MONITOR)
+    assert sorted(m.name for m in monitors) == [f"monitors-{key}" for key in
+                                                ("errors", "internal", "new-targets", "volume")]
+    for monitor in monitors:
+        assert monitor.inputs["message"].endswith(
+            "\n\nNotify: @slack-netsec @pagerduty-oncall @oncall@example.com"), monitor.name
+
+
+def test_without_handles_the_messages_name_nobody(runs) -> None:
+    for monitor in runs("eu").of_type(MONITOR):
+        assert "Notify:" not in monitor.inputs["message"]
+        assert not re.search(r"(^|\s)@\S", monitor.inputs["message"]), monitor.name
+
+
+def baseline_event_tags(*, new_internal: bool, new_targets: bool, internal: bool = True) -> list[str]:
+    """The tags of a rejected-flow event with a baseline, as contracts/events.py names them."""
+    return [SOURCE_TAG, stack_tag("prod"), KIND_REJECTED, internal_sources_tag(internal),
+            flag_tag(NEW_INTERNAL_KEY, new_internal), flag_tag(NEW_TARGETS_KEY, new_targets),
+            flag_tag(NEW_SOURCES_KEY, False), "baseline:active"]
+
+
+@pytest.mark.parametrize(("new_internal", "new_targets"), [(True, False), (False, True), (False, False),
+                                                           (True, True)])
+def test_new_monitors_select_exactly_the_events_with_news(new_internal: bool, new_targets: bool) -> None:
+    tags = baseline_event_tags(new_internal=new_internal, new_targets=new_targets)
+    assert matches(new_internal_rejections("prod"), tags) == new_internal
+    assert matches(new_target_rejections("prod"), tags) == new_targets
+    # The chronic internal source (known) still matches the `any` monitor, never the `new` one.
+    assert matches(internal_rejections("prod"), tags)
+    unavailable = [t for t in tags if not t.startswith("new_")]
+    assert not matches(new_internal_rejections("prod"), unavailable)
+
+
 def test_volume_monitor_only_with_a_threshold(runs) -> None:
     names = [m.inputs["name"] for m in runs("no-volume").of_type(MONITOR)]
     assert len(names) == 2 and not any("rejected-flow events in an hour" in name for name in names)
@@ -238,7 +312,7 @@ def test_dashboard_and_monitor_ids_are_exported_and_no_key_is(runs) -> None:
 
 
 def test_monitor_bodies_are_valid_datadog_monitors(runs) -> None:
-    for monitor in runs("eu").of_type(MONITOR):
+    for monitor in runs("eu").of_type(MONITOR) + runs("notify").of_type(MONITOR):
         body = {key: monitor.inputs[key] for key in ("name", "type", "query", "message", "tags")}
         parsed = as_model(body, Monitor)
         assert str(parsed.type) == "event-v2 alert" and _unparsed(parsed) == []

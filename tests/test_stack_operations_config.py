@@ -14,7 +14,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from contracts import environment as env
 from infra.delivery import processor_parameters
-from infra.monitors import event_alert_query, internal_rejections
+from infra.monitors import event_alert_query, new_internal_rejections
 from tests.stack_support import FAKE_APP_KEY, Run, components_program, run_program
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -57,7 +57,7 @@ def test_stack_prod_eu_keeps_its_real_name_where_people_read_it(prod_eu: Run) ->
     assert variables[env.INTERNAL_CIDRS] == "100.127.0.0/16,2001:db8::/32"
     assert notifier["tags"]["stack"] == "prod.eu"
     queries = {m.inputs["query"] for m in prod_eu.of_type("datadog:index/monitor:Monitor")}
-    assert event_alert_query(internal_rejections("prod.eu"), "15m") in queries
+    assert event_alert_query(new_internal_rejections("prod.eu"), "15m") in queries
     flow_log_group = prod_eu.one("aws:cloudwatch/logGroup:LogGroup", "source").inputs["name"]
     assert flow_log_group == "/vpc/flow-logs/prod.eu"  # log group names allow periods
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from parliament import analyze_policy_string
 
+from contracts.baseline import NOTIFIER_TABLE_ACTIONS
 from contracts.layout import DATA_PREFIX, ERROR_PREFIX
 from tests.stack_support import (
     ACCOUNT_ID,
@@ -101,6 +102,8 @@ def test_notifier_role_reads_and_marks_only_its_prefixes(run) -> None:
         "s3:ListBucket": {bucket},
         "secretsmanager:GetSecretValue": {arn_of(result, "aws:secretsmanager/secret:Secret")},
         "sqs:SendMessage": {arn_of(result, "aws:sqs/queue:Queue")},
+        # The baseline (on by default): exactly the notifier's item actions, on its one table.
+        **{action: {arn_of(result, "aws:dynamodb/table:Table")} for action in NOTIFIER_TABLE_ACTIONS},
     }
 
 

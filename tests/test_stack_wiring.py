@@ -278,7 +278,7 @@ def test_outputs_are_camel_case_and_complete(run) -> None:
         "bucketName", "deliveryStreamName", "deliveryStreamArn", "transformFunctionName",
         "notifierFunctionName", "logGroupName", "glueDatabaseName", "glueTableName", "athenaWorkgroupName",
         "athenaNamedQueryIds", "deadLetterQueueUrl", "datadogApiKeySecretArn", "flowLogIds",
-        "alarmTopicArn",
+        "alarmTopicArn", "baselineTableName",
     }
     assert set(result.exports) == expected
     assert all(re.fullmatch(r"[a-z][A-Za-z]*", key) for key in result.exports)
@@ -345,3 +345,12 @@ def test_physical_names_carry_the_stack(run) -> None:
     assert result.one(STREAM).inputs["name"] == f"rejected-flows-{STACK}-flows"
     assert {f.inputs["name"] for f in result.of_type(FUNCTION)} == {
         f"rejected-flows-{STACK}-transform", f"rejected-flows-{STACK}-notifier"}
+
+
+def test_every_aws_resource_uses_the_default_provider(run) -> None:
+    """No explicit AWS provider: the stack's aws:* settings (profile, assumeRoles, allowedAccountIds,
+    defaultTags) reach every resource (pulumi/pulumi-aws#1307)."""
+    _, result = run
+    assert result.of_type("pulumi:providers:aws") == []
+    assert [r.name for r in result.resources
+            if r.type.startswith("aws:") and r.provider and "::default" not in r.provider] == []
