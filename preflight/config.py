@@ -88,7 +88,9 @@ def decode(value: Any) -> Any:
         return value
 
 
-def read_stack_file(stack: str, directory: Path = PROJECT_DIR) -> StackConfig:
+def read_stack_file(stack: str, directory: Path | None = None) -> StackConfig:
+    """`Pulumi.<stack>.yaml` beside Pulumi.yaml (or in `directory`)."""
+    directory = directory or PROJECT_DIR
     path = directory / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         raise ConfigFileError(
