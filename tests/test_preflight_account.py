@@ -10,6 +10,7 @@ import json
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -17,6 +18,7 @@ from moto.server import ThreadedMotoServer
 
 from contracts.flowlog import DEFAULT_FORMAT, RICH_FORMAT
 from local.datadog import DatadogIntake, serve
+from preflight import config as preflight_config
 from preflight.__main__ import main
 
 REGION = "eu-west-1"
@@ -53,7 +55,7 @@ def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     yield moto_url
 
 
-def client(service: str, region: str = REGION):
+def client(service: str, region: str = REGION) -> Any:
     return boto3.client(service, region_name=region)
 
 
@@ -346,3 +348,41 @@ def test_preflight_never_changes_the_account(aws: str, tmp_path: Path,
     run(capsys, config_file(tmp_path, centralDestinationArn=(
         f"arn:aws:logs:{REGION}:{CENTRAL_ACCOUNT}:destination:rejected-flows-central-flows"), vpcIds=[vpc]))
     assert moto_state(aws) == before
+
+
+def test_stack_file_mode_prints_one_line_per_check(
+        aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    client("logs").create_log_group(logGroupName=GROUP)
+    make_flow_log(make_vpc(), DEFAULT_FORMAT)
+    monkeypatch.setattr(preflight_config, "PROJECT_DIR", tmp_path)
+    (tmp_path / f"Pulumi.{STACK}.yaml").write_text(
+        f"config:\n  aws:region: {REGION}\n  rejected-flows:logGroupName: {GROUP}\n"
+        "  rejected-flows:datadogApiKey:\n    secure: v1:AAAAfakeciphertext\n"
+        "  rejected-flows:datadogAppKey:\n    secure: v1:BBBBfakeciphertext\n"
+    )
+    assert main(["--stack", STACK]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        f"ok   settings: Pulumi.{STACK}.yaml over Pulumi.yaml's defaults is valid (central stack)")
+    assert [line.split(":")[0] for line in lines[1:-1]] == [
+        "ok   credentials", "ok   logGroupName", "ok   subscriptionFilters", "ok   flowLogFormat",
+        "warn datadogApiKey", "warn datadogAppKey", "warn permissions",
+    ]
+    assert lines[-1] == "preflight: 5 ok, 3 warn, 0 FAIL: nothing failed"
+
+
+def test_per_service_endpoints_are_honoured_and_an_unreachable_one_warns(
+        aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every service but STS points at a closed port: STS answers, the rest are network errors (warns).
+    with serve(DatadogIntake(API_KEY)) as closed:
+        dead = closed.url
+    monkeypatch.setenv("AWS_ENDPOINT_URL", dead)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", aws)
+    code, findings = run(capsys, config_file(tmp_path, logGroupName=GROUP, vpcIds=["vpc-0123456789abcdef0"]))
+    assert findings["credentials"][0][0] == "ok"
+    for check in ("logGroupName", "vpcIds", "vpcFlowLogs", "permissions"):
+        status, message = findings[check][0]
+        assert status == "warn" and message.startswith("not checked: "), (check, message)
+    assert code == 0
