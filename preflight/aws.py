@@ -1,9 +1,11 @@
 """The thin AWS layer: read-only calls, each answer turned into plain facts (`preflight.facts`).
 
 Credentials come from boto3's chain (`aws:profile` when the stack sets one); boto3 itself honours
-`AWS_ENDPOINT_URL` and the per-service `AWS_ENDPOINT_URL_<SERVICE>` (AWS SDKs and Tools reference guide,
-"Service-specific endpoints", checked 2026-12). Only Describe/Get/List/Simulate calls are made. A call
-that cannot be answered raises `UnavailableError` with the reason.
+`AWS_ENDPOINT_URL` and the per-service `AWS_ENDPOINT_URL_<SERVICE>`, which "overrides any global endpoint
+set in AWS_ENDPOINT_URL" (AWS SDKs and Tools reference guide, "Service-specific endpoints",
+https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html, checked 2026-12). Only
+Describe/Get/List/Simulate calls are made. A call that cannot be answered raises `UnavailableError` with
+the reason.
 """
 
 from __future__ import annotations

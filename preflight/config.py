@@ -5,7 +5,9 @@ Two sources: `Pulumi.<stack>.yaml` beside Pulumi.yaml (`--stack NAME`), or the J
 `{"value": ..., "secret": bool}` and, for structured values, `"objectValue"`. Values of this project's
 namespace go through the program's own loader and validation (`contracts.settings.load_settings`);
 `aws:*` values are kept for the region, profile and allowed accounts. A secret's value is not read:
-only whether it is set.
+only whether it is set. Without `--show-secrets`, `pulumi config --json` leaves a secret's `value` out
+(pulumi/pulumi#2374, "the `value` property of the object for that configuration value will not be
+set"); a stack file holds it as `{secure: <ciphertext>}` (pulumi/pulumi#3342); both checked 2026-12.
 """
 
 from __future__ import annotations
