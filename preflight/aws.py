@@ -18,9 +18,11 @@ import botocore.config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 from botocore.parsers import ResponseParserError
 
+from preflight import resources
 from preflight.facts import (
     CredentialsError,
     Decision,
+    Existing,
     FlowLog,
     Identity,
     LogGroup,
@@ -65,6 +67,7 @@ class Account:
         self.region = region
         self._session = boto3.Session(region_name=region, profile_name=profile)
         self._clients: dict[str, Any] = {}
+        self.partition = str(self._session.get_partition_for_region(region))
 
     def _client(self, service: str) -> Any:
         if service not in self._clients:
@@ -136,6 +139,57 @@ class Account:
             return None
         return Topic(arn=arn, kms_master_key_id=answer.get("Attributes", {}).get("KmsMasterKeyId"))
 
+    def existing(self, wanted: tuple[resources.Named, ...], account: str) -> list[Existing]:
+        """Those of `wanted` that exist, each with its tags."""
+        lookups = {
+            resources.LOG_GROUP: self._log_group_tags, resources.STREAM: self._stream_tags,
+            resources.FUNCTION: self._function_tags, resources.DATABASE: self._database_tags,
+            resources.WORKGROUP: self._workgroup_tags,
+        }
+        found = []
+        for named in wanted:
+            tags = lookups[named.kind](named.name, account)
+            if tags is not None:
+                found.append(Existing(named.kind, named.name, tags))
+        return found
+
+    def _log_group_tags(self, name: str, account: str) -> dict[str, str] | None:
+        if self.log_group(name) is None:
+            return None
+        arn = f"arn:{self.partition}:logs:{self.region}:{account}:log-group:{name}"
+        answer = self._call("logs", "list_tags_for_resource", resourceArn=arn) or {}
+        return {str(k): str(v) for k, v in answer.get("tags", {}).items()}
+
+    def _stream_tags(self, name: str, account: str) -> dict[str, str] | None:
+        missing = frozenset({"ResourceNotFoundException"})
+        stream = self._call("firehose", "describe_delivery_stream", missing=missing, DeliveryStreamName=name)
+        if stream is None:
+            return None
+        answer = self._call("firehose", "list_tags_for_delivery_stream", DeliveryStreamName=name) or {}
+        return _tag_list(answer.get("Tags", []))
+
+    def _function_tags(self, name: str, account: str) -> dict[str, str] | None:
+        answer = self._call("lambda", "get_function", missing=frozenset({"ResourceNotFoundException"}),
+                            FunctionName=name)
+        return None if answer is None else {str(k): str(v) for k, v in answer.get("Tags", {}).items()}
+
+    def _database_tags(self, name: str, account: str) -> dict[str, str] | None:
+        missing = frozenset({"EntityNotFoundException"})
+        if self._call("glue", "get_database", missing=missing, Name=name) is None:
+            return None
+        arn = f"arn:{self.partition}:glue:{self.region}:{account}:database/{name}"
+        answer = self._call("glue", "get_tags", ResourceArn=arn) or {}
+        return {str(k): str(v) for k, v in answer.get("Tags", {}).items()}
+
+    def _workgroup_tags(self, name: str, account: str) -> dict[str, str] | None:
+        answer = self._call("athena", "get_work_group", missing=frozenset({"InvalidRequestException"}),
+                            WorkGroup=name)
+        if not answer or "WorkGroup" not in answer:
+            return None
+        arn = f"arn:{self.partition}:athena:{self.region}:{account}:workgroup/{name}"
+        tags = self._call("athena", "list_tags_for_resource", ResourceARN=arn) or {}
+        return _tag_list(tags.get("Tags", []))
+
     def simulate(self, principal_arn: str, actions: tuple[str, ...]) -> list[Decision]:
         decisions: list[Decision] = []
         for start in range(0, len(actions), SIMULATION_BATCH):
@@ -144,6 +198,10 @@ class Account:
                                       PolicySourceArn=principal_arn, ActionNames=batch):
                 decisions.append(Decision(str(result["EvalActionName"]), str(result["EvalDecision"])))
         return decisions
+
+
+def _tag_list(tags: list[dict[str, Any]]) -> dict[str, str]:
+    return {str(t["Key"]): str(t.get("Value", "")) for t in tags}
 
 
 def _flow_log(answer: dict[str, Any]) -> FlowLog:
@@ -155,7 +213,7 @@ def _flow_log(answer: dict[str, Any]) -> FlowLog:
         destination_type=destination_type,
         destination=str(answer.get("LogGroupName") or answer.get("LogDestination") or ""),
         log_format=str(answer.get("LogFormat") or ""),
-        tags={str(t["Key"]): str(t.get("Value", "")) for t in answer.get("Tags", [])},
+        tags=_tag_list(answer.get("Tags", [])),
     )
 
 

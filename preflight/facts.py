@@ -47,6 +47,15 @@ class FlowLog:
 
 
 @dataclass(frozen=True)
+class Existing:
+    """A resource found under one of the stack's fixed names, with its tags."""
+
+    kind: str
+    name: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Topic:
     arn: str
     kms_master_key_id: str | None

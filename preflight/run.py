@@ -21,6 +21,7 @@ from preflight.config import StackConfig
 from preflight.facts import CredentialsError, Identity, UnavailableError
 from preflight.model import Finding, fail, ok, warn
 from preflight.permissions import required_actions
+from preflight.resources import fixed_names
 
 DD_APP_KEY = "DD_APP_KEY"
 
@@ -127,6 +128,17 @@ def datadog_findings(context: Context) -> Iterator[Finding]:
         configured=context.config.is_set("datadogAppKey") or bool(app_key)))
 
 
+def names_finding(context: Context) -> Finding:
+    own_tags, stack = context.own_tags, context.config.stack
+    if own_tags is None or stack is None:
+        return warn("names", "not checked: the stack's name is unknown; add --stack NAME to --config")
+    if context.identity is None:
+        return warn("names", "not checked: no working credentials (see the credentials line)")
+    wanted, account = fixed_names(context.config.settings, stack), context.identity.account
+    return guarded("names", lambda: verdicts.names_free(
+        len(wanted), context.account.existing(wanted, account), own_tags))
+
+
 def permission_finding(context: Context) -> Finding:
     if context.identity is None:
         return warn("permissions", "not checked: no working credentials (see the credentials line)")
@@ -160,6 +172,8 @@ def run_checks(config: StackConfig, account: Account, environ: Mapping[str, str]
         yield verdicts.topic_region(topic_arn, context.region) or guarded(
             "alarmTopicArn",
             lambda: verdicts.alarm_topic(topic_arn, context.region, account.topic(topic_arn)))
+    if fixed_names(settings, config.stack or "stack"):
+        yield names_finding(context)
     if not settings.is_member:
         yield from datadog_findings(context)
     yield permission_finding(context)

@@ -25,7 +25,16 @@ from collections.abc import Mapping, Sequence
 
 from contracts.collection import DestinationArn
 from contracts.flowlog import DEFAULT_FORMAT, FlowLogFormat, FlowLogFormatError, parse_format
-from preflight.facts import Decision, FlowLog, Identity, KeyAnswer, LogGroup, SubscriptionFilter, Topic
+from preflight.facts import (
+    Decision,
+    Existing,
+    FlowLog,
+    Identity,
+    KeyAnswer,
+    LogGroup,
+    SubscriptionFilter,
+    Topic,
+)
 from preflight.model import Finding, fail, ok, warn
 
 MAX_SUBSCRIPTION_FILTERS = 2
@@ -132,8 +141,12 @@ def vpcs_exist(vpc_ids: Sequence[str], found: set[str], region: str) -> Finding:
     return ok(check, f"{len(vpc_ids)} VPC(s) exist in {region}: {', '.join(vpc_ids)}")
 
 
+def _tagged(tags: Mapping[str, str], own_tags: Mapping[str, str] | None) -> bool:
+    return bool(own_tags) and all(tags.get(k) == v for k, v in (own_tags or {}).items())
+
+
 def _is_own(flow_log: FlowLog, own_tags: Mapping[str, str] | None) -> bool:
-    return bool(own_tags) and all(flow_log.tags.get(k) == v for k, v in (own_tags or {}).items())
+    return _tagged(flow_log.tags, own_tags)
 
 
 def duplicate_flow_logs(flow_logs: Sequence[FlowLog], own_tags: Mapping[str, str] | None) -> Finding:
@@ -254,3 +267,21 @@ def permissions(arn: str, decisions: Sequence[Decision]) -> Finding:
         ))
     return ok(check, f"{arn} may call all {len(decisions)} actions `pulumi up` needs (IAM policy "
                      "simulation, without resource policies or SCP details)")
+
+
+def names_free(checked: int, existing: Sequence[Existing], own_tags: Mapping[str, str]) -> Finding:
+    """Resources under the stack's fixed names must be absent, or the stack's own (a re-deploy)."""
+    check = "names"
+    foreign = [r for r in existing if not _tagged(r.tags, own_tags)]
+    if foreign:
+        listed = ", ".join(f"{r.kind} {r.name}" for r in foreign)
+        tags = ", ".join(f"{k}={v}" for k, v in own_tags.items())
+        return fail(check, (
+            f"{listed} already exist without this stack's tags ({tags}), so `pulumi up` would fail to create "
+            "them under these fixed names: delete them if a lost or destroyed stack left them behind, or use "
+            "another stack name"
+        ))
+    if existing:
+        return ok(check, f"{len(existing)} of the stack's {checked} fixed names exist and carry its tags (a "
+                         "re-deploy); the others are free")
+    return ok(check, f"the stack's {checked} fixed names are free")

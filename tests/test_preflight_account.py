@@ -145,8 +145,10 @@ def test_existing_group_with_the_configured_format_passes(aws: str, tmp_path: Pa
     code, findings = run(capsys, config_file(tmp_path, logGroupName=GROUP))
     assert statuses(findings) == {
         "settings": ["ok"], "credentials": ["ok"], "logGroupName": ["ok"], "subscriptionFilters": ["ok"],
-        "flowLogFormat": ["ok"], "datadogApiKey": ["warn"], "datadogAppKey": ["ok"], "permissions": ["warn"],
+        "flowLogFormat": ["ok"], "names": ["ok"], "datadogApiKey": ["warn"], "datadogAppKey": ["ok"],
+        "permissions": ["warn"],
     }
+    assert findings["names"] == [("ok", "the stack's 5 fixed names are free")]
     assert code == 0
     assert findings["credentials"][0][1].startswith(f"account {ACCOUNT} as arn:aws:")
     assert findings["subscriptionFilters"][0][1] == (
@@ -340,6 +342,13 @@ def test_preflight_never_changes_the_account(aws: str, tmp_path: Path,
     make_flow_log(vpc, RICH_FORMAT)
     subscribe("siem-kinesis")
     topic = client("sns").create_topic(Name="netsec-alarms")["TopicArn"]
+    # moto builds a service's backend, with its built-in defaults (Athena's `primary` workgroup), on
+    # its first request: one read of each service first, so that only writes could change the state.
+    client("athena").list_work_groups()
+    client("glue").get_databases()
+    client("lambda").list_functions()
+    client("firehose").list_delivery_streams()
+    client("iam").list_roles()
     before = moto_state(aws)
     assert before["logs"] and before["ec2"] and before["sns"]  # the snapshot sees what was made
     run(capsys, config_file(tmp_path, logGroupName=GROUP, vpcIds=[vpc, "vpc-0123456789abcdef0"],
@@ -367,9 +376,9 @@ def test_stack_file_mode_prints_one_line_per_check(
         f"ok   settings: Pulumi.{STACK}.yaml over Pulumi.yaml's defaults is valid (central stack)")
     assert [line.split(":")[0] for line in lines[1:-1]] == [
         "ok   credentials", "ok   logGroupName", "ok   subscriptionFilters", "ok   flowLogFormat",
-        "warn datadogApiKey", "warn datadogAppKey", "warn permissions",
+        "ok   names", "warn datadogApiKey", "warn datadogAppKey", "warn permissions",
     ]
-    assert lines[-1] == "preflight: 5 ok, 3 warn, 0 FAIL: nothing failed"
+    assert lines[-1] == "preflight: 6 ok, 3 warn, 0 FAIL: nothing failed"
 
 
 def test_per_service_endpoints_are_honoured_and_an_unreachable_one_warns(
@@ -386,3 +395,30 @@ def test_per_service_endpoints_are_honoured_and_an_unreachable_one_warns(
         status, message = findings[check][0]
         assert status == "warn" and message.startswith("not checked: "), (check, message)
     assert code == 0
+
+
+def test_fixed_names_left_behind_fail_and_the_stacks_own_pass(
+        aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    role = client("iam").create_role(RoleName="leftover", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]
+    client("s3").create_bucket(Bucket="leftover-archive",
+                               CreateBucketConfiguration={"LocationConstraint": REGION})
+    client("firehose").create_delivery_stream(
+        DeliveryStreamName=f"rejected-flows-{STACK}-flows",
+        ExtendedS3DestinationConfiguration={"RoleARN": role, "BucketARN": "arn:aws:s3:::leftover-archive"},
+    )
+    client("logs").create_log_group(logGroupName=f"/vpc/flow-logs/{STACK}",
+                                    tags={"project": "rejected-flows", "stack": STACK})
+    code, findings = run(capsys, config_file(tmp_path, vpcIds=[make_vpc()]))
+    [(status, message)] = findings["names"]
+    assert code == 1 and status == "FAIL"
+    assert message.startswith(f"Firehose stream rejected-flows-{STACK}-flows already exist without this "
+                              f"stack's tags (project=rejected-flows, stack={STACK})")
+    assert "/vpc/flow-logs/" not in message  # the group carries the stack's tags: a re-deploy
+    client("firehose").tag_delivery_stream(DeliveryStreamName=f"rejected-flows-{STACK}-flows", Tags=[
+        {"Key": "project", "Value": "rejected-flows"}, {"Key": "stack", "Value": STACK}])
+    _, findings = run(capsys, config_file(tmp_path, vpcIds=[make_vpc()]))
+    assert findings["names"] == [("ok", "2 of the stack's 6 fixed names exist and carry its tags "
+                                        "(a re-deploy); the others are free")]
+    _, findings = run(capsys, config_file(tmp_path, vpcIds=[make_vpc()]), stack=None)
+    assert findings["names"][0][0] == "warn" and "--stack NAME" in findings["names"][0][1]

@@ -15,9 +15,19 @@ from contracts.settings import SettingsError, settings_from
 from preflight import verdicts
 from preflight.aws import policy_source_arn
 from preflight.config import ConfigFileError, decode, read_config_json, read_stack_file
-from preflight.facts import Decision, FlowLog, Identity, KeyAnswer, LogGroup, SubscriptionFilter, Topic
+from preflight.facts import (
+    Decision,
+    Existing,
+    FlowLog,
+    Identity,
+    KeyAnswer,
+    LogGroup,
+    SubscriptionFilter,
+    Topic,
+)
 from preflight.model import EXIT_FAILED, EXIT_OK, Finding, exit_code, fail, ok, warn
 from preflight.permissions import required_actions
+from preflight.resources import FUNCTION, LOG_GROUP, STREAM, fixed_names
 
 ACCOUNT = "111122223333"
 V5_FORMAT = format_string(FIELDS_BY_VERSION[2] + FIELDS_BY_VERSION[5])
@@ -283,3 +293,28 @@ def test_example_stack_files_load_through_the_programs_loader() -> None:
 
 def test_findings_are_frozen_values() -> None:
     assert ok("a", "b") == Finding("ok", "a", "b")
+
+
+def test_names_free_fails_for_resources_without_the_stacks_tags() -> None:
+    own = {"project": "rejected-flows", "stack": "prod"}
+    leftover = Existing(STREAM, "rejected-flows-prod-flows", {"owner": "someone"})
+    mine = Existing(FUNCTION, "rejected-flows-prod-transform", {**own, "team": "netsec"})
+    assert verdicts.names_free(5, [], own) == ok("names", "the stack's 5 fixed names are free")
+    assert verdicts.names_free(5, [mine], own).status == "ok"
+    refused = verdicts.names_free(5, [leftover, mine], own)
+    assert refused.status == "FAIL"
+    assert "Firehose stream rejected-flows-prod-flows" in refused.message
+    assert "transform" not in refused.message
+
+
+def test_fixed_names_follow_the_mode() -> None:
+    central = fixed_names(settings_from({}), "prod")
+    assert {n.name for n in central} == {
+        "/vpc/flow-logs/prod", "rejected-flows-prod-flows", "rejected-flows-prod-transform",
+        "rejected-flows-prod-notifier", "rejected_flows_prod", "rejected-flows-prod"}
+    existing_group = fixed_names(settings_from({"logGroupName": "/mine"}), "prod")
+    assert LOG_GROUP not in {n.kind for n in existing_group}
+    member = fixed_names(settings_from({
+        "centralDestinationArn": "arn:aws:logs:eu-west-1:999999999999:destination:x",
+        "vpcIds": ["vpc-0a1b2c3d4e5f60718"]}), "prod")
+    assert [n.name for n in member] == ["/vpc/flow-logs/prod"]
