@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.collection import parse_destination_arn
@@ -318,3 +318,27 @@ def test_fixed_names_follow_the_mode() -> None:
         "centralDestinationArn": "arn:aws:logs:eu-west-1:999999999999:destination:x",
         "vpcIds": ["vpc-0a1b2c3d4e5f60718"]}), "prod")
     assert [n.name for n in member] == ["/vpc/flow-logs/prod"]
+
+
+CONFIG_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.from_regex(r"-?\d{1,6}(\.\d{1,3})?", fullmatch=True),
+    st.lists(st.text(alphabet="abcvpc-0123456789", max_size=12), max_size=4).map(json.dumps),
+    st.sampled_from(["true", "false", "null", "datadoghq.eu", "[]", '{"a": 1}', " 14 "]),
+)
+
+
+@settings(deadline=None)  # the first example imports the Pulumi SDK
+@given(CONFIG_TEXT)
+def test_decode_agrees_with_the_programs_pulumi_getter(text: str) -> None:
+    """preflight reads a config string as `infra.config.config_getter` over `pulumi.Config` does."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    from infra.config import config_getter
+
+    runtime_config.set_config("rejected-flows:probe", text)
+    try:
+        assert decode(text) == config_getter(pulumi.Config("rejected-flows"))("probe")
+    finally:
+        runtime_config.CONFIG.get().pop("rejected-flows:probe", None)
