@@ -342,3 +342,38 @@ def test_decode_agrees_with_the_programs_pulumi_getter(text: str) -> None:
         assert decode(text) == config_getter(pulumi.Config("rejected-flows"))("probe")
     finally:
         runtime_config.CONFIG.get().pop("rejected-flows:probe", None)
+
+
+def settings_lines(tmp_path: Path, **entries: dict) -> list[str]:
+    from preflight.run import settings_findings
+
+    document = {"aws:region": {"value": "eu-west-1", "secret": False}}
+    document.update({f"rejected-flows:{key}": entry for key, entry in entries.items()})
+    config = read_config_json(write_json(tmp_path / "c.json", document), None)
+    return [f.line() for f in settings_findings(config)]
+
+
+def test_settings_lines_name_missing_and_plain_secrets(tmp_path: Path) -> None:
+    lines = settings_lines(tmp_path, datadogAppKey={"value": "fake-app-key", "secret": False})
+    assert lines[0] == (
+        f"ok   settings: {tmp_path / 'c.json'} over Pulumi.yaml's defaults is valid (central stack)")
+    assert lines[1:] == [
+        "FAIL datadogApiKey: not set, and a central stack needs it: "
+        "`pulumi config set --secret datadogApiKey <key>`",
+        "FAIL datadogAppKey: stored in plain text, which the program refuses: "
+        "`pulumi config rm datadogAppKey`, then `pulumi config set --secret datadogAppKey <key>`",
+    ]
+
+
+def test_settings_lines_of_a_member_need_no_datadog_key(tmp_path: Path) -> None:
+    member = {"value": "arn:aws:logs:eu-west-1:999999999999:destination:x", "secret": False}
+    lines = settings_lines(tmp_path, centralDestinationArn=member)
+    assert [line.split(":")[0] for line in lines] == ["ok   settings"] and "(member stack)" in lines[0]
+
+
+def test_settings_lines_warn_about_unknown_format_fields(tmp_path: Path) -> None:
+    fmt = DEFAULT_FORMAT + " ${future-field}"
+    lines = settings_lines(tmp_path, datadogApiKey={"secret": True},
+                           logGroupName={"value": "/g", "secret": False},
+                           flowLogFormat={"value": fmt, "secret": False})
+    assert lines[1].startswith("warn flowLogFormat: fields future-field are not in the catalogue")
