@@ -56,6 +56,8 @@ def _unavailable(operation: str, error: Exception) -> UnavailableError:
     if isinstance(error, ClientError):
         message = error.response.get("Error", {}).get("Message", "")
         return UnavailableError(f"{operation} answered {error_code(error)}: {message}".rstrip(": "))
+    if isinstance(error, ResponseParserError):
+        return UnavailableError(f"{operation}: the endpoint's answer is not AWS's (it may lack this API)")
     first_line = (str(error).splitlines() or [type(error).__name__])[0]
     return UnavailableError(f"{operation} failed: {first_line[:200]}")
 

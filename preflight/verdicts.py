@@ -24,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from contracts.collection import DestinationArn
-from contracts.flowlog import DEFAULT_FORMAT, FlowLogFormat, FlowLogFormatError, parse_format
+from contracts.flowlog import DEFAULT_FORMAT, FlowLogFormat
+from contracts.settings import settings_from
 from preflight.facts import (
     Decision,
     Existing,
@@ -97,6 +98,11 @@ def _set_line(text: str) -> str:
     return f"`pulumi config set flowLogFormat '{text}'`"
 
 
+def _accepted_format(group: str, text: str) -> FlowLogFormat:
+    """Their format as the program's loader would take it for this group (or its SettingsError)."""
+    return settings_from({"logGroupName": group, "flowLogFormat": text}).flow_logs.format
+
+
 def flow_log_formats(name: str, configured: FlowLogFormat, flow_logs: Sequence[FlowLog]) -> Finding:
     """The flow logs delivering into the group must use exactly the configured format."""
     check = "flowLogFormat"
@@ -117,8 +123,8 @@ def flow_log_formats(name: str, configured: FlowLogFormat, flow_logs: Sequence[F
         ))
     (text, ids), = by_format.items()
     try:
-        theirs = parse_format(text)
-    except FlowLogFormatError as error:
+        theirs = _accepted_format(name, text)
+    except ValueError as error:
         return fail(check, f"the flow logs delivering into {name} ({', '.join(ids)}) cannot be archived: "
                            f"{error}")
     if theirs.fields != configured.fields:
