@@ -63,7 +63,12 @@ class Topic:
 
 @dataclass(frozen=True)
 class Decision:
-    """One action of an IAM policy simulation: `allowed`, `implicitDeny` or `explicitDeny`."""
+    """One action of an IAM policy simulation: `allowed`, `implicitDeny` or `explicitDeny`.
+
+    IAM API Reference, EvaluationResult: `EvalDecision` "Valid Values: allowed | explicitDeny |
+    implicitDeny" (https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html,
+    checked 2026-12).
+    """
 
     action: str
     decision: str

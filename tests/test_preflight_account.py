@@ -18,8 +18,10 @@ from moto.server import ThreadedMotoServer
 
 from contracts.flowlog import DEFAULT_FORMAT, RICH_FORMAT
 from local.datadog import DatadogIntake, serve
+from local.loopback import LoopbackServer
 from preflight import config as preflight_config
 from preflight.__main__ import main
+from tests.preflight_support import PolicySimulator
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's account
@@ -425,3 +427,30 @@ def test_fixed_names_left_behind_fail_and_the_stacks_own_pass(
                                         "(a re-deploy); the others are free")]
     _, findings = run(capsys, config_file(tmp_path, vpcIds=[make_vpc()]), stack=None)
     assert findings["names"][0][0] == "warn" and "--stack NAME" in findings["names"][0][1]
+
+
+def test_permissions_from_the_policy_simulation(
+        aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto has no SimulatePrincipalPolicy: IAM alone goes to a stand-in that answers as IAM does.
+    path = config_file(tmp_path, vpcIds=[make_vpc()])
+    for simulator, expected in (
+        (PolicySimulator(), "ok"),
+        (PolicySimulator({"iam:PassRole": "explicitDeny", "firehose:CreateDeliveryStream": "implicitDeny"}),
+         "FAIL"),
+        (PolicySimulator(refuse=True), "warn"),
+    ):
+        with LoopbackServer(simulator, "iam-simulator") as server:
+            monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", server.url)
+            code, findings = run(capsys, path)
+        [(status, message)] = findings["permissions"]
+        assert status == expected, message
+        if expected == "ok":
+            assert simulator.principals and set(simulator.principals) == {f"arn:aws:sts::{ACCOUNT}:user/moto"}
+            assert message.startswith(f"arn:aws:sts::{ACCOUNT}:user/moto may call all ")
+        if expected == "FAIL":
+            assert code == 1
+            assert "iam:PassRole (explicitDeny)" in message
+            assert "firehose:CreateDeliveryStream (implicitDeny)" in message
+        if expected == "warn":
+            assert message.startswith("not checked: iam:simulate_principal_policy answered AccessDenied: ")
