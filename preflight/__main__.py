@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import boto3
-from botocore.exceptions import ProfileNotFound
+from botocore.exceptions import BotoCoreError
 
 from contracts.settings import SettingsError
 from preflight.aws import Account
@@ -66,9 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
             return EXIT_USAGE
         account = Account(region, config.profile)
-    except ProfileNotFound as error:
-        print(f"preflight: {error}: fix aws:profile or AWS_PROFILE (`aws configure list-profiles`)",
-              file=sys.stderr)
+    except BotoCoreError as error:  # ProfileNotFound, a shared config file that does not parse, ...
+        print(f"preflight: {error}: fix aws:profile or AWS_PROFILE (`aws configure list-profiles`) and the "
+              "AWS config files", file=sys.stderr)
         return EXIT_USAGE
     findings = []
     for finding in run_checks(config, account, os.environ):

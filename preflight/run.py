@@ -39,8 +39,12 @@ class Context:
 
     @property
     def own_tags(self) -> dict[str, str] | None:
-        """The tags every resource of this stack carries (infra/stack.py `resource_tags`)."""
-        return {"project": project_name(), "stack": self.config.stack} if self.config.stack else None
+        """The tags that mark this stack's resources: `project` and `stack`, as infra/stack.py
+        `resource_tags` sets them (resourceTags may override them there too)."""
+        if not self.config.stack:
+            return None
+        tags = {"project": project_name(), "stack": self.config.stack, **self.config.settings.resource_tags}
+        return {key: tags[key] for key in ("project", "stack")}
 
     @property
     def own_filter(self) -> str | None:

@@ -250,7 +250,7 @@ def datadog_app_key(site: str, url: str, answer: KeyAnswer | None, configured: b
         if not configured:
             return ok(check, "not set: the stack creates nothing in Datadog (no monitors, no dashboard)")
         return warn(check, (
-            "not checked: DD_APP_KEY (and DD_API_KEY) are not set; check it with `DD_API_KEY=$(pulumi config "
+            "not checked: it takes both DD_API_KEY and DD_APP_KEY; check it with `DD_API_KEY=$(pulumi config "
             "get datadogApiKey) DD_APP_KEY=$(pulumi config get datadogAppKey) make preflight STACK=<stack>`"
         ))
     if answer.verdict == "invalid":
