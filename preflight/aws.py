@@ -216,6 +216,8 @@ def _flow_log(answer: dict[str, Any]) -> FlowLog:
         destination=str(answer.get("LogGroupName") or answer.get("LogDestination") or ""),
         log_format=str(answer.get("LogFormat") or ""),
         tags=_tag_list(answer.get("Tags", [])),
+        delivery_error=(str(answer.get("DeliverLogsErrorMessage") or "unknown error")
+                        if answer.get("DeliverLogsStatus") == "FAILED" else None),
     )
 
 

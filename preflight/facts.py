@@ -44,6 +44,8 @@ class FlowLog:
     """The log group's name, or the bucket's or stream's ARN."""
     log_format: str
     tags: dict[str, str] = field(default_factory=dict)
+    delivery_error: str | None = None
+    """DeliverLogsErrorMessage when DeliverLogsStatus is FAILED ("Rate limited", "Access error", ...)."""
 
 
 @dataclass(frozen=True)

@@ -104,8 +104,15 @@ def log_group_findings(context: Context, name: str) -> Iterator[Finding]:
         return
     yield guarded("subscriptionFilters", lambda: verdicts.subscription_filters(
         name, account.subscription_filters(name), context.own_filter))
-    yield guarded("flowLogFormat", lambda: verdicts.flow_log_formats(
-        name, settings.flow_logs.format, account.flow_logs("log-group-name", [name])))
+    try:
+        flow_logs = account.flow_logs("log-group-name", [name])
+    except UnavailableError as error:
+        yield warn("flowLogFormat", f"not checked: {error}")
+        return
+    yield verdicts.flow_log_formats(name, settings.flow_logs.format, flow_logs)
+    failing = verdicts.flow_log_delivery(flow_logs)
+    if failing is not None:
+        yield failing
 
 
 def vpc_findings(context: Context) -> Iterator[Finding]:

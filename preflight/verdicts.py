@@ -136,6 +136,24 @@ def flow_log_formats(name: str, configured: FlowLogFormat, flow_logs: Sequence[F
     return ok(check, f"{len(ids)} flow log(s) delivering into {name} use the configured format")
 
 
+def flow_log_delivery(flow_logs: Sequence[FlowLog]) -> Finding | None:
+    """A flow log that fails to deliver into the group ships nothing, whatever the subscription does.
+
+    DescribeFlowLogs: `DeliverLogsStatus` SUCCESS | FAILED, `DeliverLogsErrorMessage` "Rate limited",
+    "Access error" (the flow log's IAM role may not publish to CloudWatch Logs) or "Unknown error"
+    (EC2 API Reference, FlowLog, checked 2026-12).
+    """
+    failing = [f for f in flow_logs if f.delivery_error is not None]
+    if not failing:
+        return None
+    listed = ", ".join(f"{f.flow_log_id} ({f.delivery_error})" for f in failing)
+    return warn("flowLogDelivery", (
+        f"{listed} fail to deliver into their group, so their flows never reach it: for an access error "
+        "give the flow log's role logs:CreateLogStream and logs:PutLogEvents on the group; see "
+        "`aws ec2 describe-flow-logs --flow-log-ids <id>`"
+    ))
+
+
 def vpcs_exist(vpc_ids: Sequence[str], found: set[str], region: str) -> Finding:
     check = "vpcIds"
     missing = [vpc for vpc in vpc_ids if vpc not in found]

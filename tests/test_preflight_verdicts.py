@@ -377,3 +377,10 @@ def test_settings_lines_warn_about_unknown_format_fields(tmp_path: Path) -> None
                            logGroupName={"value": "/g", "secret": False},
                            flowLogFormat={"value": fmt, "secret": False})
     assert lines[1].startswith("warn flowLogFormat: fields future-field are not in the catalogue")
+
+
+def test_flow_log_delivery_warns_only_for_failing_flow_logs() -> None:
+    assert verdicts.flow_log_delivery([flow_log("fl-1")]) is None
+    failing = verdicts.flow_log_delivery([flow_log("fl-1"), flow_log("fl-2", delivery_error="Access error")])
+    assert failing is not None and failing.status == "warn"
+    assert "fl-2 (Access error)" in failing.message and "fl-1" not in failing.message
