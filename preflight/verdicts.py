@@ -9,8 +9,8 @@ Facts and their sources (checked 2026-12):
   match (docs/architecture.md, The stack): the configured format must be exactly the flow logs'.
 - CloudWatch alarms notify only an SNS topic in their own region, and cannot publish to a topic encrypted
   with the AWS-managed `aws/sns` key (docs/architecture.md, Platform facts).
-- A member's log group subscribes only to a destination of its own region (docs/architecture.md, The
-  stack, Modes).
+- A member's log group subscribes only to a destination of its own region ("Modes" in
+  docs/architecture.md, The stack).
 - `DescribeFlowLogs` filters include `log-group-name` and `resource-id`; `TrafficType` is ACCEPT, REJECT
   or ALL; `LogDestinationType` cloud-watch-logs, s3 or kinesis-data-firehose (EC2 API Reference,
   DescribeFlowLogs, https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeFlowLogs.html).
