@@ -52,6 +52,10 @@ class DatadogIntake:
             return self._validate_keys(request)
         if request.method != "POST":
             return _json({"errors": ["Method not allowed"]}, 405)
+        return self._post_event(request)
+
+    def _post_event(self, request: Request) -> Response:
+        """An event posted with the right key: accepted with a new id, or refused as Datadog would."""
         try:
             body = orjson.loads(_decompressed(request))
         except (orjson.JSONDecodeError, OSError, zlib.error):
@@ -68,7 +72,6 @@ class DatadogIntake:
         event = {**echoed, "id": event_id, "id_str": str(event_id),
                  "url": f"https://app.datadoghq.com/event/event?id={event_id}"}
         return _json({"status": "ok", "event": event}, 202)
-
 
     def _validate_keys(self, request: Request) -> Response:
         if request.method != "GET":

@@ -454,3 +454,22 @@ def test_permissions_from_the_policy_simulation(
             assert "firehose:CreateDeliveryStream (implicitDeny)" in message
         if expected == "warn":
             assert message.startswith("not checked: iam:simulate_principal_policy answered AccessDenied: ")
+
+
+def test_the_command_as_a_user_runs_it(aws: str, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    path = config_file(tmp_path, vpcIds=["vpc-0123456789abcdef0"])
+    result = subprocess.run([sys.executable, "-m", "preflight", "--config", str(path), "--stack", STACK],
+                            cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
+                            timeout=120, env=dict(os.environ))
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(line[:5] in {"ok   ", "warn ", "FAIL "} for line in lines[:-1])
+    assert f"FAIL vpcIds: vpc-0123456789abcdef0 not found in {REGION}: check aws:region and the account, " \
+           "or remove them from vpcIds" in lines
+    assert lines[-1].startswith("preflight: ")
+    assert lines[-1].endswith("FAIL: fix the FAIL lines before `pulumi up`")
+    assert "Traceback" not in result.stderr
