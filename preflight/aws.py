@@ -192,6 +192,11 @@ class Account:
         tags = self._call("athena", "list_tags_for_resource", ResourceARN=arn) or {}
         return _tag_list(tags.get("Tags", []))
 
+    def role_arn(self, name: str) -> str | None:
+        """A role's ARN with its path (`/aws-reserved/sso.amazonaws.com/` for IAM Identity Center roles)."""
+        answer = self._call("iam", "get_role", missing=frozenset({"NoSuchEntity"}), RoleName=name)
+        return None if answer is None else str(answer["Role"]["Arn"])
+
     def simulate(self, principal_arn: str, actions: tuple[str, ...]) -> list[Decision]:
         decisions: list[Decision] = []
         for start in range(0, len(actions), SIMULATION_BATCH):
@@ -221,11 +226,18 @@ def _flow_log(answer: dict[str, Any]) -> FlowLog:
     )
 
 
+def assumed_role_name(caller_arn: str) -> str | None:
+    parts = caller_arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        return parts[5].split("/")[1]
+    return None
+
+
 def policy_source_arn(caller_arn: str) -> str:
     """The IAM principal behind a caller: an assumed-role session's role, else the caller itself.
 
     `arn:aws:sts::123:assumed-role/Deployer/session` -> `arn:aws:iam::123:role/Deployer` (a role's path,
-    if any, is not in the session ARN; the simulation then answers NoSuchEntity: a warn).
+    if any, is not in the session ARN: `assumed_role_name` lets the caller look the role up).
     """
     parts = caller_arn.split(":", 5)
     if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):

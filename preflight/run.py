@@ -6,6 +6,7 @@ A check whose facts cannot be read (access denied, an API the endpoint lacks, th
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from contracts.settings import project_name
 from notifier.settings import SettingsError as DatadogSiteError
 from notifier.settings import api_url_for
 from preflight import datadog, verdicts
-from preflight.aws import Account, policy_source_arn
+from preflight.aws import Account, assumed_role_name, policy_source_arn
 from preflight.config import StackConfig
 from preflight.facts import CredentialsError, Identity, UnavailableError
 from preflight.model import Finding, fail, ok, warn
@@ -154,6 +155,11 @@ def permission_finding(context: Context) -> Finding:
     if context.identity is None:
         return warn("permissions", "not checked: no working credentials (see the credentials line)")
     principal = policy_source_arn(context.identity.arn)
+    role = assumed_role_name(context.identity.arn)
+    if role is not None:
+        # iam:GetRole denied: simulate the role as the session names it (without its path).
+        with contextlib.suppress(UnavailableError):
+            principal = context.account.role_arn(role) or principal
     actions = required_actions(context.config.settings)
     return guarded("permissions",
                    lambda: verdicts.permissions(principal, context.account.simulate(principal, actions)),

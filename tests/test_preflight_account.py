@@ -17,10 +17,12 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from contracts.flowlog import DEFAULT_FORMAT, RICH_FORMAT
+from contracts.settings import settings_from
 from local.datadog import DatadogIntake, serve
 from local.loopback import LoopbackServer
 from preflight import config as preflight_config
 from preflight.__main__ import main
+from preflight.permissions import required_actions
 from tests.preflight_support import PolicySimulator
 
 REGION = "eu-west-1"
@@ -473,3 +475,32 @@ def test_the_command_as_a_user_runs_it(aws: str, tmp_path: Path) -> None:
     assert lines[-1].startswith("preflight: ")
     assert lines[-1].endswith("FAIL: fix the FAIL lines before `pulumi up`")
     assert "Traceback" not in result.stderr
+
+
+def test_an_assumed_role_is_simulated_as_its_role_with_its_path(
+        aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                      "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}]}
+    role = client("iam").create_role(RoleName="AWSReservedSSO_Deployer_0123456789abcdef",
+                                     Path="/aws-reserved/sso.amazonaws.com/",
+                                     AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    session = client("sts").assume_role(RoleArn=role, RoleSessionName="jane@example.com")["Credentials"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", session["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", session["SecretAccessKey"])
+    monkeypatch.setenv("AWS_SESSION_TOKEN", session["SessionToken"])
+    name = "AWSReservedSSO_Deployer_0123456789abcdef"
+    for simulator, simulated in (
+        (PolicySimulator(roles={name: role}), role),  # GetRole answers: the role with its path
+        (PolicySimulator(), f"arn:aws:iam::{ACCOUNT}:role/{name}"),  # GetRole refused: the session's name
+    ):
+        with LoopbackServer(simulator, "iam-simulator") as server:
+            monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", server.url)
+            _, findings = run(capsys, config_file(tmp_path))
+        assert findings["credentials"][0][1].endswith(
+            f"as arn:aws:sts::{ACCOUNT}:assumed-role/{name}/jane@example.com")
+        assert set(simulator.principals) == {simulated}
+        needed = len(required_actions(settings_from({})))
+        assert findings["permissions"][0] == ("ok", (
+            f"{simulated} may call all {needed} actions `pulumi up` needs (IAM policy simulation, without "
+            "resource policies or SCP details)"))
