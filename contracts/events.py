@@ -6,6 +6,8 @@ monitor can never look for a tag the notifier does not post.
 
 from __future__ import annotations
 
+import hashlib
+
 SOURCE_TAG = "source:rejected-flows"
 # One `kind:` tag per event: a batch of archived rejected flows, or records Firehose could not process.
 KIND_REJECTED = "kind:rejected-flows"
@@ -45,3 +47,14 @@ def internal_sources_tag(internal: bool) -> str:
 # On the `kind:processing-errors` event posted for an archived object the notifier could not read (not
 # gzip, truncated, not UTF-8 text, no flow record in it): no retry can fix it, so it is reported once.
 UNREADABLE_OBJECT_TAG = "error:unreadable-object"
+
+# On every event: a digest of the object's s3:// URI, the same for every post of one object. Datadog keeps
+# every event it accepts (there is no idempotency key in Events v1), so when a request timed out after
+# being sent and was posted again, two events with one `notification:` tag are one alert, posted twice.
+NOTIFICATION_KEY = "notification"
+NOTIFICATION_DIGEST_CHARS = 16
+
+
+def notification_tag(uri: str) -> str:
+    """`notification:<16 hex digits>` for `s3://bucket/key`: deterministic, within Datadog's tag rules."""
+    return f"{NOTIFICATION_KEY}:{hashlib.sha256(uri.encode()).hexdigest()[:NOTIFICATION_DIGEST_CHARS]}"

@@ -2,7 +2,9 @@
 
 Per object: skip it if already marked; stream and summarise it; post one event; mark it. An object that
 cannot be read (not gzip, truncated, no flow record in it) gets one `error` event instead and is marked
-too, since reading it again cannot help; an object deleted before it was read is skipped. Clients,
+too, since reading it again cannot help; an object deleted before it was read is skipped. An event that
+Datadog refuses (400, or 413 after a smaller resend) marks the object refused and returns normally.
+Notifications come straight from S3, through SNS or through EventBridge (`notifier.intake`). Clients,
 settings and the API key are created on first use and kept for the container (no I/O at import);
 `reset()` forgets them.
 """
@@ -11,8 +13,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -21,20 +23,23 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from contracts.environment import METRICS_NAMESPACE, NOTIFIER_SERVICE
-from contracts.layout import is_data_key, is_error_key, object_key_from_event
+from contracts.events import notification_tag
+from contracts.layout import is_data_key, is_error_key
 from notifier import storage
 from notifier.datadog import (
     DatadogAuthError,
     DatadogError,
+    DatadogRefusedError,
     EventsApi,
     RetryPolicy,
     events_api,
     post_event,
 )
+from notifier.intake import Intake, UnrecognisedEventError, read_notification
 from notifier.model import EventDraft, ObjectRef
 from notifier.reading import ObjectUnreadableError, SummaryTimeoutError, summarise_object
 from notifier.render_errors import unreadable_event
-from notifier.secrets import ApiKeySource, secrets_provider
+from notifier.secrets import ApiKeySource, quiet_wire_loggers, secrets_provider
 from notifier.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -42,6 +47,8 @@ if TYPE_CHECKING:
 
 logger = Logger(service=NOTIFIER_SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=NOTIFIER_SERVICE)
+# botocore and urllib3 never log bodies (botocore's DEBUG lines carry the secret): levels only, no I/O.
+quiet_wire_loggers()
 
 # S3's answers for an object that is gone (GetObject says NoSuchKey; a HEAD-like call says 404). S3 gives
 # them only to a caller allowed s3:ListBucket on the bucket; any other caller gets AccessDenied (403) for a
@@ -115,30 +122,22 @@ def reset() -> None:
     set_runtime(None)
 
 
-def objects_in(event: Mapping[str, Any]) -> Iterator[ObjectRef]:
-    for record in event.get("Records", []):
-        s3 = record["s3"]
-        # The latest version is the one notified: Firehose never overwrites a key, and the
-        # role then needs no *Version* permissions should the bucket ever be versioned.
-        yield ObjectRef(bucket=s3["bucket"]["name"], key=object_key_from_event(s3["object"]["key"]))
-
-
 def _missing(error: ClientError) -> bool:
     return str(error.response.get("Error", {}).get("Code")) in MISSING_OBJECT_CODES
 
 
 def process_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]) -> str:
-    """Returns what happened: `posted`, `unreadable`, `already-notified`, `empty`, `missing` or `ignored`."""
+    """Returns what happened: `posted`, `unreadable`, `refused`, `already-notified`, `already-refused`,
+    `empty`, `missing` or `ignored`."""
     log: dict[str, Any] = {"bucket": obj.bucket, "object_key": obj.key}
     if not (is_data_key(obj.key) or is_error_key(obj.key)):
         logger.warning("object outside rejected/ and errors/: ignored", extra=log)
         return "ignored"
     try:
-        # The mark is checked before reading: a redelivered notification costs one small request.
-        if storage.MARK_TAG in storage.get_tags(rt.s3, obj):
-            logger.info("object already notified: skipped", extra=log)
-            metrics.add_metric(name="ObjectsAlreadyNotified", unit=MetricUnit.Count, value=1)
-            return "already-notified"
+        # The marks are checked before reading: a redelivered notification costs one small request.
+        skipped = _already_done(storage.get_tags(rt.s3, obj), log)
+        if skipped:
+            return skipped
         draft, facts = summarise_object(rt.s3, obj, rt.settings, rt.clock(), remaining_s,
                                         rt.policy.safety_margin_s + rt.policy.min_request_s)
     except ClientError as error:
@@ -163,20 +162,46 @@ def process_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]
     if draft is None:
         logger.info("empty object: nothing posted", extra=log)
         return "empty"
-    event_id = _post(rt, draft, remaining_s, log)
-    _mark(rt, obj, event_id, log)
+    # The same tag on every post of this object: a repeat after a timed-out request is recognisable.
+    log["notification"] = notification_tag(obj.uri)
+    draft = replace(draft, tags=(*draft.tags, log["notification"]))
+    try:
+        event_id = _post(rt, draft, remaining_s, log)
+    except DatadogRefusedError as error:
+        _mark(rt, obj, log, refused=f"HTTP {error.status}: {error.reason}")
+        return "refused"
+    _mark(rt, obj, log, event_id=event_id)
     logger.info("event posted", extra={**log, "event_id": event_id, "title": draft.title,
                                        "alert_type": draft.alert_type})
     _count(facts)
     return "unreadable" if facts["kind"] == "unreadable" else "posted"
 
 
+def _already_done(tags: Mapping[str, str], log: dict[str, Any]) -> str | None:
+    """`already-notified` or `already-refused` when the object carries that mark, else None."""
+    if storage.MARK_TAG in tags:
+        logger.info("object already notified: skipped", extra=log)
+        metrics.add_metric(name="ObjectsAlreadyNotified", unit=MetricUnit.Count, value=1)
+        return "already-notified"
+    if storage.REFUSED_TAG in tags:
+        logger.info("Datadog refused this object's event before: skipped (remove the object's "
+                    f"{storage.REFUSED_TAG} tag to post it again)",
+                    extra={**log, "refused": tags[storage.REFUSED_TAG]})
+        return "already-refused"
+    return None
+
+
 def _post(rt: Runtime, draft: EventDraft, remaining_s: Callable[[], float],
           log: dict[str, Any]) -> str | None:
     """Post the event; after a 403 the key is read again (it may have been rotated) and used once more."""
 
+    def repeat(what: str) -> None:
+        logger.warning("Datadog may have the event already; posting it again: a second event would carry "
+                       "the same notification tag", extra={**log, "error": what})
+
     def post(api: EventsApi) -> str | None:
-        return post_event(api, draft, remaining_s=remaining_s, sleep=rt.sleep, policy=rt.policy)
+        return post_event(api, draft, remaining_s=remaining_s, sleep=rt.sleep, policy=rt.policy,
+                          on_repeat=repeat)
 
     try:
         try:
@@ -188,6 +213,14 @@ def _post(rt: Runtime, draft: EventDraft, remaining_s: Callable[[], float],
                 raise
             logger.info("Datadog refused the cached API key; posting with the key read again", extra=log)
             return post(api)
+    except DatadogRefusedError as error:
+        # No retry can fix it: counted and logged here, the object marked refused by the caller, and the
+        # invocation returns normally (a raise would have Lambda post the same refused event twice more).
+        logger.error("Datadog refused the event: the object is marked refused and not retried",
+                     extra={**log, "status": error.status, "error": str(error),
+                            "error_type": type(error).__name__})
+        metrics.add_metric(name="EventsFailed", unit=MetricUnit.Count, value=1)
+        raise
     except DatadogError as error:
         # Logged with the object's facts, then raised: Lambda retries and the DLQ keep the notification.
         logger.error("event not posted",
@@ -196,19 +229,26 @@ def _post(rt: Runtime, draft: EventDraft, remaining_s: Callable[[], float],
         raise
 
 
-def _mark(rt: Runtime, obj: ObjectRef, event_id: str | None, log: dict[str, Any]) -> None:
-    """Tag the object as notified. A failure is logged, not raised: raising would make Lambda post the
-    already accepted event again, while only a rare S3 redelivery can double it if we carry on."""
+def _mark(rt: Runtime, obj: ObjectRef, log: dict[str, Any], *, event_id: str | None = None,
+          refused: str | None = None) -> None:
+    """Tag the object as notified (or, with `refused`, as refused). A failure is logged, not raised:
+    raising would make Lambda post the event again, while only a rare S3 redelivery can if we carry on."""
+    tag = storage.REFUSED_TAG if refused is not None else storage.MARK_TAG
     try:
         # Tags are read again: another writer may have tagged the object while we summarised it.
         tags = storage.get_tags(rt.s3, obj)
-        if storage.can_mark(tags):
-            storage.put_mark(rt.s3, obj, tags, event_id or "accepted")
+        if tag in tags or len(tags) < storage.MAX_TAGS:
+            if refused is not None:
+                storage.put_refused(rt.s3, obj, tags, refused)
+            else:
+                storage.put_mark(rt.s3, obj, tags, event_id or "accepted")
             return
         reason = f"the object has {storage.MAX_TAGS} tags already"
     except ClientError as error:
         reason = f"{error.response.get('Error', {}).get('Code', 'ClientError')}: {error}"
-    logger.error("event posted but the object could not be marked; a redelivery would post again",
+    what = "event refused but the object could not be marked refused" if refused is not None else \
+        "event posted but the object could not be marked"
+    logger.error(f"{what}; a redelivery would post again",
                  extra={**log, "event_id": event_id, "error": reason})
     metrics.add_metric(name="MarkFailed", unit=MetricUnit.Count, value=1)
 
@@ -229,12 +269,33 @@ def _count(facts: Mapping[str, Any]) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    objects = list(objects_in(event))
+    intake = _intake(event)
+    objects = intake.created
     # Added first, so that an invocation that raises (even on a bad setting) still publishes a metric.
     metrics.add_metric(name="ObjectsReceived", unit=MetricUnit.Count, value=len(objects))
     rt = runtime()
     outcomes = {obj.uri: process_object(rt, obj, _remaining_s(context)) for obj in objects}
-    return {"objects": outcomes}
+    answer: dict[str, Any] = {"objects": outcomes}
+    if intake.skipped:
+        answer["skipped"] = [{"event": s.event, "via": s.via, **({"object": s.obj.uri} if s.obj else {})}
+                             for s in intake.skipped]
+    return answer
+
+
+def _intake(event: dict[str, Any]) -> Intake:
+    """The objects created; what else the notification says is logged and skipped."""
+    try:
+        intake = read_notification(event)
+    except UnrecognisedEventError as error:
+        # Raised: Lambda's retries and then the dead-letter queue keep the event for a look.
+        logger.error("not an S3 notification the notifier reads", extra={"error": str(error)})
+        metrics.add_metric(name="ObjectsReceived", unit=MetricUnit.Count, value=0)
+        raise
+    for skipped in intake.skipped:
+        where = {"bucket": skipped.obj.bucket, "object_key": skipped.obj.key} if skipped.obj else {}
+        logger.info("notification skipped: not an object creation",
+                    extra={"event_name": skipped.event, "via": skipped.via, **where})
+    return intake
 
 
 def _remaining_s(context: LambdaContext) -> Callable[[], float]:

@@ -2,11 +2,14 @@
 
 Powertools caches the secret for `KEY_MAX_AGE_S` (so a rotated key is picked up within minutes), and after
 Datadog refuses the key (403) the caller reads it again with `force_fetch=True`. The key is never logged
-and never part of an exception message.
+and never part of an exception message: `quiet_wire_loggers` keeps the HTTP libraries' DEBUG lines (which
+carry request and response bodies, the secret's value among them) out of every log, whatever the root
+logger's level.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -19,6 +22,22 @@ if TYPE_CHECKING:
 
 # A rotated key reaches a warm container within this time even if Datadog never refuses the old one.
 KEY_MAX_AGE_S = 300
+
+
+# Loggers whose DEBUG lines carry bodies or headers: botocore logs "Response body: ..." (the Secrets Manager
+# answer, key included) and the request it signed; boto3 and s3transfer log parameters; urllib3 logs
+# connections; the Datadog client logs response bodies. INFO and above say nothing of bodies.
+WIRE_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3", "datadog_api_client")
+QUIET_LEVEL = logging.INFO
+
+
+def quiet_wire_loggers() -> None:
+    """Raise the wire loggers to INFO (a higher level set on them is kept): no body reaches a log even with
+    the root logger at DEBUG (e.g. Lambda's log level DEBUG). Sets levels only: no I/O."""
+    for name in WIRE_LOGGERS:
+        wire = logging.getLogger(name)
+        if wire.level < QUIET_LEVEL:  # NOTSET (0) or DEBUG
+            wire.setLevel(QUIET_LEVEL)
 
 
 class ApiKeyError(RuntimeError):

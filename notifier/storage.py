@@ -38,3 +38,29 @@ def put_mark(s3: Any, obj: ObjectRef, tags: dict[str, str], value: str) -> None:
 def open_body(s3: Any, obj: ObjectRef) -> Any:
     """The object's StreamingBody: read incrementally, never whole."""
     return s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"]
+
+
+# The object tag that says "Datadog refused this object's event (400, or 413 twice)"; its value is Datadog's
+# reason. A refused object is skipped like a notified one: the same event would be refused again. Remove
+# the tag to have the next notification post it.
+REFUSED_TAG = "rejected-flows-refused"
+# S3 tag values: at most 256 characters matching ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$ (S3 API reference, S3Tag,
+# checked 2026-12).
+TAG_VALUE_LIMIT = 256
+_TAG_VALUE_PUNCTUATION = frozenset("_.:/=+-@ ")
+
+
+def tag_value(text: str) -> str:
+    """`text` as an S3 tag value: other characters become spaces, runs of spaces one, at most 256."""
+    kept = "".join(c if c.isalnum() or c in _TAG_VALUE_PUNCTUATION else " " for c in text)
+    return " ".join(kept.split())[:TAG_VALUE_LIMIT]
+
+
+def put_refused(s3: Any, obj: ObjectRef, tags: dict[str, str], reason: str) -> None:
+    """Add the refused tag (Datadog's reason) to the object's tags, which are kept."""
+    merged = {**tags, REFUSED_TAG: tag_value(reason)}
+    s3.put_object_tagging(
+        Bucket=obj.bucket,
+        Key=obj.key,
+        Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in merged.items()]},
+    )

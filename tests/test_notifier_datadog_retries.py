@@ -30,7 +30,7 @@ from notifier.datadog import (
     post_event,
 )
 from notifier.render import EventDraft
-from notifier.storage import MARK_TAG
+from notifier.storage import MARK_TAG, REFUSED_TAG
 from tests.notifier_support import (
     DATA_KEY,
     FAKE_KEY,
@@ -432,10 +432,11 @@ def test_when_datadog_keeps_failing_until_the_attempts_run_out_the_object_is_not
     assert tags(archive)[MARK_TAG] == "7700000000000000001"
 
 
-def test_a_refused_event_leaves_the_object_unmarked(archive, httpserver, clock):
+def test_a_refused_event_marks_the_object_refused_and_returns(archive, httpserver, clock):
     datadog_answers(httpserver, (400, {"errors": ["Event too old"]}, {}))
 
-    with pytest.raises(DatadogRejectedError):
-        notifier.handler(s3_event(BUCKET, DATA_KEY), FakeContext(clock, deadline=clock.now + 900.0))
+    outcome = notifier.handler(s3_event(BUCKET, DATA_KEY), FakeContext(clock, deadline=clock.now + 900.0))
 
-    assert MARK_TAG not in tags(archive)
+    assert outcome == {"objects": {f"s3://{BUCKET}/{DATA_KEY}": "refused"}}
+    assert tags(archive) == {REFUSED_TAG: "HTTP 400: Event too old"}
+    assert len(httpserver.log) == 1, "no retry can fix a 400"

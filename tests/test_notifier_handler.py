@@ -12,9 +12,10 @@ from botocore.exceptions import ClientError
 
 from contracts import metrics as metrics_contract
 from notifier import handler as notifier
-from notifier.datadog import DatadogAuthError, DatadogRejectedError, DatadogUnavailableError
+from notifier.datadog import DatadogAuthError, DatadogUnavailableError
 from notifier.reading import SummaryTimeoutError
 from notifier.storage import MARK_TAG
+from tests.aws_events import load_event
 from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
     ACCEPTED,
     BUCKET,
@@ -294,21 +295,17 @@ def test_each_outcome_publishes_its_metrics_and_no_others(aws, env, httpserver, 
     assert published(capsys.readouterr().out) == expected
 
 
-@pytest.mark.parametrize(("seconds_left", "error"),
-                         [(60.0, DatadogRejectedError), (2.0, SummaryTimeoutError)],
-                         ids=["refused-by-datadog", "no-time-left-to-post"])
-def test_an_event_not_posted_publishes_events_failed_and_nothing_posted(aws, env, httpserver, clock, capsys,
-                                                                       seconds_left, error):
-    httpserver.expect_request(EVENTS, method="POST").respond_with_json({"errors": ["Event too old"]},
-                                                                       status=400)
+def test_an_event_without_time_to_post_publishes_events_failed_and_raises(aws, env, httpserver, clock,
+                                                                          capsys):
+    httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
     put(aws, DATA_KEY, gz(ndjson(scanner_batch())))
     capsys.readouterr()
 
-    with pytest.raises(error):
-        invoke(s3_event(BUCKET, DATA_KEY), clock, seconds_left=seconds_left)
+    with pytest.raises(SummaryTimeoutError):
+        invoke(s3_event(BUCKET, DATA_KEY), clock, seconds_left=2.0)
 
     assert published(capsys.readouterr().out) == {"ObjectsReceived": [1.0], "EventsFailed": [1.0]}
-    assert MARK_TAG not in tags_of(aws, DATA_KEY)
+    assert MARK_TAG not in tags_of(aws, DATA_KEY) and httpserver.log == []
 
 
 def test_one_notification_for_several_objects_counts_each(aws, env, httpserver, clock, capsys):
@@ -431,13 +428,12 @@ def test_after_a_refusal_the_secret_is_read_once_more_before_the_key_is_blamed(a
     assert len(httpserver.log) == 1  # the same key is not sent twice
 
 
-def test_a_notification_without_records_processes_nothing(aws, env, httpserver, clock, capsys):
-    # The shape of S3's s3:TestEvent: no `Records` at all.
-    test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-11-27T18:00:00.000Z",
-                  "Bucket": BUCKET, "RequestId": "5582815E1AEA5ADF", "HostId": "8cLeGAmw098X5cv4Zkwcm"}
+def test_s3s_test_event_processes_nothing_and_says_it_skipped_it(aws, env, httpserver, clock, capsys):
+    # Sent by S3 when the notification is configured: no `Records` at all.
     capsys.readouterr()
 
-    assert invoke(test_event, clock) == {"objects": {}}
+    assert invoke(load_event("s3-test-event"), clock) == {
+        "objects": {}, "skipped": [{"event": "s3:TestEvent", "via": "s3"}]}
 
     assert published(capsys.readouterr().out) == {"ObjectsReceived": [0.0]}
     assert httpserver.log == []
