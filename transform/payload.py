@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import binascii
 import gzip
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,24 @@ CONTROL_MESSAGE = "CONTROL_MESSAGE"
 SAMPLE_CHARS = 120
 # Every gzip stream starts with these two bytes (RFC 1952); plain-text flow-log lines never do.
 GZIP_MAGIC = b"\x1f\x8b"
+
+
+# CloudWatch Logs naming rules (CreateLogGroup / CreateLogStream API reference, checked 2026-12): a log
+# group name is 1-512 of `[\.\-_/#A-Za-z0-9]`; a log stream name is 1-512 characters, no `:` or `*`. A
+# stream name is also refused here if it holds a control or format character (AWS's pattern `[^:*]*`
+# allows them, but no log stream AWS writes for flow logs has one, and they would reach the archive).
+LOG_NAME_MAX = 512
+_LOG_GROUP_NAME = re.compile(r"[\.\-_/#A-Za-z0-9]{1,512}", re.ASCII)
+
+
+def envelope_problem(log_group: str, log_stream: str) -> str | None:
+    """Why a DATA_MESSAGE's log group or stream name is not one CloudWatch Logs allows, or None."""
+    if _LOG_GROUP_NAME.fullmatch(log_group) is None:
+        return f"logGroup {log_group[:60]!r} is not a CloudWatch Logs log group name"
+    if not 1 <= len(log_stream) <= LOG_NAME_MAX or ":" in log_stream or "*" in log_stream \
+            or not log_stream.isprintable():
+        return f"logStream {log_stream[:60]!r} is not a CloudWatch Logs log stream name"
+    return None
 
 
 class RecordDecodeError(ValueError):
@@ -102,6 +121,9 @@ def parse_message(raw: bytes) -> SubscriptionMessage:
     log_group, log_stream, events = (message.get(k) for k in ("logGroup", "logStream", "logEvents"))
     if not isinstance(log_group, str) or not isinstance(log_stream, str):
         raise RecordDecodeError(f"DATA_MESSAGE without logGroup/logStream strings: {sample(raw)!r}")
+    problem = envelope_problem(log_group, log_stream)
+    if problem is not None:
+        raise RecordDecodeError(f"{problem}: {sample(raw)!r}")
     if not isinstance(events, list):
         # Each event's own shape is checked where its message is read (LineEncoder.encode_events).
         raise RecordDecodeError(f"logEvents is not a list: {sample(raw)!r}")
