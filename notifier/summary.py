@@ -33,6 +33,17 @@ _COUNT_MAX = (numeric_range("packets") or (0, 0))[1]  # BIGINT, as for `bytes`
 FlowValues = tuple[Any, ...]
 
 
+def _counts_fit(port: int | None, protocol: int | None, packets: int | None, nbytes: int | None) -> bool:
+    return ((port is None or 0 <= port <= MAX_PORT) and (protocol is None or 0 <= protocol <= MAX_PROTOCOL)
+            and (packets is None or 0 <= packets <= _COUNT_MAX)
+            and (nbytes is None or 0 <= nbytes <= _COUNT_MAX))
+
+
+def _times_fit(start: int | None, end: int | None) -> bool:
+    return ((start is None or FIRST_FLOW_TIME <= start <= LAST_FLOW_TIME)
+            and (end is None or FIRST_FLOW_TIME <= end <= LAST_FLOW_TIME))
+
+
 def flow_values(record: dict[str, Any]) -> FlowValues | None:
     """The values a summary counts, or None when `record` is not a flow by the archive's rule."""
     get = record.get
@@ -44,12 +55,7 @@ def flow_values(record: dict[str, Any]) -> FlowValues | None:
     if not (_TEXT.issuperset(map(type, (src, interface, account, region, vpc, log_group)))
             and _NUMBER.issuperset(map(type, (port, protocol, packets, nbytes, start, end)))):
         return None
-    if ((port is not None and not 0 <= port <= MAX_PORT)
-            or (protocol is not None and not 0 <= protocol <= MAX_PROTOCOL)
-            or (packets is not None and not 0 <= packets <= _COUNT_MAX)
-            or (nbytes is not None and not 0 <= nbytes <= _COUNT_MAX)
-            or (start is not None and not FIRST_FLOW_TIME <= start <= LAST_FLOW_TIME)
-            or (end is not None and not FIRST_FLOW_TIME <= end <= LAST_FLOW_TIME)):
+    if not (_counts_fit(port, protocol, packets, nbytes) and _times_fit(start, end)):
         return None
     return src, port, protocol, packets, nbytes, start, end, interface, account, region, vpc, log_group
 
