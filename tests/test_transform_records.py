@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from contracts.cloudwatch_logs import control_message, encode_payload
 from contracts.flowlog import parse_format
-from local.cloudwatch import control_message, encode_payload
 from tests.transform_support import (
     NOTED_FORMAT,
     V5_FORMAT,

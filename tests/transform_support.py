@@ -6,14 +6,10 @@ import base64
 import json
 from typing import Any
 
+from contracts.cloudwatch_logs import LogEvent, encode_payload
+from contracts.cloudwatch_logs import data_message as subscription_message
 from contracts.flowlog import FlowLogFormat, parse_format
-from local.cloudwatch import (
-    FirehoseRecord,
-    LogEvent,
-    SubscriptionMessage,
-    encode_payload,
-    transformation_event,
-)
+from local.cloudwatch import FirehoseRecord, transformation_event
 from local.lambdas import FakeContext, function_arn
 
 STREAM_ARN = "arn:aws:firehose:us-east-1:123456789012:deliverystream/rejected-flows-test"
@@ -90,7 +86,7 @@ def data_message(lines: list[str], *, extracted: FlowLogFormat | None = None, lo
         ))
         for line in lines
     ]
-    return SubscriptionMessage(events, log_group=log_group, log_stream=log_stream).as_dict()
+    return subscription_message(events, log_group=log_group, log_stream=log_stream).as_dict()
 
 
 def record(message: dict[str, Any] | bytes, record_id: str | None = None) -> FirehoseRecord:
