@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from local.cloudwatch import LogEvent, SubscriptionMessage, encode_payload
+from contracts.cloudwatch_logs import LogEvent, data_message
 
 T0 = 1_795_748_400_000  # 2026-11-27 03:00:00 UTC
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:rejected-flows-dev-transform:$LATEST"
@@ -25,7 +25,7 @@ NO_DATA = "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280
 def subscription_record(*lines: str, log_stream: str = "eni-1235b8ca123456789-all") -> bytes:
     """A Firehose record as CloudWatch Logs delivers it: gzip of one subscription message."""
     events = [LogEvent(message=line, timestamp_ms=1418530070000 + i) for i, line in enumerate(lines)]
-    return encode_payload(SubscriptionMessage(log_events=events, log_stream=log_stream).as_dict())
+    return data_message(events, log_stream=log_stream).encode()
 
 
 def error_line(raw: bytes, arrival_ms: int = T0, code: str = "Lambda.ProcessingFailedStatus") -> bytes:
