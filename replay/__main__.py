@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 from typing import TextIO
 
 from tqdm import tqdm
@@ -32,14 +36,44 @@ class UsageError(ValueError):
     """Arguments that cannot work: reported on one line, exit code 2."""
 
 
+class GracefulStop:
+    """A first Ctrl-C asks the run to stop once Firehose has answered the call in flight (so nothing is
+    sent twice); a second one stops it at once (then at most that call's records go again)."""
+
+    def __init__(self, err: TextIO):
+        self.err, self._asked, self.forced = err, False, False
+
+    def requested(self) -> bool:
+        return self._asked
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._asked:  # the second Ctrl-C
+            self.forced = True
+            raise KeyboardInterrupt
+        self._asked = True
+        print("stopping once the call in flight is answered (Ctrl-C again to stop at once)", file=self.err)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signal handlers can only be set from the main thread: Ctrl-C stops at once
+            return
+        previous = signal.signal(signal.SIGINT, self._handle)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(
         prog="python -m replay", description=__doc__,
         epilog=f"Each object is tagged {REPLAYED_TAG}=<UTC time> once Firehose has accepted all its "
                f"records; tagged objects are skipped. Before each PutRecordBatch call (at most 500 records, "
                f"4 MiB) the object's {PROGRESS_TAG} tag records how far it got, so a run stopped at any "
-               "point (Ctrl-C, a kill, a lost network) makes the next run send again at most that one call's "
-               "records, which may then be in the stream twice; nothing is lost. Each object is locked "
+               "point (a kill, a lost network, a second Ctrl-C) makes the next run send again at most that "
+               "one call's records, which may then be in the stream twice; nothing is lost. A first Ctrl-C "
+               "stops once the call in flight is answered, and nothing goes twice. Each object is locked "
                f"while it is replayed (s3://BUCKET/{REPLAY_LOCK_PREFIX}<key>): a second run at the same time "
                "skips it and says so; a lock not renewed for "
                f"{LEASE_SECONDS / 60:.0f} minutes (its run was killed) is taken over. Lines without usable "
@@ -77,20 +111,28 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except UsageError as error:
         print(f"error: {error}", file=err)
         return USAGE_ERROR
+    graceful = GracefulStop(err)
     try:
         s3, firehose = clients()
-        return replay(options, Bucket(s3, options.bucket), Stream(firehose, options.stream), out, err)
+        with graceful.installed():
+            return replay(options, Bucket(s3, options.bucket), Stream(firehose, options.stream), out, err,
+                          stop_requested=graceful.requested)
     except ReplaySetupError as error:
         print(f"error: {error}", file=err)
         return USAGE_ERROR
     except KeyboardInterrupt:
-        print("interrupted: the next run resumes each object where its progress tag says (the records of "
-              "the PutRecordBatch call in flight, if any, go again)", file=err)
+        if graceful.requested() and not graceful.forced:
+            print("interrupted: stopped between calls; the next run resumes each object where its progress "
+                  "tag says, and sends nothing twice", file=err)
+        else:
+            print("interrupted: the next run resumes each object where its progress tag says (the records "
+                  "of the PutRecordBatch call in flight, if any, go again)", file=err)
         return INTERRUPTED
 
 
 def replay(options: Options, bucket: Bucket, stream: Stream, out: TextIO, err: TextIO,
-           sleep: Callable[[float], None] = time.sleep, locks: Locks | None = None) -> int:
+           sleep: Callable[[float], None] = time.sleep, locks: Locks | None = None,
+           stop_requested: Callable[[], bool] = lambda: False) -> int:
     """Run, print one line per object put (stdout) or failed (stderr), then the summary."""
     def report(outcome: ObjectOutcome) -> None:
         # tqdm.write keeps these lines clear of the progress bar when both go to the terminal.
@@ -101,7 +143,8 @@ def replay(options: Options, bucket: Bucket, stream: Stream, out: TextIO, err: T
         if outcome.skipped_lines:
             tqdm.write(skipped_lines_line(options.bucket, outcome), file=err)
 
-    summary = Replayer(options, bucket, stream, report, sleep=sleep, locks=locks).run(err=err)
+    summary = Replayer(options, bucket, stream, report, sleep=sleep, locks=locks,
+                       stop_requested=stop_requested).run(err=err)
     print(summary_line(summary), file=out)
     if summary.failed:
         print(failure_advice(summary), file=err)

@@ -74,6 +74,8 @@ class Replayer:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], str] = utc_stamp
     locks: Locks | None = None  # by default, locks in the options' bucket through the bucket's client
+    # True once the user asked to stop (a first Ctrl-C): the run stops at the next safe point.
+    stop_requested: Callable[[], bool] = lambda: False
     _locks: Locks = field(init=False)
 
     def __post_init__(self) -> None:
@@ -106,6 +108,8 @@ class Replayer:
 
     def _each(self, keys: Iterable[str]) -> Iterable[ObjectOutcome]:
         for key in keys:
+            if self.stop_requested():
+                raise KeyboardInterrupt
             try:
                 yield self.replay_object(key)
             except (MalformedObjectError, ObjectAccessError) as error:
@@ -151,6 +155,8 @@ class Replayer:
             state.took_over = lease.took_over.who()
         reingester = Reingester(self.stream, self.options.stream, sleep=self.sleep)
         for batch in plan_batches(found.records[done:]):
+            if self.stop_requested():
+                self._stop_between_batches(key, tags, state)
             self._locks.renew_if_due(lease)
             failure = self._send(key, tags, batch, reingester, state)
             if failure is not None:
@@ -163,6 +169,13 @@ class Replayer:
                 f"all its records were put back but {error}: tag it {REPLAYED_TAG!r} by hand (and remove "
                 f"{PROGRESS_TAG!r}), or a re-run puts its last {state.last_batch:,} records again"))
         return self._outcome(key, REPLAYED, state, found, sending)
+
+    def _stop_between_batches(self, key: str, tags: ObjectTags, state: _Progress) -> None:
+        """Stop as asked, Firehose having answered every call: record that, so nothing goes twice."""
+        if state.accepted:
+            with contextlib.suppress(ObjectAccessError):  # the tag then still says the last batch may be in
+                self.bucket.mark_progress(key, tags, state.back)
+        raise KeyboardInterrupt
 
     def _send(self, key: str, tags: ObjectTags, batch: Batch, reingester: Reingester,
               state: _Progress) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import signal
 import threading
 from collections import Counter
 from typing import Any
@@ -232,3 +233,52 @@ def test_a_lock_for_a_key_too_long_for_s3_is_named_by_its_hash():
     assert lock_key(long).startswith(REPLAY_LOCK_PREFIX + "sha256/") and len(lock_key(long)) < MAX_KEY_BYTES
     assert lock_key(long) != lock_key(long + "x")
 
+
+
+class CtrlC(Interrupt):
+    """A real SIGINT (Ctrl-C) while the `n`th AWS call is in flight, handled by the command's handler."""
+
+    def _before(self, **_: Any) -> None:
+        self.calls += 1
+        if self.calls == self.n:
+            signal.raise_signal(signal.SIGINT)
+
+    def _after(self, **_: Any) -> None:
+        pass
+
+
+def test_one_ctrl_c_at_any_aws_call_stops_after_that_call_and_sends_nothing_twice(aws, monkeypatch):
+    total = calls_of_a_whole_run(aws, monkeypatch, 600.0)
+    for n in range(1, total + 1):
+        archive = Archive(aws, SIZES)
+        code, _, err = run(archive, monkeypatch, CtrlC(n, after=False))
+        assert err.startswith("stopping once the call in flight is answered (Ctrl-C again to stop at once)\n")
+        if code == 0:  # the Ctrl-C came during the last object's last steps: the run finished it
+            assert n >= total - 2, f"call {n}"
+        else:
+            assert code == 130 and err.endswith("sends nothing twice\n"), f"call {n}: {err}"
+            assert run(archive, monkeypatch, lease=0.0)[0] == 0, f"call {n}"
+        expected = Counter(record for records in archive.records.values() for record in records)
+        assert archive.received() == expected, f"call {n}: each record exactly once"
+        for key in archive.records:
+            assert archive.tag_keys(key) == [REPLAYED_TAG], f"call {n}: {key}"
+        assert archive.locks_left() == [], f"call {n}"
+        archive.close()
+
+
+def test_a_second_ctrl_c_stops_at_once(aws, monkeypatch):
+    archive = Archive(aws, SIZES)
+
+    class Twice(CtrlC):
+        def _before(self, **_: Any) -> None:
+            self.calls += 1
+            if self.calls == self.n:
+                signal.raise_signal(signal.SIGINT)
+                signal.raise_signal(signal.SIGINT)
+
+    code, _, err = run(archive, monkeypatch, Twice(8, after=False))
+    assert code == 130
+    assert err.endswith("(the records of the PutRecordBatch call in flight, if any, go again)\n")
+    assert run(archive, monkeypatch, lease=0.0)[0] == 0
+    assert set(archive.received()) == {record for records in archive.records.values() for record in records}
+    archive.close()
