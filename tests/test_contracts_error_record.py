@@ -4,6 +4,7 @@ that reads them (the notifier, replay, the local archive) reading them alike."""
 from __future__ import annotations
 
 import base64
+import unicodedata
 from collections import Counter
 
 import orjson
@@ -174,3 +175,20 @@ def test_the_notifier_marks_with_the_contracts_tag_and_limit():
     assert storage.MARK_TAG == NOTIFIED_TAG and storage.MAX_TAGS == MAX_TAGS
     tags = {f"team-{i}": "x" for i in range(MAX_TAGS - 1)}
     assert storage.can_mark(tags) and not storage.can_mark({**tags, "one-more": "x"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_a_tag_value_is_taken_only_if_every_character_is_one_s3_documents(value):
+    """S3's pattern is `^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$`; Python's `re` has no `\\p{}`, so categories."""
+    documented = all(unicodedata.category(char)[0] in "LN" or char == " " or char in "_.:/=+-@"
+                     for char in value)
+    try:
+        ObjectTags().with_tag("k", value)
+    except TagError:
+        taken = False
+    else:
+        taken = True
+    assert not taken or documented, "never a value S3 refuses"
+    if documented and all(char == " " or unicodedata.category(char)[0] != "Z" for char in value):
+        assert taken, "every documented letter, digit and S3 sign is taken (other Unicode spaces are not)"
