@@ -1,4 +1,4 @@
-"""The stack's config surface: the example stack, the config table in docs/deploy.md, the processor-buffer arithmetic."""
+"""The stack's config surface: the example stack, the docs' config table, the processor-buffer arithmetic."""
 
 from __future__ import annotations
 
