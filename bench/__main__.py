@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("bench.transform", "bench.notifier", "bench.local_pipeline", "bench.local_memory", "bench.cost")
+BENCHMARKS = ("bench.transform", "bench.notifier", "bench.local_pipeline", "bench.local_memory", "bench.cost",
+              "bench.baseline")
 
 
 def main(selected: list[str]) -> int:

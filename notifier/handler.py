@@ -23,9 +23,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from contracts.environment import METRICS_NAMESPACE, NOTIFIER_SERVICE
+from contracts.events import BASELINE_UNAVAILABLE as BASELINE_UNAVAILABLE_STATE
 from contracts.events import notification_tag
 from contracts.layout import is_data_key, is_error_key
+from contracts.metrics import BASELINE_UNAVAILABLE
 from notifier import storage
+from notifier.baseline.step import Baseline
 from notifier.datadog import (
     DatadogAuthError,
     DatadogError,
@@ -62,6 +65,15 @@ def _boto3_client(name: str) -> Any:
     return boto3.client(name)
 
 
+def _dynamodb_client() -> Any:
+    """The baseline's client: a few quick attempts, since the event goes out without verdicts anyway."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("dynamodb", config=Config(connect_timeout=2, read_timeout=5,
+                                                  retries={"mode": "standard", "max_attempts": 3}))
+
+
 @dataclass
 class Runtime:
     """Everything an invocation needs that outlives it; tests build one with fakes."""
@@ -72,7 +84,9 @@ class Runtime:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    dynamodb_factory: Callable[[], Any] = _dynamodb_client
     _s3: Any = None
+    _baseline: Baseline | None = None
     _api: EventsApi | None = None
     _api_key: str | None = field(default=None, repr=False)
     _key_source: ApiKeySource | None = None
@@ -82,6 +96,13 @@ class Runtime:
         if self._s3 is None:
             self._s3 = self.s3_factory()
         return self._s3
+
+    @property
+    def baseline(self) -> Baseline | None:
+        """The baseline (docs/architecture.md, The notifier), when BASELINE_TABLE is set."""
+        if self._baseline is None and self.settings.baseline is not None:
+            self._baseline = Baseline(self.settings.baseline, self.dynamodb_factory)
+        return self._baseline
 
     def events_api(self, *, refresh_key: bool = False) -> EventsApi:
         """A client with the current key (cached by Powertools); `refresh_key` reads the secret again."""
@@ -139,7 +160,7 @@ def process_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]
         if skipped:
             return skipped
         draft, facts = summarise_object(rt.s3, obj, rt.settings, rt.clock(), remaining_s,
-                                        rt.policy.safety_margin_s + rt.policy.min_request_s)
+                                        rt.policy.safety_margin_s + rt.policy.min_request_s, rt.baseline)
     except ClientError as error:
         if not _missing(error):
             raise
@@ -264,6 +285,8 @@ def _count(facts: Mapping[str, Any]) -> None:
         metrics.add_metric(name="RejectedFlowsReported", unit=MetricUnit.Count, value=facts["flows"])
     if facts["invalid_lines"]:
         metrics.add_metric(name="InvalidLines", unit=MetricUnit.Count, value=facts["invalid_lines"])
+    if facts.get("baseline") == BASELINE_UNAVAILABLE_STATE:
+        metrics.add_metric(name=BASELINE_UNAVAILABLE, unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context

@@ -14,14 +14,14 @@ from typing import Any
 
 from contracts.layout import is_error_key
 from notifier import storage
+from notifier.baseline.step import Baseline, assessment_facts, summarise_and_assess
 from notifier.errorbatch import summarise_errors
-from notifier.markdown import plural
+from notifier.markdown import hour_of, plural
 from notifier.model import EventDraft, ObjectRef
 from notifier.render import flow_event, invalid_lines_text
 from notifier.render_errors import error_event
 from notifier.settings import Settings
 from notifier.stream import iter_lines
-from notifier.summary import summarise_flows
 
 # Lines summarised between two looks at the remaining time.
 TIME_CHECK_LINES = 4096
@@ -71,16 +71,18 @@ class _TimedLines:
 
 
 def summarise_object(s3: Any, obj: ObjectRef, settings: Settings, now_s: float,
-                     remaining_s: Callable[[], float], reserve_s: float) -> tuple[EventDraft | None, Facts]:
+                     remaining_s: Callable[[], float], reserve_s: float,
+                     baseline: Baseline | None = None) -> tuple[EventDraft | None, Facts]:
     """Stream the object and render its event; None when there is nothing to say (empty object).
 
-    `reserve_s`: the time that must be left once the event is rendered, to post it. Raises
+    `reserve_s`: the time that must be left once the event is rendered, to post it. `baseline`: judge
+    the object's keys between the summary and the event (None: no baseline). Raises
     ObjectUnreadableError when the body cannot be read, SummaryTimeoutError when time runs out.
     """
     body = storage.open_body(s3, obj)
     lines = _TimedLines(iter_lines(body), obj, remaining_s, reserve_s)
     try:
-        draft, facts = _summarise_body(obj, settings, now_s, lines)
+        draft, facts = _summarise_body(obj, settings, now_s, lines, baseline)
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise ObjectUnreadableError(
             f"truncated or corrupt gzip after {plural(lines.count, 'line')} ({error})") from None
@@ -91,8 +93,8 @@ def summarise_object(s3: Any, obj: ObjectRef, settings: Settings, now_s: float,
     return draft, facts
 
 
-def _summarise_body(obj: ObjectRef, settings: Settings, now_s: float, lines: Iterable[bytes]
-                    ) -> tuple[EventDraft | None, Facts]:
+def _summarise_body(obj: ObjectRef, settings: Settings, now_s: float, lines: Iterable[bytes],
+                    baseline: Baseline | None = None) -> tuple[EventDraft | None, Facts]:
     ctx = settings.event_context()
     if is_error_key(obj.key):
         errors = summarise_errors(lines)
@@ -101,10 +103,14 @@ def _summarise_body(obj: ObjectRef, settings: Settings, now_s: float, lines: Ite
                 f"none of its {plural(errors.invalid_lines, 'line')} is a Firehose error record (JSON)")
         facts = {"kind": "errors", "records": errors.records, "invalid_lines": errors.invalid_lines}
         return (None if errors.empty else error_event(errors, obj, ctx, now_s)), facts
-    flows = summarise_flows(lines, internal=settings.internal_networks)
+    hour = hour_of(obj.key, None, now_s).timestamp()
+    observed = summarise_and_assess(baseline, obj.uri, lines, settings.internal_networks, hour)
+    flows, assessment = observed.summary, observed.assessment
     if flows.no_flow_records:
         why = invalid_lines_text(flows.invalid)
         raise ObjectUnreadableError(f"none of its {plural(flows.lines, 'line')} is a flow record: {why}")
     facts = {"kind": "rejected", "flows": flows.flows, "invalid_lines": flows.invalid_lines,
-             "sources": flows.distinct_sources, "internal_flows": flows.internal_flows}
-    return (None if flows.empty else flow_event(flows, obj, ctx, now_s)), facts
+             "sources": flows.distinct_sources, "internal_flows": flows.internal_flows,
+             **assessment_facts(assessment)}
+    event = None if flows.empty else flow_event(flows, obj, ctx, now_s, assessment, observed.names)
+    return event, facts

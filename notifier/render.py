@@ -9,10 +9,13 @@ ports (ICMP...) by name, and never counts a flow without a byte count as 0 B.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from contracts.events import KIND_REJECTED, SOURCE_TAG, internal_sources_tag, stack_tag
 from contracts.queries import hour_query
+from notifier.baseline import news
+from notifier.baseline.verdicts import Assessment
 from notifier.display import code, code_block, plain, tag
 from notifier.markdown import (
     OBJECT_URI_LIMIT,
@@ -31,6 +34,7 @@ from notifier.markdown import (
     was,
 )
 from notifier.model import EventContext, EventDraft, ObjectRef
+from notifier.names import Names
 from notifier.sources import SourceGroup, SourceRow
 from notifier.summary import Distinct, FlowSummary, InvalidLines
 
@@ -68,12 +72,15 @@ def _internal_phrase(summary: FlowSummary) -> str:
     return f"{'more than ' if group.more else ''}{group.distinct:,} internal"
 
 
-def flow_title(summary: FlowSummary, hour: datetime) -> str:
-    """E.g. "30 rejected flows from 5 sources (1 internal) · 123456789012 · 18:00 UTC"."""
+def flow_title(summary: FlowSummary, hour: datetime, lead: str | None = None) -> str:
+    """E.g. "30 rejected flows from 5 sources (1 internal) · 123456789012 · 18:00 UTC"; `lead` (the
+    baseline's news, "2 new internal rejects") comes first."""
     head = f"{plural(summary.flows, 'rejected flow')} from {_sources_phrase(summary)}"
     if summary.has_internal_sources:
         head += f" ({_internal_phrase(summary)})"
     parts = [head]
+    if lead:
+        parts.insert(0, lead)
     where = _where(summary)
     if where:
         parts.append(where)
@@ -81,7 +88,7 @@ def flow_title(summary: FlowSummary, hour: datetime) -> str:
     title = " · ".join(parts)
     if len(title) > TITLE_LIMIT and where:
         # Drop the place before cutting the count or the hour.
-        title = " · ".join((parts[0], parts[-1]))
+        title = " · ".join(p for p in parts if p != where)
     return fit_title(title)
 
 
@@ -110,7 +117,17 @@ def _targets(row: SourceRow) -> str:
     return f" ({portless})" if portless else ""
 
 
-def _source_section(heading: str, group: SourceGroup, approx: str, cap: int, *, internal: bool) -> Section:
+def _no_mark(_: str) -> str:
+    return ""
+
+
+def _named(names: Names | None) -> Callable[[str], str]:
+    """` (`web-prod-1`)` after an interface or an internal source the flows name (news.name_of)."""
+    return (lambda value: news.name_of(value, names)) if names is not None else _no_mark
+
+
+def _source_section(heading: str, group: SourceGroup, approx: str, cap: int, *, internal: bool,
+                    mark: Callable[[str], str] = _no_mark, name: Callable[[str], str] = _no_mark) -> Section:
     """Internal sources are all listed (each one is actionable) and kept when the text must shrink."""
     rows = group.rows
     singles = group.single_flow
@@ -122,7 +139,8 @@ def _source_section(heading: str, group: SourceGroup, approx: str, cap: int, *, 
         total, note = max(group.distinct, len(rows)), ""
     return Section(
         heading,
-        [f"- {code(r.address, cap)}: {approx}{plural(r.flows, 'flow')}{_targets(r)}" for r in rows],
+        [f"- {code(r.address, cap)}{name(r.address)}: {approx}{plural(r.flows, 'flow')}{_targets(r)}"
+         f"{mark(r.address)}" for r in rows],
         "source",
         total,
         note=note,
@@ -130,23 +148,38 @@ def _source_section(heading: str, group: SourceGroup, approx: str, cap: int, *, 
     )
 
 
-def _flow_sections(summary: FlowSummary, cap: int) -> list[Section]:
+def _flow_sections(summary: FlowSummary, cap: int, baseline: Assessment | None = None,
+                   names: Names | None = None) -> list[Section]:
     approx = "≥" if summary.count_error else ""
+    # The baseline's marks (new, known since ...) and the names the flows carry: docs/architecture.md,
+    # The notifier, "The baseline".
+    marks = news.Marks(baseline) if baseline is not None else None
+    source_mark = marks.source if marks else _no_mark
+    name = _named(names)
     sections = []
+    new = news.new_section(baseline, names) if baseline is not None else None
+    if new is not None:
+        sections.append(new)
+    has_sources = False
     if not summary.internal.empty:
-        sections.append(_source_section("### Internal sources", summary.internal, approx, cap, internal=True))
+        sections.append(_source_section("### Internal sources", summary.internal, approx, cap, internal=True,
+                                        mark=source_mark, name=name))
+        has_sources = True
     if not summary.internet.empty:
-        heading = "### Internet sources" if sections else "### Top sources"
-        sections.append(_source_section(heading, summary.internet, approx, cap, internal=False))
+        heading = "### Internet sources" if has_sources else "### Top sources"
+        sections.append(_source_section(heading, summary.internet, approx, cap, internal=False,
+                                        mark=source_mark))
     sections.append(Section(
         "### Top destination ports",
-        [f"- {code(p.label)}: {approx}{plural(p.flows, 'flow')}" for p in summary.top_ports],
+        [f"- {code(p.label)}: {approx}{plural(p.flows, 'flow')}"
+         f"{marks.port(p.port, p.protocol) if marks else ''}" for p in summary.top_ports],
         "port",
         max(summary.distinct_ports, len(summary.top_ports)),
     ))
     sections.append(Section(
         "### Interfaces hit",
-        [f"- {code(name, cap)}: {approx}{plural(n, 'flow')}" for name, n in summary.top_interfaces],
+        [f"- {code(interface, cap)}{name(interface)}: {approx}{plural(n, 'flow')}"
+         for interface, n in summary.top_interfaces],
         "interface",
         max(summary.distinct_interfaces, len(summary.top_interfaces)),
     ))
@@ -181,7 +214,7 @@ def invalid_lines_text(invalid: InvalidLines) -> str:
     return f"{was(invalid.total, 'line')} not flow records (skipped): {', '.join(details)}"
 
 
-def _flow_head(summary: FlowSummary, cap: int) -> str:
+def _flow_head(summary: FlowSummary, cap: int, baseline: Assessment | None = None) -> str:
     lead = (f"**{plural(summary.flows, 'rejected flow')}** from **{_sources_phrase(summary)}**: "
             f"{summary.ipv4_flows:,} IPv4, {summary.ipv6_flows:,} IPv6; {volume(summary)}.")
     if summary.has_internal_sources:
@@ -198,6 +231,8 @@ def _flow_head(summary: FlowSummary, cap: int) -> str:
             facts.append(line)
     if summary.invalid.total:
         facts.append(f"**Warning:** {invalid_lines_text(summary.invalid)}")
+    if baseline is not None:
+        facts.extend(news.notes(baseline))
     if summary.count_error:
         facts.append(f"_Counts are lower bounds (within {summary.count_error:,}): the batch was too diverse "
                      "to count every source exactly._")
@@ -217,10 +252,11 @@ def _flow_tail(obj: ObjectRef, ctx: EventContext, hour: datetime) -> str:
     ])
 
 
-def flow_text_parts(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, hour: datetime, cap: int
-                    ) -> TextParts:
+def flow_text_parts(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, hour: datetime, cap: int,
+                    baseline: Assessment | None = None, names: Names | None = None) -> TextParts:
     """The text with every value from data within `cap` characters (the fit lowers it)."""
-    return _flow_head(summary, cap), _flow_sections(summary, cap), _flow_tail(obj, ctx, hour)
+    return (_flow_head(summary, cap, baseline), _flow_sections(summary, cap, baseline, names),
+            _flow_tail(obj, ctx, hour))
 
 
 def single_valued_tags(summary: FlowSummary) -> list[str]:
@@ -233,17 +269,21 @@ def single_valued_tags(summary: FlowSummary) -> list[str]:
     return tags
 
 
-def flow_event(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, now_s: float) -> EventDraft:
+def flow_event(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, now_s: float,
+               baseline: Assessment | None = None, names: Names | None = None) -> EventDraft:
+    """`baseline`: the baseline's verdicts on the object (None without a baseline: today's event);
+    `names`: the tag values the flows carry for interfaces and internal sources."""
     hour = hour_of(obj.key, summary.first_start, now_s)
-    text = fit_values(lambda cap: flow_text_parts(summary, obj, ctx, hour, cap))
+    text = fit_values(lambda cap: flow_text_parts(summary, obj, ctx, hour, cap, baseline, names))
     happened = summary.last_end if summary.last_end is not None else summary.first_start
     return EventDraft(
-        title=flow_title(summary, hour),
+        title=flow_title(summary, hour, news.title_lead(baseline) if baseline is not None else None),
         text=text,
-        alert_type=alert_type(summary),
+        alert_type=(alert_type(summary) if baseline is None
+                    else news.alert_type(baseline, summary.has_internal_sources)),
         aggregation_key=aggregation_key("rejected-flows", ctx.stack, hour),
         date_happened=clamp_date(happened if happened is not None else hour.timestamp(), now_s),
         tags=merge_tags(ctx.tags, [SOURCE_TAG, stack_tag(ctx.stack), KIND_REJECTED,
                                    internal_sources_tag(summary.has_internal_sources)],
-                        single_valued_tags(summary)),
+                        single_valued_tags(summary), news.tags(baseline) if baseline is not None else ()),
     )

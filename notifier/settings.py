@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from contracts import environment as env
+from notifier.baseline.settings import BaselineSettings, BaselineSettingsError, load_baseline_settings
 from notifier.model import EventContext
 from notifier.networks import InternalCidrsError, InternalNetworks, parse_internal_cidrs
 
@@ -27,6 +28,8 @@ class Settings:
     athena_workgroup: str | None = None
     # Private, shared and ULA ranges plus `INTERNAL_CIDRS`: a rejected source in them makes a warning.
     internal_networks: InternalNetworks = field(default_factory=InternalNetworks)
+    # The baseline of what was seen (BASELINE_*); None: no baseline, today's events.
+    baseline: BaselineSettings | None = None
 
     @property
     def qualified_table(self) -> str:
@@ -66,6 +69,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         internal = InternalNetworks(parse_internal_cidrs(get(env.INTERNAL_CIDRS)))
     except InternalCidrsError as error:
         raise SettingsError(str(error)) from None
+    try:
+        baseline = load_baseline_settings(environ)
+    except BaselineSettingsError as error:
+        raise SettingsError(str(error)) from None
     if not secret_arn and not api_key:
         raise SettingsError(
             f"no Datadog API key configured: set {env.DD_API_KEY_SECRET_ARN} (the stack does) "
@@ -81,4 +88,5 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         athena_table=get(env.ATHENA_TABLE) or env.DEFAULT_ATHENA_TABLE,
         athena_workgroup=get(env.ATHENA_WORKGROUP),
         internal_networks=internal,
+        baseline=baseline,
     )
