@@ -54,6 +54,16 @@ bench: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m local demo
 
+# Read-only checks of the account and a stack's settings before `pulumi up` (docs/architecture.md, Preflight).
+.PHONY: preflight
+ifneq ($(filter preflight,$(MAKECMDGOALS)),)
+  ifeq ($(STACK),)
+    $(error name the stack: make preflight STACK=dev)
+  endif
+endif
+preflight: $(STAMP)
+	$(PY) -m preflight --stack $(STACK)
+
 # Mutation testing (mutmut, configured in pyproject.toml): slow, so not part of `make test`. Starts
 # afresh each time (mutmut would keep old verdicts of unchanged code even after the tests improved).
 # Narrow it with MUTANTS, e.g. `make mutate MUTANTS='transform.reingest.*'`.

@@ -21,16 +21,11 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from contracts.cloudwatch_logs import LogEvent, data_message
 from contracts.firehose import RESPONSE_LIMIT_BYTES
 from contracts.flowlog import DEFAULT_FORMAT, NUMERIC_FIELDS, RICH_FORMAT, parse_format
 from contracts.settings import defaults
-from local.cloudwatch import (
-    FirehoseRecord,
-    LogEvent,
-    SubscriptionMessage,
-    encode_payload,
-    transformation_event,
-)
+from local.cloudwatch import FirehoseRecord, transformation_event
 from local.lambdas import FakeContext
 from local.sample import sample_lines
 from transform.encoder import LineEncoder
@@ -70,8 +65,7 @@ def build_event(reject_share: float, seed: int = 7) -> dict[str, Any]:
     start = 1_764_201_600
     while compressed < TARGET_COMPRESSED_BYTES:
         lines = [flow_line(rng, rng.random() < reject_share, start) for _ in range(EVENTS_PER_MESSAGE)]
-        message = SubscriptionMessage([LogEvent(line, start * 1000) for line in lines])
-        payload = encode_payload(message.as_dict())
+        payload = data_message([LogEvent(line, start * 1000) for line in lines]).encode()
         records.append(FirehoseRecord(payload))
         compressed += len(payload)
     return transformation_event(records)
@@ -161,10 +155,10 @@ def buffer_sizing() -> None:
             events = [LogEvent(line, SAMPLE_START_MS, extracted_fields=dict(zip(fmt.columns, line.split(" "),
                                                                                   strict=True)))
                       for line in chunk]
-            message = SubscriptionMessage(events).as_dict()
-            compressed += len(encode_payload(message))
+            message = data_message(events)
+            compressed += len(message.encode())
             raw_messages += sum(len(line) for line in chunk)
-            archived += len(encoder.encode_events(message["logEvents"], "/vpc/flow-logs/prod",
+            archived += len(encoder.encode_events(message.log_events, "/vpc/flow-logs/prod",
                                                   "eni-0123456789abcdef0-all").ndjson())
         growth = base64_size(archived) / compressed
         print(f"  {name:>10}: archived line {archived / raw_messages:.2f}x its message; response "

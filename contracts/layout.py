@@ -7,6 +7,9 @@ from urllib.parse import unquote_plus
 
 DATA_PREFIX = "rejected/"
 ERROR_PREFIX = "errors/"
+# Replay's locks, one small JSON object per error object being replayed (outside both prefixes above, so
+# neither the notifier nor Athena ever reads one).
+REPLAY_LOCK_PREFIX = "replay-locks/"
 
 # Hive-style hour partitions: (partition key, Java DateTimeFormatter pattern Firehose evaluates).
 PARTITIONS: tuple[tuple[str, str], ...] = (("year", "yyyy"), ("month", "MM"), ("day", "dd"), ("hour", "HH"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import gzip
 import zlib
 from collections import Counter
@@ -11,7 +10,8 @@ from typing import Any
 
 import orjson
 
-from contracts.layout import is_data_key
+from contracts.error_record import ErrorRecord, NotAnErrorRecordError, NotReplayableError, read_error_line
+from contracts.layout import is_data_key, is_error_key
 from local.summary import RunSummary
 
 TOP_SOURCES = 3
@@ -29,6 +29,8 @@ def mirror(s3: Any, bucket: str, out: Path, summary: RunSummary) -> None:
             path = root / key
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(body)
+            if not (is_data_key(key) or is_error_key(key)):
+                continue  # athena-results/, replay-locks/: mirrored, not counted
             lines = gzip.decompress(body).splitlines()
             if is_data_key(key):
                 sources = Counter(orjson.loads(line).get("srcaddr") for line in lines)
@@ -37,19 +39,36 @@ def mirror(s3: Any, bucket: str, out: Path, summary: RunSummary) -> None:
                 if key in events:
                     events[key].top_sources = sources.most_common(TOP_SOURCES)
             else:
-                flows = sum(_flows_in_error_record(line) for line in lines)
-                summary.failed_records += len(lines)
+                records, flows = error_counts(lines)
+                summary.failed_records += records
                 summary.flows_in_failed_records += flows
-                summary.error_objects.append({"key": key, "records": len(lines), "flows": flows,
+                summary.error_objects.append({"key": key, "records": records, "flows": flows,
                                               "bytes": len(body)})
 
 
-def _flows_in_error_record(line: bytes) -> int:
+def error_counts(lines: list[bytes]) -> tuple[int, int]:
+    """(records, flows) of an error object, its lines read by the product's one reader
+    (`contracts.error_record`): a line that is not a record counts neither, a record it cannot replay
+    holds no flow."""
+    records = flows = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            record = read_error_line(line)
+        except NotAnErrorRecordError:
+            continue
+        records += 1
+        flows += _flows_in_error_record(record)
+    return records, flows
+
+
+def _flows_in_error_record(record: ErrorRecord) -> int:
     """Flow-log lines inside a failed record's raw data: the log events of a CloudWatch payload (gzip
     JSON), or the lines of a plain-text record (flow logs delivered straight to Firehose)."""
     try:
-        raw = base64.b64decode(orjson.loads(line)["rawData"])
-    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+        raw = record.decode_data()
+    except NotReplayableError:
         return 0
     if raw[:2] != GZIP_MAGIC:
         return sum(1 for text in raw.splitlines() if text.strip())

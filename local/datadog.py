@@ -1,7 +1,10 @@
 """A loopback Datadog intake: the Events API v1 (`POST /api/v1/events`) that records what it accepts.
 
 It checks `DD-API-KEY` like Datadog (403 for a wrong key), answers 202 with an event id, and keeps
-every accepted body in order. The notifier reaches it through `DD_API_URL`.
+every accepted body in order. The notifier reaches it through `DD_API_URL`. It also answers the two
+key checks preflight makes (preflight/datadog.py cites Datadog's pages): `GET /api/v1/validate`
+(`{"valid": true}`, or 403) and `GET /api/v2/validate_keys` with `DD-APPLICATION-KEY` too
+(`{"status": "ok"}`, or 403).
 """
 
 from __future__ import annotations
@@ -19,14 +22,16 @@ from local.loopback import LoopbackServer
 
 EVENTS_PATH = "/api/v1/events"
 VALIDATE_PATH = "/api/v1/validate"
+VALIDATE_KEYS_PATH = "/api/v2/validate_keys"
 FIRST_EVENT_ID = 7_000_000_000_000_000_001
 
 
 class DatadogIntake:
     """The WSGI app. `events` holds the accepted bodies (parsed JSON), in arrival order."""
 
-    def __init__(self, api_key: str):
+    def __init__(self, api_key: str, app_key: str | None = None):
         self.api_key = api_key
+        self.app_key = app_key  # None: no application key is valid
         self.events: list[dict] = []
         self.refused: list[int] = []  # statuses answered to refused requests
         self._ids = itertools.count(FIRST_EVENT_ID)
@@ -36,15 +41,21 @@ class DatadogIntake:
         return self.handle(Request(environ))(environ, start_response)
 
     def handle(self, request: Request) -> Response:
-        if request.path not in (EVENTS_PATH, VALIDATE_PATH):
+        if request.path not in (EVENTS_PATH, VALIDATE_PATH, VALIDATE_KEYS_PATH):
             return _json({"errors": ["Not found"]}, 404)
         if request.headers.get("DD-API-KEY") != self.api_key:
             self.refused.append(403)
             return _json({"errors": ["Forbidden"]}, 403)
         if request.path == VALIDATE_PATH:
             return _json({"valid": True}, 200)
+        if request.path == VALIDATE_KEYS_PATH:
+            return self._validate_keys(request)
         if request.method != "POST":
             return _json({"errors": ["Method not allowed"]}, 405)
+        return self._post_event(request)
+
+    def _post_event(self, request: Request) -> Response:
+        """An event posted with the right key: accepted with a new id, or refused as Datadog would."""
         try:
             body = orjson.loads(_decompressed(request))
         except (orjson.JSONDecodeError, OSError, zlib.error):
@@ -61,6 +72,15 @@ class DatadogIntake:
         event = {**echoed, "id": event_id, "id_str": str(event_id),
                  "url": f"https://app.datadoghq.com/event/event?id={event_id}"}
         return _json({"status": "ok", "event": event}, 202)
+
+    def _validate_keys(self, request: Request) -> Response:
+        if request.method != "GET":
+            return _json({"errors": ["Method not allowed"]}, 405)
+        app_key = request.headers.get("DD-APPLICATION-KEY")
+        if self.app_key is None or app_key != self.app_key:
+            self.refused.append(403)
+            return _json({"errors": ["Forbidden"]}, 403)
+        return _json({"status": "ok"}, 200)
 
 
 def _decompressed(request: Request) -> bytes:

@@ -17,7 +17,6 @@ a later batch.
 
 from __future__ import annotations
 
-import base64
 import gzip
 import threading
 import uuid
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from contracts.error_record import error_line
 from contracts.firehose import (
     LAMBDA_PAYLOAD_LIMIT_BYTES,
     PROCESSING_FAILED,
@@ -267,15 +267,9 @@ class DeliveryStream:
               count: bool = True) -> None:
         if count:
             self.stats.processing_failed += 1
-        line = orjson.dumps({
-            "attemptsMade": attempts,
-            "arrivalTimestamp": record.arrival_ms,
-            "errorCode": code,
-            "errorMessage": message,
-            "attemptEndingTimestamp": self.now_ms,
-            "rawData": base64.b64encode(record.data).decode("ascii"),
-            "lambdaArn": self.config.lambda_arn,
-        }) + b"\n"
+        line = error_line(record.data, code=code, message=message, attempts=attempts,
+                          arrival_ms=record.arrival_ms, ending_ms=self.now_ms,
+                          lambda_arn=self.config.lambda_arn)
         self._add_output(self._error_buffer, _Buffered(record.arrival_ms, line), "error")
 
     def _add_output(self, buffer: _Buffer, item: _Buffered, kind: str) -> None:

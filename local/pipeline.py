@@ -26,6 +26,7 @@ import orjson
 from tqdm import tqdm
 
 from contracts import environment as env
+from contracts.cloudwatch_logs import encode_payload
 from contracts.flowlog import FlowLogFormat, subscription_filter_pattern
 from contracts.lambdas import (
     NOTIFIER,
@@ -39,7 +40,6 @@ from local import query
 from local.archive import mirror
 from local.aws import ACCOUNT, without_profile
 from local.baseline import create_table
-from local.cloudwatch import encode_payload
 from local.direct import direct_records
 from local.firehose import DeliveryStream, StreamStats
 from local.lambdas import LocalFunction, function_arn, lambda_log, tapped

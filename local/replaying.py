@@ -27,7 +27,7 @@ from local.firehose import WrittenObject
 from local.services import LocalServices
 from replay.aws import Bucket, Stream
 from replay.run import DEFAULT_PREFIX, Options, Replayer
-from replay.summary import ObjectOutcome, Summary, object_line, summary_line
+from replay.summary import ObjectOutcome, Summary, object_line, skipped_lines_line, summary_line
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,8 @@ def replay_failed(services: LocalServices, bucket: str, stream_name: str,
 
     def report(outcome: ObjectOutcome) -> None:
         lines.append(object_line(bucket, outcome))
+        if outcome.skipped_lines:
+            lines.append(skipped_lines_line(bucket, outcome))
 
     replayer = Replayer(Options(bucket, stream_name, prefix), Bucket(services.aws.client("s3"), bucket),
                         Stream(firehose_client(services), stream_name), report)

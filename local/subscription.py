@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from contracts.cloudwatch_logs import LogEvent, SubscriptionMessage, data_message
 from contracts.flowlog import FlowLogFormat
 from local.batching import WindowBatcher, drain
-from local.cloudwatch import LogEvent, SubscriptionMessage
 
 MAX_EVENTS_PER_MESSAGE = 10_000
 # CloudWatch caps a delivered payload near 1 MB (of JSON, before gzip). Per event, the JSON adds ~50 bytes
@@ -195,8 +195,8 @@ def deliveries(
 
     batcher: WindowBatcher[LogEvent] = WindowBatcher(MAX_EVENTS_PER_MESSAGE, MAX_MESSAGE_BYTES)
     for batch in drain(batcher, keyed()):
-        yield Delivery((batch.window + 1) * window_ms + DELIVERY_DELAY_MS, SubscriptionMessage(
-            log_events=batch.items, log_group=log_group, log_stream=batch.stream, owner=owner,
+        yield Delivery((batch.window + 1) * window_ms + DELIVERY_DELAY_MS, data_message(
+            batch.items, log_group=log_group, log_stream=batch.stream, owner=owner,
             subscription_filters=(filter_name,),
         ))
 

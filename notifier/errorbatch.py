@@ -1,8 +1,9 @@
 """Summarise Firehose error records (the JSON lines Firehose writes under `errors/`).
 
-Each line: `attemptsMade`, `arrivalTimestamp` (ms), `errorCode`, `errorMessage`,
-`attemptEndingTimestamp` (ms), `rawData` (base64 of the record that failed), `lambdaArn`.
-Only counts, a time window and one sample message per code are kept; `rawData` is never kept.
+Each line is read by the one reader of `contracts.error_record` (replay and the local archive use it
+too): a JSON object is a record (without `errorCode`, under code `unknown`); a record whose `rawData`
+replay could not put back is counted as not replayable. Only counts, a time window and one sample
+message per code are kept; `rawData` is decoded to check it, never kept.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import orjson
-
+from contracts.error_record import NotAnErrorRecordError, read_error_line
 from notifier.counters import HeavyHitters
 
 # Error codes are few (Lambda.ProcessingFailedStatus, Lambda.InvokeLimitExceeded, ...); cap anyway.
@@ -29,6 +29,8 @@ class ErrorSummary:
     last_arrival_ms: int | None
     max_attempts: int
     lambda_arns: tuple[str, ...]
+    # Records without usable rawData (missing, not base64, too big to put back): replay cannot replay them.
+    not_replayable: int = 0
 
     @property
     def empty(self) -> bool:
@@ -36,7 +38,7 @@ class ErrorSummary:
 
 
 def summarise_errors(lines: Iterable[bytes]) -> ErrorSummary:
-    records = invalid = max_attempts = 0
+    records = invalid = max_attempts = not_replayable = 0
     first: int | None = None
     last: int | None = None
     codes: HeavyHitters[str] = HeavyHitters(CODE_CAPACITY)
@@ -46,27 +48,25 @@ def summarise_errors(lines: Iterable[bytes]) -> ErrorSummary:
         if not line.strip():
             continue
         try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            invalid += 1
-            continue
-        if type(record) is not dict:
+            record = read_error_line(line)
+        except NotAnErrorRecordError:
             invalid += 1
             continue
         records += 1
-        code = str(record.get("errorCode") or "unknown")
+        if not record.replayable:
+            not_replayable += 1
+        code = record.error_code
         codes.add(code)
         if code not in samples and len(samples) < CODE_CAPACITY:
-            samples[code] = str(record.get("errorMessage") or "")[:SAMPLE_CHARS]
-        arrival = record.get("arrivalTimestamp")
-        if type(arrival) is int:  # not a bool, not a string: values of the wrong type are ignored
+            samples[code] = record.error_message[:SAMPLE_CHARS]
+        arrival = record.arrival_timestamp  # values of the wrong type read as None and are ignored
+        if arrival is not None:
             first = arrival if first is None else min(first, arrival)
             last = arrival if last is None else max(last, arrival)
-        attempts = record.get("attemptsMade")
-        if type(attempts) is int:
-            max_attempts = max(max_attempts, attempts)
-        arn = record.get("lambdaArn")
-        if isinstance(arn, str) and len(arns) < 5:
+        if record.attempts_made is not None:
+            max_attempts = max(max_attempts, record.attempts_made)
+        arn = record.lambda_arn
+        if arn is not None and len(arns) < 5:
             arns.add(arn)
     return ErrorSummary(
         records=records,
@@ -76,4 +76,5 @@ def summarise_errors(lines: Iterable[bytes]) -> ErrorSummary:
         last_arrival_ms=last,
         max_attempts=max_attempts,
         lambda_arns=tuple(sorted(arns)),
+        not_replayable=not_replayable,
     )

@@ -53,6 +53,11 @@ def error_text_parts(summary: ErrorSummary, obj: ObjectRef, cap: int) -> TextPar
         head.append("**Processor:** " + ", ".join(code(arn, cap) for arn in summary.lambda_arns))
     if summary.invalid_lines:
         head.append(f"**Warning:** {was(summary.invalid_lines, 'line')} not valid JSON (skipped)")
+    if summary.not_replayable:
+        verb = "has" if summary.not_replayable == 1 else "have"
+        head.append(f"**Warning:** {plural(summary.not_replayable, 'record')} {verb} no usable `rawData` "
+                    "(missing, not base64 or too big) and cannot be replayed; `python -m replay` names them "
+                    "and puts back the others")
     intro = (f"**{was(summary.records, 'Firehose record')} not archived** and went to the error prefix "
              "instead of `rejected/`; their raw data (base64 CloudWatch Logs payloads) is kept there.")
     section = Section(

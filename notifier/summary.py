@@ -3,9 +3,11 @@
 Pure: takes lines (bytes) and returns plain data. The handler feeds it lines of a gunzipped S3 body;
 the benchmark feeds it a file. Memory is bounded by the counters' capacities, not the batch size.
 
-A line counts as a flow only when it is a JSON object whose fields have the archive's types (strings or
-null for addresses and names; non-negative integers or null for numbers; ports ≤ 65535, protocol ≤ 255).
-Any other line is counted as invalid and skipped, so every line is either a flow or an invalid line.
+A line counts as a flow only when it is a JSON object whose counted fields are what the transform
+archives, by the one validity rule of `contracts/flowrule.py` (strings or null for addresses and names;
+integers or null within each field's range for numbers: ports 0-65,535, protocol 0-255, start/end Unix
+seconds). Any other line is counted as invalid and skipped, so every line is either a flow or an invalid
+line, and whatever the transform archives is counted as a flow.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from contracts.flowrule import FIRST_FLOW_TIME, LAST_FLOW_TIME, MAX_PORT, MAX_PROTOCOL, numeric_range
 from contracts.protocols import PROTOCOLS_WITH_PORTS
 from notifier.counters import HeavyHitters
 from notifier.networks import InternalNetworks
@@ -25,8 +28,36 @@ from notifier.sources import SourceGroup, SourceTable, portless_key
 _NONE = type(None)
 _TEXT = frozenset({str, _NONE})
 _NUMBER = frozenset({int, _NONE})  # `type(x) is bool` is not int: `true` is not a number here
-MAX_PORT = 65_535
-MAX_PROTOCOL = 255
+_COUNT_MAX = (numeric_range("packets") or (0, 0))[1]  # BIGINT, as for `bytes`
+# (src, dstport, protocol, packets, bytes, start, end, interface, account, region, vpc, log group)
+FlowValues = tuple[Any, ...]
+
+
+def _counts_fit(port: int | None, protocol: int | None, packets: int | None, nbytes: int | None) -> bool:
+    return ((port is None or 0 <= port <= MAX_PORT) and (protocol is None or 0 <= protocol <= MAX_PROTOCOL)
+            and (packets is None or 0 <= packets <= _COUNT_MAX)
+            and (nbytes is None or 0 <= nbytes <= _COUNT_MAX))
+
+
+def _times_fit(start: int | None, end: int | None) -> bool:
+    return ((start is None or FIRST_FLOW_TIME <= start <= LAST_FLOW_TIME)
+            and (end is None or FIRST_FLOW_TIME <= end <= LAST_FLOW_TIME))
+
+
+def flow_values(record: dict[str, Any]) -> FlowValues | None:
+    """The values a summary counts, or None when `record` is not a flow by the archive's rule."""
+    get = record.get
+    src, port, protocol = get("srcaddr"), get("dstport"), get("protocol")
+    packets, nbytes, start, end = get("packets"), get("bytes"), get("start"), get("end")
+    interface, account, region = get("interface_id"), get("account_id"), get("region")
+    vpc, log_group = get("vpc_id"), get("log_group")
+    # Two C-level passes instead of twelve comparisons: this runs once per flow.
+    if not (_TEXT.issuperset(map(type, (src, interface, account, region, vpc, log_group)))
+            and _NUMBER.issuperset(map(type, (port, protocol, packets, nbytes, start, end)))):
+        return None
+    if not (_counts_fit(port, protocol, packets, nbytes) and _times_fit(start, end)):
+        return None
+    return src, port, protocol, packets, nbytes, start, end, interface, account, region, vpc, log_group
 
 
 @dataclass(frozen=True)
@@ -196,21 +227,17 @@ class FlowSummariser:
             self.not_utf8 += 1
 
     def add(self, record: dict[str, Any]) -> bool:
-        """Count one record; False (nothing counted) when its values are not of a flow record's types."""
-        get = record.get
-        src, port, protocol = get("srcaddr"), get("dstport"), get("protocol")
-        packets, nbytes, start, end = get("packets"), get("bytes"), get("start"), get("end")
-        interface, account, region = get("interface_id"), get("account_id"), get("region")
-        vpc, log_group = get("vpc_id"), get("log_group")
-        # Two C-level passes instead of twelve comparisons: this runs once per flow.
-        if not (_TEXT.issuperset(map(type, (src, interface, account, region, vpc, log_group)))
-                and _NUMBER.issuperset(map(type, (port, protocol, packets, nbytes, start, end)))):
+        """Count one record; False (nothing counted) when it is not a flow by the archive's rule."""
+        values = flow_values(record)
+        if values is None:
             return False
-        if ((port is not None and not 0 <= port <= MAX_PORT)
-                or (protocol is not None and not 0 <= protocol <= MAX_PROTOCOL)
-                or (packets is not None and packets < 0) or (nbytes is not None and nbytes < 0)
-                or (start is not None and start < 0) or (end is not None and end < 0)):
-            return False
+        self._count(*values)
+        return True
+
+    def _count(self, src: str | None, port: int | None, protocol: int | None, packets: int | None,
+               nbytes: int | None, start: int | None, end: int | None, interface: str | None,
+               account: str | None, region: str | None, vpc: str | None, log_group: str | None) -> None:
+        """Count one flow's values (checked by `flow_values`)."""
         self.flows += 1
         if src is not None and ":" in src:
             self.ipv6_flows += 1
@@ -246,7 +273,6 @@ class FlowSummariser:
                            (self.log_groups, log_group)):
             if value is not None and value not in few.values and not few.more:
                 few.add(value)
-        return True
 
     def result(self) -> FlowSummary:
         n = self.limits.top_rows

@@ -16,20 +16,14 @@ import boto3
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
 )
 
-# The tag a replayed object carries (value: when, in UTC); an object with it is skipped.
-REPLAYED_TAG = "rejected-flows-replayed"
-# On an object Firehose accepted only part of: how many of its records (from its start) went back, so
-# a re-run resumes after them instead of putting them twice. Replaced by REPLAYED_TAG once done.
-PROGRESS_TAG = "rejected-flows-replay-progress"
-_OURS = frozenset({REPLAYED_TAG, PROGRESS_TAG})
-# S3 allows at most 10 tags per object; replay keeps the others (the notifier's among them).
-S3_MAX_TAGS = 10
+from contracts.object_tags import PROGRESS_TAG, REPLAY_TAGS, REPLAYED_TAG, ObjectTags, TagError
 
 _CREDENTIAL_CODES = frozenset({
     "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
@@ -115,27 +109,34 @@ class Bucket:
                 f"cannot list s3://{self.name}/{prefix}: {describe(error)}") from error
         return keys
 
-    def tags(self, key: str) -> list[dict[str, str]]:
+    def tags(self, key: str) -> ObjectTags:
         answer = self._call("read the tags of", self.s3.get_object_tagging, Bucket=self.name, Key=key)
-        return list(answer["TagSet"])
+        return ObjectTags.from_tag_set(answer["TagSet"])
 
     def read(self, key: str) -> bytes:
         answer = self._call("read", self.s3.get_object, Bucket=self.name, Key=key)
         body: bytes = answer["Body"].read()
         return body
 
-    def mark_replayed(self, key: str, existing: list[dict[str, str]], when: str) -> None:
+    def mark_replayed(self, key: str, existing: ObjectTags, when: str) -> None:
         """Tag the object replayed (dropping a progress tag), keeping its other tags."""
-        self._set_ours(key, existing, REPLAYED_TAG, when)
+        self._write(key, _with(others(existing), REPLAYED_TAG, when))
 
-    def mark_progress(self, key: str, existing: list[dict[str, str]], accepted: int) -> None:
-        """Record that the first `accepted` records are back in the stream, keeping the other tags."""
-        self._set_ours(key, existing, PROGRESS_TAG, str(accepted))
+    def mark_progress(self, key: str, existing: ObjectTags, done: int, sending: int = 0) -> None:
+        """Record that the first `done` records are back and the next `sending` are about to be sent
+        (a run stopped during that call may have put them); no progress at all drops the tag."""
+        mine = others(existing)
+        if done or sending:
+            mine = _with(mine, PROGRESS_TAG, progress_value(done, sending))
+        self._write(key, mine)
 
-    def _set_ours(self, key: str, existing: list[dict[str, str]], name: str, value: str) -> None:
-        # put_object_tagging replaces the whole set: keep every tag that is not replay's own.
-        tag_set = [*others(existing), {"Key": name, "Value": value}]
-        self._call("tag", self.s3.put_object_tagging, Bucket=self.name, Key=key, Tagging={"TagSet": tag_set})
+    def _write(self, key: str, tags: ObjectTags) -> None:
+        # put_object_tagging replaces the whole set: `tags` holds every tag that is not replay's own.
+        if not tags:  # no tag left: delete the set (moto 5.2.5 fails on an empty TagSet)
+            self._call("tag", self.s3.delete_object_tagging, Bucket=self.name, Key=key)
+            return
+        self._call("tag", self.s3.put_object_tagging, Bucket=self.name, Key=key,
+                   Tagging={"TagSet": tags.tag_set()})
 
     def _call(self, action: str, operation: Any, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -147,18 +148,30 @@ class Bucket:
         return answer
 
 
-def is_replayed(tags: list[dict[str, str]]) -> bool:
-    return any(tag.get("Key") == REPLAYED_TAG for tag in tags)
+def _with(tags: ObjectTags, key: str, value: str) -> ObjectTags:
+    try:
+        return tags.with_tag(key, value)
+    except TagError as error:
+        raise ObjectAccessError(f"cannot tag the object ({error})") from error
 
 
-def others(tags: list[dict[str, str]]) -> list[dict[str, str]]:
+def is_replayed(tags: ObjectTags) -> bool:
+    return REPLAYED_TAG in tags
+
+
+def others(tags: ObjectTags) -> ObjectTags:
     """The object's tags that are not replay's own."""
-    return [tag for tag in tags if tag.get("Key") not in _OURS]
+    return tags.without(REPLAY_TAGS)
 
 
-def progress(tags: list[dict[str, str]]) -> str | None:
-    """The progress tag's value, if a run was interrupted on this object."""
-    return next((tag["Value"] for tag in tags if tag.get("Key") == PROGRESS_TAG), None)
+def progress(tags: ObjectTags) -> str | None:
+    """The progress tag's value, if a run stopped part-way through this object."""
+    return tags.get(PROGRESS_TAG)
+
+
+def progress_value(done: int, sending: int) -> str:
+    """`500` (500 records back), `500+500` (and the next 500 being sent)."""
+    return f"{done}+{sending}" if sending else str(done)
 
 
 @dataclass
@@ -173,6 +186,9 @@ class Stream:
     client: Any
     name: str
     last_error: str = field(default="", init=False)
+    # Entries Firehose said it took, and calls whose answer never came (Firehose may have taken them).
+    taken: int = field(default=0, init=False)
+    unanswered: int = field(default=0, init=False)
 
     def put_record_batch(self, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -182,8 +198,13 @@ class Stream:
             if fatal is not None and not isinstance(error, EndpointConnectionError):
                 raise fatal from error
             self.last_error = describe(error)
+            # An answer from Firehose, or no connection at all, means nothing was taken; a timeout or
+            # a connection cut mid-call may hide a call that Firehose carried out.
+            if not isinstance(error, (ClientError, EndpointConnectionError, ConnectTimeoutError)):
+                self.unanswered += 1
             raise
         refused = [entry for entry in answer["RequestResponses"] if entry.get("ErrorCode")]
+        self.taken += len(answer["RequestResponses"]) - len(refused)
         if refused:
             code, message = refused[0]["ErrorCode"], refused[0].get("ErrorMessage")
             self.last_error = f"{code}: {message}" if message else code

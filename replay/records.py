@@ -1,46 +1,38 @@
 """Reading Firehose's error objects: JSON lines whose `rawData` is the record as it entered the stream.
 
-Firehose writes one JSON object per failed record (`attemptsMade`, `arrivalTimestamp`, `errorCode`,
-`errorMessage`, `attemptEndingTimestamp`, `rawData` in base64, `lambdaArn`), GZIP-compressed when the
-destination compresses, as this stack's does. An object is replayed whole or not at all: one line that
-is not such a record (or a record PutRecordBatch could not take) makes the whole object an error, so a
-re-run after the fix puts every record of it exactly once.
+Each line is read by the one reader of `contracts.error_record` (the notifier and the local archive use
+it too). The records whose `rawData` can be put back are replayed, in order; every other line (not an
+error record, or one without usable `rawData`) is named by its line number and left in the object. An
+object none of whose lines can be put back is an error: nothing of it is put and it stays untagged.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import gzip
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import orjson
-
-from contracts.firehose import PUT_RECORD_MAX_BYTES
+from contracts.error_record import NotAnErrorRecordError, NotReplayableError, read_error_line
 
 GZIP_MAGIC = b"\x1f\x8b"
-# The keys that say a line is a Firehose error record; the others vary with the error output type.
-REQUIRED_KEYS = ("errorCode", "rawData")
-# How many bad lines one error message names before it only counts the rest.
+# How many bad lines one message names before it only counts the rest.
 LINES_NAMED = 3
-# How much of a line that is not JSON an error message shows.
-PREVIEW_BYTES = 40
+
+
+def name_lines(problems: list[tuple[int, str]]) -> str:
+    """`line 2: no rawData; line 5: not JSON (...) (and 4 more)`."""
+    named = "; ".join(f"line {number}: {reason}" for number, reason in problems[:LINES_NAMED])
+    more = len(problems) - LINES_NAMED
+    return named + (f" (and {more} more lines)" if more > 0 else "")
 
 
 class MalformedObjectError(ValueError):
-    """An object under the error prefix that is not (only) Firehose error records; nothing of it is put."""
+    """An object under the error prefix that replay cannot use at all; nothing of it is put."""
 
     def __init__(self, key: str, problems: list[tuple[int, str]] | str):
         self.key = key
-        if isinstance(problems, str):
-            message = problems
-        else:
-            named = "; ".join(f"line {number}: {reason}" for number, reason in problems[:LINES_NAMED])
-            more = len(problems) - LINES_NAMED
-            message = named + (f" (and {more} more bad lines)" if more > 0 else "")
-        self.reason = message
-        super().__init__(f"{key}: {message}")
+        self.reason = problems if isinstance(problems, str) else name_lines(problems)
+        super().__init__(f"{key}: {self.reason}")
 
 
 @dataclass(frozen=True)
@@ -51,6 +43,14 @@ class FailedRecord:
     line: int  # 1-based line of the (decompressed) object
     data: bytes
     error_code: str
+
+
+@dataclass(frozen=True)
+class ErrorObject:
+    """An error object's records that can be put back, in order, and the lines that cannot."""
+
+    records: list[FailedRecord]
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (line number, why not)
 
 
 def decompress(key: str, body: bytes) -> bytes:
@@ -64,51 +64,42 @@ def decompress(key: str, body: bytes) -> bytes:
 
 
 def parse_line(line: bytes) -> tuple[bytes, str]:
-    """`(raw data, error code)` of one error record; ValueError saying why a line is not one."""
+    """`(raw data, error code)` of one error record; ValueError saying why it cannot be put back."""
     try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        raise ValueError(f"not JSON (starts {line[:PREVIEW_BYTES]!r})") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"a JSON {type(record).__name__}, not a Firehose error record")
-    missing = [name for name in REQUIRED_KEYS if not isinstance(record.get(name), str)]
-    if missing:
-        raise ValueError(f"not a Firehose error record (no string {', '.join(missing)})")
-    try:
-        data = base64.b64decode(record["rawData"], validate=True)
-    except binascii.Error as error:
-        raise ValueError(f"rawData is not base64 ({error})") from None
-    if len(data) > PUT_RECORD_MAX_BYTES:
-        raise ValueError(f"a record of {len(data):,} bytes is over Firehose's {PUT_RECORD_MAX_BYTES:,} "
-                         f"byte limit per record and cannot be put back")
-    return data, record["errorCode"]
+        record = read_error_line(line)
+        return record.decode_data(), record.error_code
+    except (NotAnErrorRecordError, NotReplayableError) as error:
+        raise ValueError(str(error)) from None
 
 
-def resume_point(key: str, progress: str | None, records: int) -> int:
-    """How many records an interrupted run already put back (0 without a progress tag)."""
+def resume_point(key: str, progress: str | None, records: int) -> tuple[int, int]:
+    """From the progress tag: how many records an earlier run put back, and how many after those it
+    was sending when it stopped (it may have put them); (0, 0) without a tag."""
     if progress is None:
-        return 0
+        return 0, 0
+    done, plus, sending = progress.partition("+")
     # isdigit() alone also takes digits int() refuses ("²"), which would stop the whole run.
-    if not (progress.isascii() and progress.isdigit()) or int(progress) > records:
+    valid = all(part.isascii() and part.isdigit() for part in (done, sending if plus else "0"))
+    if not valid or int(done) + int(sending or 0) > records:
         raise MalformedObjectError(key, f"its progress tag says {progress!r} records were put back, but it "
                                         f"holds {records}: check the object, then remove the tag")
-    return int(progress)
+    return int(done), int(sending or 0)
 
 
-def parse_error_object(key: str, body: bytes) -> list[FailedRecord]:
-    """Every record of one error object, in order; MalformedObjectError naming each bad line."""
+def parse_error_object(key: str, body: bytes) -> ErrorObject:
+    """Every record of one error object that can be put back, in order, and the lines that cannot."""
     text = decompress(key, body)
     records: list[FailedRecord] = []
-    problems: list[tuple[int, str]] = []
+    skipped: list[tuple[int, str]] = []
     for number, line in enumerate(text.split(b"\n"), start=1):
         if not line.strip():
             continue  # the final newline, or blank lines a hand edit left
         try:
             data, code = parse_line(line)
         except ValueError as error:
-            problems.append((number, str(error)))
+            skipped.append((number, str(error)))
             continue
         records.append(FailedRecord(key, number, data, code))
-    if problems:
-        raise MalformedObjectError(key, problems)
-    return records
+    if skipped and not records:
+        raise MalformedObjectError(key, "no line can be put back: " + name_lines(skipped))
+    return ErrorObject(records, skipped)

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from replay.records import name_lines
+
 
 @dataclass(frozen=True)
 class ObjectOutcome:
     key: str
-    status: str  # "replayed" | "would replay" | "skipped" | "failed"
+    status: str  # "replayed" | "would replay" | "skipped" | "busy" | "failed"
     records: int = 0  # put back (or, in a dry run, to be put back) by this run
     bytes: int = 0
     calls: int = 0  # PutRecordBatch calls planned (dry run) or made
-    reason: str = ""  # why it failed
+    reason: str = ""  # why it failed, or (busy) who holds it
     resumed_after: int = 0  # records an interrupted run had already put back (not counted again)
+    # Records an earlier run was sending when it stopped: sent again, so they may be in the stream twice.
+    sent_again: int = 0
+    # Lines that cannot be put back (line number, why): named, left in the object.
+    skipped_lines: tuple[tuple[int, str], ...] = ()
+    took_over: str = ""  # the stale lock this run took over, described
 
 
-REPLAYED, WOULD_REPLAY, SKIPPED, FAILED = "replayed", "would replay", "skipped", "failed"
+REPLAYED, WOULD_REPLAY, SKIPPED, BUSY, FAILED = "replayed", "would replay", "skipped", "busy", "failed"
 
 
 @dataclass
@@ -47,6 +54,10 @@ class Summary:
     def failed(self) -> list[ObjectOutcome]:
         return self.of(FAILED)
 
+    @property
+    def skipped_lines(self) -> int:
+        return sum(len(outcome.skipped_lines) for outcome in self.outcomes)
+
 
 def object_line(bucket: str, outcome: ObjectOutcome) -> str:
     """One line per object: what happened to it and where it is."""
@@ -55,11 +66,26 @@ def object_line(bucket: str, outcome: ObjectOutcome) -> str:
         return f"failed: {where}: {outcome.reason}"
     if outcome.status == SKIPPED:
         return f"skipped (already replayed): {where}"
-    resumed = ""
+    if outcome.status == BUSY:
+        return f"skipped (busy): {where}: {outcome.reason}; it is left to that run"
+    notes = []
     if outcome.resumed_after:
-        resumed = f" (resumed after the {counted(outcome.resumed_after, 'record')} an earlier run put back)"
+        notes.append(f"resumed after the {counted(outcome.resumed_after, 'record')} an earlier run put back")
+    if outcome.sent_again:
+        after = "after them" if outcome.resumed_after else "at its start"
+        notes.append(f"the {counted(outcome.sent_again, 'record')} {after}, which a stopped run was sending, "
+                     "went again and may be in the stream twice")
+    if outcome.took_over:
+        notes.append(f"took over the stale lock of {outcome.took_over}")
+    resumed = f" ({'; '.join(notes)})" if notes else ""
     return (f"{outcome.status}: {where}: {counted(outcome.records, 'record')}, "
             f"{counted(outcome.bytes, 'byte')}, {counted(outcome.calls, 'PutRecordBatch call')}{resumed}")
+
+
+def skipped_lines_line(bucket: str, outcome: ObjectOutcome) -> str:
+    """The warning for an object some lines of which cannot be put back (they stay in the object)."""
+    return (f"warning: s3://{bucket}/{outcome.key}: {counted(len(outcome.skipped_lines), 'line')} cannot be "
+            f"put back and stay in the object: {name_lines(list(outcome.skipped_lines))}")
 
 
 def counted(number: int, noun: str) -> str:
@@ -72,6 +98,10 @@ def summary_line(summary: Summary) -> str:
     line = (f"{verb} {counted(summary.records, 'record')} ({counted(summary.bytes, 'byte')}): "
             f"{counted(len(summary.put), 'object')} {done}, {len(summary.of(SKIPPED)):,} skipped (already "
             f"replayed), {len(summary.failed):,} failed")
+    if summary.of(BUSY):
+        line += f", {len(summary.of(BUSY)):,} left to another run replaying them"
+    if summary.skipped_lines:
+        line += f", {counted(summary.skipped_lines, 'line')} that cannot be put back (named above)"
     return line + ("" if summary.outcomes else f" (nothing under s3://{summary.bucket}/{summary.prefix})")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import gzip
 import io
 import json
@@ -16,6 +15,7 @@ import orjson
 import pytest
 from moto import mock_aws
 
+from contracts.error_record import error_line as write_error_line
 from notifier import handler as notifier
 from notifier.datadog import RetryPolicy
 
@@ -78,15 +78,11 @@ def gz(data: bytes) -> bytes:
 
 def error_line(code: str = "Lambda.ProcessingFailedStatus", message: str = "record failed: not gzip",
                arrival_ms: int = HOUR_START * 1000 + 5_000) -> bytes:
-    return orjson.dumps({
-        "attemptsMade": 1,
-        "arrivalTimestamp": arrival_ms,
-        "errorCode": code,
-        "errorMessage": message,
-        "attemptEndingTimestamp": arrival_ms + 900,
-        "rawData": base64.b64encode(b"not a gzip payload").decode(),
-        "lambdaArn": "arn:aws:lambda:eu-west-1:123456789012:function:rejected-flows-transform:$LATEST",
-    }) + b"\n"
+    """One line of an `errors/` object, through the one writer (`contracts.error_record`)."""
+    return write_error_line(
+        b"not a gzip payload", code=code, message=message, attempts=1, arrival_ms=arrival_ms,
+        ending_ms=arrival_ms + 900,
+        lambda_arn="arn:aws:lambda:eu-west-1:123456789012:function:rejected-flows-transform:$LATEST")
 
 
 def s3_event(bucket: str, *keys: str) -> dict:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import gzip
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from local.cloudwatch import LogEvent, SubscriptionMessage, encode_payload
+from contracts.cloudwatch_logs import LogEvent, data_message
+from contracts.error_record import error_line as write_error_line
 
 T0 = 1_795_748_400_000  # 2026-11-27 03:00:00 UTC
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:rejected-flows-dev-transform:$LATEST"
@@ -25,17 +24,14 @@ NO_DATA = "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280
 def subscription_record(*lines: str, log_stream: str = "eni-1235b8ca123456789-all") -> bytes:
     """A Firehose record as CloudWatch Logs delivers it: gzip of one subscription message."""
     events = [LogEvent(message=line, timestamp_ms=1418530070000 + i) for i, line in enumerate(lines)]
-    return encode_payload(SubscriptionMessage(log_events=events, log_stream=log_stream).as_dict())
+    return data_message(events, log_stream=log_stream).encode()
 
 
 def error_line(raw: bytes, arrival_ms: int = T0, code: str = "Lambda.ProcessingFailedStatus") -> bytes:
-    """One line of an error object, with the keys Firehose writes."""
-    return json.dumps({
-        "attemptsMade": 1, "arrivalTimestamp": arrival_ms, "errorCode": code,
-        "errorMessage": "The Lambda function returned ProcessingFailed for this record.",
-        "attemptEndingTimestamp": arrival_ms + 61_000,
-        "rawData": base64.b64encode(raw).decode("ascii"), "lambdaArn": LAMBDA_ARN,
-    }, separators=(",", ":")).encode() + b"\n"
+    """One line of an error object, with the keys Firehose writes (through the one writer)."""
+    return write_error_line(raw, code=code, attempts=1, arrival_ms=arrival_ms, ending_ms=arrival_ms + 61_000,
+                            message="The Lambda function returned ProcessingFailed for this record.",
+                            lambda_arn=LAMBDA_ARN)
 
 
 def error_object(raws: list[bytes], compressed: bool = True) -> bytes:

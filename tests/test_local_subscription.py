@@ -69,7 +69,7 @@ def test_deliveries_batch_per_stream_and_window():
     assert sorted(shapes) == sorted([("eni-0a1b2c3d4e5f60718-all", 2), ("eni-0ffffffffffffffff-all", 1),
                                      ("eni-0a1b2c3d4e5f60718-all", 1)])
     assert [b.arrival_ms for b in batches] == sorted(b.arrival_ms for b in batches)
-    assert all(b.arrival_ms > e.timestamp_ms for b in batches for e in b.message.log_events)
+    assert all(b.arrival_ms > e["timestamp"] for b in batches for e in b.message.log_events)
     message = batches[0].message.as_dict()
     assert message["messageType"] == "DATA_MESSAGE" and message["subscriptionFilters"] == ["f"]
     assert message["logEvents"][0]["extractedFields"]["srcaddr"] == "198.51.100.7"

@@ -211,3 +211,16 @@ def test_an_unreadable_object_outside_the_partitions_is_filed_under_the_current_
     assert draft.date_happened == HOUR_START + 2 * 3600 + 17
     assert draft.tags == (*ERROR_TAGS, "error:unreadable-object")
     assert draft.alert_type == "error"
+
+
+def test_records_without_usable_raw_data_are_counted_as_not_replayable():
+    lines = [failed_record(arrivalTimestamp=HOUR_START * 1000 + 5_000),
+             failed_record(rawData=None, arrivalTimestamp=HOUR_START * 1000 + 5_000),
+             failed_record(rawData="not base64!", arrivalTimestamp=HOUR_START * 1000 + 5_000)]
+    draft = event_of(lines)
+    assert summarise_errors(lines).not_replayable == 2
+    assert ("- **Warning:** 2 records have no usable `rawData` (missing, not base64 or too big) and cannot "
+            "be replayed; `python -m replay` names them and puts back the others") in draft.text.splitlines()
+    one = event_of([failed_record(rawData=None)])
+    assert "- **Warning:** 1 record has no usable `rawData`" in one.text
+    assert "no usable `rawData`" not in event_of([failed_record()]).text

@@ -261,19 +261,21 @@ LINES = st.lists(RECORDS.map(lambda r: orjson.dumps(r) + b"\n") | JSON_VALUES.ma
 
 
 def _is_flow_record(value: object) -> bool:
-    """The archive's types, written out plainly: text fields are str or null, numbers non-negative ints."""
+    """The archive's rule, written out plainly: text fields are str or null, numbers ints in their range
+    (ports 16-bit, protocol 8-bit, packets and bytes BIGINT, start/end Unix seconds 2010-2099)."""
     if not isinstance(value, dict):
         return False
     def text(name):
         return value.get(name) is None or isinstance(value[name], str)
 
-    def number(name, top=None):
+    def number(name, top=2**63 - 1, bottom=0):
         v = value.get(name)
-        return v is None or (type(v) is int and v >= 0 and (top is None or v <= top))
+        return v is None or (type(v) is int and bottom <= v <= top)
 
     return (all(text(n) for n in ("srcaddr", "interface_id", "account_id", "region", "vpc_id", "log_group"))
             and number("dstport", 65535) and number("protocol", 255)
-            and all(number(n) for n in ("packets", "bytes", "start", "end")))
+            and all(number(n) for n in ("packets", "bytes"))
+            and all(number(n, 4_102_444_799, 1_262_304_000) for n in ("start", "end")))
 
 
 @given(LINES)
@@ -295,7 +297,8 @@ def test_any_line_is_either_a_flow_or_an_invalid_line_and_nothing_raises(lines):
 @pytest.mark.parametrize("damage", [
     {"packets": "3"}, {"srcaddr": 3232235777}, {"dstport": [22]}, {"bytes": True}, {"protocol": 6.0},
     {"start": "1795802460"}, {"account_id": 123456789012}, {"dstport": 70000}, {"packets": -1},
-    {"interface_id": {"id": "eni-1"}}, {"start": -1}, {"end": -60},
+    {"interface_id": {"id": "eni-1"}}, {"start": -1}, {"end": -60}, {"protocol": 256}, {"packets": 2**63},
+    {"start": 1_764_201_600_000}, {"end": 1_764_201_660_000}, {"start": 0}, {"end": 4_102_444_800},
 ], ids=str)
 def test_a_wrong_typed_value_makes_the_line_invalid_and_counts_nothing_of_it(damage):
     summary = summarise_flows([orjson_line(flow()), orjson_line({**flow("192.0.2.99", 3389), **damage})])
@@ -305,7 +308,8 @@ def test_a_wrong_typed_value_makes_the_line_invalid_and_counts_nothing_of_it(dam
 
 @pytest.mark.parametrize("edge", [
     {"dstport": 0}, {"dstport": 65_535}, {"protocol": 0}, {"protocol": 255}, {"packets": 0, "bytes": 0},
-    {"start": 0, "end": 0},
+    {"start": 1_262_304_000, "end": 1_262_304_000}, {"start": 4_102_444_799, "end": 4_102_444_799},
+    {"packets": 2**63 - 1},
 ], ids=str)
 def test_values_at_the_edge_of_their_range_still_make_a_flow(edge):
     summary = summarise_flows([orjson_line(flow()), orjson_line({**flow("192.0.2.99", 3389), **edge})])

@@ -23,11 +23,12 @@ from botocore.stub import Stubber
 from tqdm import tqdm
 
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION
+from contracts.object_tags import PROGRESS_TAG, REPLAYED_TAG
 from local.aws import CREDENTIALS, LocalAws
 from local.firehose import DeliveryStream, StreamConfig
 from local.firehose_api import FirehoseApi, serve
 from replay.__main__ import main, options_from, parser, replay
-from replay.aws import NO_CREDENTIALS, PROGRESS_TAG, REPLAYED_TAG, Bucket, ReplaySetupError, Stream
+from replay.aws import NO_CREDENTIALS, Bucket, ReplaySetupError, Stream
 from replay.run import Options, Replayer
 from replay.summary import FAILED, REPLAYED, SKIPPED, ObjectOutcome
 from tests.replay_support import (
@@ -297,10 +298,14 @@ def test_an_interrupted_object_resumes_after_the_batches_firehose_took(setup, fi
     with pytest.raises(KeyboardInterrupt):
         replay(options, Bucket(s3, bucket), Stream(InterruptedAfter(firehose[0], calls=1), stream),
                io.StringIO(), io.StringIO(), sleep=lambda seconds: None)
-    assert tags(s3, bucket, error_key()) == [{"Key": "rejected-flows-replay-progress", "Value": "500"}]
+    # The first 500 are back; the next 500 were being sent when the run stopped.
+    assert tags(s3, bucket, error_key()) == [{"Key": "rejected-flows-replay-progress", "Value": "500+500"}]
 
     code, out, _ = run_cli("--bucket", bucket, "--stream", stream)
-    assert code == 0 and "501 records" in out
+    assert code == 0 and out.splitlines()[0] == (
+        f"replayed: s3://{bucket}/{error_key()}: 501 records, {sum(map(len, raws[500:])):,} bytes, "
+        "2 PutRecordBatch calls (resumed after the 500 records an earlier run put back; the 500 records "
+        "after them, which a stopped run was sending, went again and may be in the stream twice)")
     assert received.drain() == raws, "each record exactly once, in order, across the interruption"
 
 
@@ -315,23 +320,39 @@ def test_a_progress_tag_larger_than_the_object_is_an_error_not_a_guess(setup):
     assert received.drain() == []
 
 
-def test_a_corrupt_object_is_reported_by_line_and_left_untagged(setup):
+def test_lines_without_raw_data_are_named_and_the_objects_other_records_replayed(setup):
     s3, bucket, stream, received = setup
-    corrupt, good = error_key(3, "corrupt"), error_key(4, "good")
+    mixed, good = error_key(3, "mixed"), error_key(4, "good")
     lines = gzip.decompress(error_object(FIRST)).splitlines(keepends=True)
-    s3.put_object(Bucket=bucket, Key=corrupt, Body=gzip.compress(
-        lines[0] + b'{"srcaddr":"198.51.100.7","dstport":22,"action":"REJECT"}\n' + lines[1]))
+    s3.put_object(Bucket=bucket, Key=mixed, Body=gzip.compress(
+        lines[0] + b'{"srcaddr":"198.51.100.7","dstport":22,"action":"REJECT"}\n' + lines[1] + b"garbage\n"))
     put_errors(s3, bucket, good, SECOND)
     code, out, err = run_cli("--bucket", bucket, "--stream", stream)
+    assert code == 0
+    assert err.splitlines() == [
+        f"warning: s3://{bucket}/{mixed}: 2 lines cannot be put back and stay in the object: line 2: no "
+        "rawData; line 4: not JSON (starts b'garbage')",
+    ]
+    assert out.splitlines()[0] == (f"replayed: s3://{bucket}/{mixed}: 2 records, {sum(map(len, FIRST)):,} "
+                                   "bytes, 1 PutRecordBatch call")
+    assert out.splitlines()[-1].endswith("2 objects replayed, 0 skipped (already replayed), 0 failed, "
+                                         "2 lines that cannot be put back (named above)")
+    assert [t["Key"] for t in tags(s3, bucket, mixed)] == [REPLAYED_TAG]
+    assert received.drain() == FIRST + SECOND, "every record with raw data, once"
+
+
+def test_an_object_without_any_record_to_put_back_is_reported_by_line_and_left_untagged(setup):
+    s3, bucket, stream, received = setup
+    corrupt = error_key(3, "corrupt")
+    s3.put_object(Bucket=bucket, Key=corrupt, Body=gzip.compress(
+        b'{"srcaddr":"198.51.100.7","dstport":22,"action":"REJECT"}\n'))
+    code, _, err = run_cli("--bucket", bucket, "--stream", stream)
     assert code == 1
     assert err.splitlines() == [
-        f"error: failed: s3://{bucket}/{corrupt}: line 2: not a Firehose error record (no string "
-        "errorCode, rawData)",
+        f"error: failed: s3://{bucket}/{corrupt}: no line can be put back: line 1: no rawData",
         f"left untagged (a re-run retries exactly these once the cause is fixed): {corrupt}",
     ]
-    assert out.splitlines()[-1].endswith("1 object replayed, 0 skipped (already replayed), 1 failed")
-    assert tags(s3, bucket, corrupt) == []
-    assert received.drain() == SECOND, "nothing of the corrupt object is put"
+    assert tags(s3, bucket, corrupt) == [] and received.drain() == []
 
 
 def test_a_truncated_gzip_object_is_reported_and_left_untagged(setup):
@@ -466,9 +487,16 @@ def test_help_names_each_option_the_tag_and_the_exit_codes(capsys, monkeypatch):
         assert option in text
     assert text.endswith(
         "Each object is tagged rejected-flows-replayed=<UTC time> once Firehose has accepted all its "
-        "records; tagged objects are skipped. Exit codes: 0 done, 1 some objects left untagged (named; a "
-        "re-run retries exactly those), 2 usage or setup error, 130 interrupted (a re-run resumes after "
-        "what Firehose already took).")
+        "records; tagged objects are skipped. Before each PutRecordBatch call (at most 500 records, 4 MiB) "
+        "the object's rejected-flows-replay-progress tag records how far it got, so a run stopped at any "
+        "point (a kill, a lost network, a second Ctrl-C) makes the next run send again at most that one "
+        "call's records, which may then be in the stream twice; nothing is lost. A first Ctrl-C stops once "
+        "the call in flight is answered, and nothing goes twice. Each object is locked while it is "
+        "replayed (s3://BUCKET/replay-locks/<key>): a second run at the same time skips it and says so; a "
+        "lock not renewed for 10 minutes (its run was killed) is taken over. Lines without usable rawData "
+        "are named and left in the object. Exit codes: 0 done, 1 some objects left untagged (named; a "
+        "re-run retries exactly those), 2 usage or setup error, 130 interrupted (a re-run resumes each "
+        "object where its progress tag says).")
 
 
 def test_a_prefix_with_nothing_under_it_says_where_it_looked(setup):
@@ -549,14 +577,16 @@ def test_the_summary_names_each_object_with_what_happened_to_it(setup):
     summary = replayer(setup, reported=reported).run()
     assert summary.outcomes == reported == [
         ObjectOutcome(done, SKIPPED),
-        ObjectOutcome(corrupt, FAILED, reason="line 1: not JSON (starts b'not json')"),
+        ObjectOutcome(corrupt, FAILED,
+                      reason="no line can be put back: line 1: not JSON (starts b'not json')"),
         ObjectOutcome(resumed, REPLAYED, records=1, bytes=len(SECOND[1]), calls=1, resumed_after=1),
     ]
     assert received.drain() == SECOND[1:]
 
 
 @pytest.mark.parametrize(("calls_taken", "back", "how_many_are_back"), [
-    (0, 1, "1 of its 1,002 records are back; a re-run puts the other 1,001"),
+    (0, 1, "1 of its 1,002 records are back (tag rejected-flows-replay-progress); a re-run puts the other "
+           "1,001"),
     (1, 501, "501 of its 1,002 records are back (tag rejected-flows-replay-progress); a re-run puts the "
              "other 501"),
 ])
@@ -587,30 +617,44 @@ def test_records_put_back_on_an_object_s3_will_not_tag_are_reported_to_tag_by_ha
     raws = [*FIRST, SECOND[0]]
     put_errors(s3, bucket, error_key(), raws)
     s3.put_object_tagging(Bucket=bucket, Key=error_key(), Tagging={"TagSet": [NOTIFIED, progress_tag(1)]})
-    summary = replayer(setup, s3=refusing_tags(s3)).run()
+    denied = aws_error("AccessDenied", "Access Denied", "PutObjectTagging")
+    # S3 takes the progress written before the batch, then refuses the replayed tag.
+    summary = replayer(setup, s3=Faulty(s3, put_object_tagging=iter([None, denied]))).run()
     assert summary.outcomes == [ObjectOutcome(
         error_key(), FAILED, records=2, bytes=sum(map(len, raws[1:])), calls=1, resumed_after=1,
         reason="all its records were put back but cannot tag the object (AccessDenied: Access Denied): "
-               "tag it 'rejected-flows-replayed' by hand, or a re-run puts them again")]
-    assert tags(s3, bucket, error_key()) == [NOTIFIED, progress_tag(1)]
+               "tag it 'rejected-flows-replayed' by hand (and remove 'rejected-flows-replay-progress'), or a "
+               "re-run puts its last 2 records again")]
+    assert tags(s3, bucket, error_key()) == [NOTIFIED, {"Key": PROGRESS_TAG, "Value": "1+2"}]
     assert received.drain() == raws[1:]
 
 
-def test_an_object_refused_half_way_that_s3_will_not_tag_warns_that_a_rerun_puts_records_twice(
-        setup, firehose):
+def test_an_object_s3_will_not_tag_is_not_put_at_all(setup, firehose):
     s3, bucket, stream, received = setup
     raws = [b"record %d\n" % i for i in range(501)]
     put_errors(s3, bucket, error_key(), raws)
     options = options_from(parser().parse_args(["--bucket", bucket, "--stream", stream]))
     out, err = io.StringIO(), io.StringIO()
-    code = replay(options, Bucket(refusing_tags(s3), bucket),
-                  Stream(RefusingAfter(firehose[0], calls=1), stream), out, err, sleep=lambda seconds: None)
+    code = replay(options, Bucket(refusing_tags(s3), bucket), Stream(boto3.client("firehose"), stream), out,
+                  err, sleep=lambda seconds: None)
     assert code == 1
     assert err.getvalue().splitlines()[0] == (
-        f"error: failed: s3://{bucket}/{error_key()}: Firehose still refused records after 5 attempts (last "
-        "answer: ServiceUnavailableException: Slow down.); 500 of its 501 records were accepted but cannot "
-        "tag the object (AccessDenied: Access Denied), so a re-run puts them again")
+        f"error: failed: s3://{bucket}/{error_key()}: cannot tag the object (AccessDenied: Access Denied), "
+        "so nothing more of it is put: 0 of its 501 records are back; a re-run puts the other 501")
     assert tags(s3, bucket, error_key()) == []
+    assert received.drain() == [], "no record is put before its progress is recorded"
+
+
+def test_an_object_s3_stops_tagging_half_way_keeps_what_firehose_took(setup, firehose):
+    s3, bucket, _, received = setup
+    raws = [b"record %d\n" % i for i in range(501)]
+    put_errors(s3, bucket, error_key(), raws)
+    denied = aws_error("AccessDenied", "Access Denied", "PutObjectTagging")
+    summary = replayer(setup, s3=Faulty(s3, put_object_tagging=iter([None, denied]))).run()
+    assert summary.outcomes[0].reason == (
+        "cannot tag the object (AccessDenied: Access Denied), so nothing more of it is put: 500 of its 501 "
+        "records are back; a re-run puts the other 1")
+    assert tags(s3, bucket, error_key()) == [{"Key": PROGRESS_TAG, "Value": "0+500"}]
     assert received.drain() == raws[:500]
 
 
@@ -621,15 +665,15 @@ def run_cli_with(monkeypatch: pytest.MonkeyPatch, s3: Any, firehose_client: Any,
     return run_cli(*argv)
 
 
-@pytest.mark.parametrize("s3_tags", [True, False], ids=["tagged", "tagging-refused"])
-def test_ctrl_c_exits_130_and_keeps_what_firehose_took_if_s3_lets_it(setup, firehose, monkeypatch, s3_tags):
+def test_ctrl_c_exits_130_and_keeps_what_firehose_took(setup, firehose, monkeypatch):
     s3, bucket, stream, received = setup
     raws = [b"record %d\n" % i for i in range(501)]
     put_errors(s3, bucket, error_key(), raws)
-    code = run_cli_with(monkeypatch, s3 if s3_tags else refusing_tags(s3),
-                        InterruptedAfter(firehose[0], calls=1), "--bucket", bucket, "--stream", stream)
-    assert code == (130, "", "interrupted: objects not tagged yet are replayed by the next run\n")
-    assert tags(s3, bucket, error_key()) == ([progress_tag(500)] if s3_tags else [])
+    code = run_cli_with(monkeypatch, s3, InterruptedAfter(firehose[0], calls=1),
+                        "--bucket", bucket, "--stream", stream)
+    assert code == (130, "", "interrupted: the next run resumes each object where its progress tag says (the "
+                             "records of the PutRecordBatch call in flight, if any, go again)\n")
+    assert tags(s3, bucket, error_key()) == [{"Key": PROGRESS_TAG, "Value": "500+1"}]
     assert received.drain() == raws[:500]
 
 

@@ -13,9 +13,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contracts.error_record import UNKNOWN_CODE
 from contracts.firehose import PUT_BATCH_MAX_BYTES, PUT_BATCH_MAX_RECORDS, PUT_RECORD_MAX_BYTES
 from replay.plan import plan_batches
-from replay.records import FailedRecord, MalformedObjectError, parse_error_object, resume_point
+from replay.records import (
+    ErrorObject,
+    FailedRecord,
+    MalformedObjectError,
+    name_lines,
+    parse_error_object,
+    resume_point,
+)
 from replay.run import utc_stamp
 from replay.summary import (
     FAILED,
@@ -43,8 +51,9 @@ KEY = error_key()
 @pytest.mark.parametrize("compressed", [True, False], ids=["gzip", "plain"])
 def test_error_object_gives_back_each_raw_record_in_order(compressed):
     raws = [subscription_record(REJECTED_RDP), subscription_record(ACCEPTED_SSH, NO_DATA), b"plain text\n"]
-    records = parse_error_object(KEY, error_object(raws, compressed=compressed))
-    assert records == [
+    found = parse_error_object(KEY, error_object(raws, compressed=compressed))
+    assert found.skipped == []
+    assert found.records == [
         FailedRecord(KEY, 1, raws[0], "Lambda.ProcessingFailedStatus"),
         FailedRecord(KEY, 2, raws[1], "Lambda.ProcessingFailedStatus"),
         FailedRecord(KEY, 3, raws[2], "Lambda.ProcessingFailedStatus"),
@@ -53,60 +62,63 @@ def test_error_object_gives_back_each_raw_record_in_order(compressed):
 
 def test_records_of_a_failed_invocation_are_replayed_too():
     body = error_line(b"x", code="Lambda.FunctionError") + error_line(b"y", code="Lambda.MissingRecordId")
-    assert [(r.data, r.error_code) for r in parse_error_object(KEY, body)] == [
+    assert [(r.data, r.error_code) for r in parse_error_object(KEY, body).records] == [
         (b"x", "Lambda.FunctionError"), (b"y", "Lambda.MissingRecordId")]
 
 
 def test_an_empty_object_has_nothing_to_replay():
-    assert parse_error_object(KEY, b"") == []
-    assert parse_error_object(KEY, gzip.compress(b"")) == []
+    assert parse_error_object(KEY, b"") == ErrorObject([])
+    assert parse_error_object(KEY, gzip.compress(b"")) == ErrorObject([])
 
 
 @pytest.mark.parametrize(("line", "reason"), [
-    (b'{"srcaddr":"10.0.0.1","dstport":22}',
-     "line 2: not a Firehose error record (no string errorCode, rawData)"),
-    (b"2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 REJECT OK", "line 2: not JSON"),
-    (b'["rawData"]', "line 2: a JSON list, not a Firehose error record"),
-    (b'{"errorCode":"x","rawData":"not base64!"}', "line 2: rawData is not base64"),
+    (b'{"srcaddr":"10.0.0.1","dstport":22}', "no rawData"),
+    (b'{"errorCode":"Lambda.ProcessingFailedStatus","errorMessage":"x"}', "no rawData"),
+    (b"2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 REJECT OK", "not JSON"),
+    (b'["rawData"]', "a JSON list, not a Firehose error record"),
+    (b'{"errorCode":"x","rawData":"not base64!"}', "rawData is not base64"),
     # Characters outside base64's alphabet are refused, not skipped: "cmVj b3Jk" is not "record".
-    (b'{"errorCode":"x","rawData":"cmVj b3Jk"}', "line 2: rawData is not base64"),
-    (b'{"errorCode":"x","rawData":7}', "line 2: not a Firehose error record (no string rawData)"),
+    (b'{"errorCode":"x","rawData":"cmVj b3Jk"}', "rawData is not base64"),
+    (b'{"errorCode":"x","rawData":7}', "rawData is not a string"),
 ])
-def test_a_line_that_is_not_an_error_record_fails_the_whole_object_naming_the_line(line, reason):
+def test_a_line_that_cannot_be_put_back_is_named_and_the_others_kept(line, reason):
     body = gzip.compress(error_line(b"good") + line + b"\n" + error_line(b"good too"))
-    with pytest.raises(MalformedObjectError) as caught:
-        parse_error_object(KEY, body)
-    assert caught.value.key == KEY
-    assert caught.value.reason.startswith(reason)
-    assert str(caught.value).startswith(f"{KEY}: line 2: ")
+    found = parse_error_object(KEY, body)
+    assert [(record.line, record.data) for record in found.records] == [(1, b"good"), (3, b"good too")]
+    ((number, why),) = found.skipped
+    assert number == 2 and why.startswith(reason)
 
 
-def test_many_bad_lines_are_named_then_counted():
+def test_a_record_without_an_error_code_is_replayed_under_code_unknown():
+    body = b'{"rawData":"%s"}\n' % base64.b64encode(b"no code")
+    assert parse_error_object(KEY, body) == ErrorObject([FailedRecord(KEY, 1, b"no code", UNKNOWN_CODE)])
+
+
+def test_an_object_none_of_whose_lines_can_be_put_back_is_an_error():
     body = b"".join(b"nope %d\n" % i for i in range(6))
     with pytest.raises(MalformedObjectError) as caught:
         parse_error_object(KEY, body)
-    assert caught.value.reason.count("line ") == 3
-    assert caught.value.reason.startswith("line 1: not JSON")
-    assert caught.value.reason.endswith("(and 3 more bad lines)")
+    assert caught.value.key == KEY
+    assert caught.value.reason == (
+        "no line can be put back: line 1: not JSON (starts b'nope 0'); line 2: not JSON (starts b'nope 1'); "
+        "line 3: not JSON (starts b'nope 2') (and 3 more lines)")
 
 
 @pytest.mark.parametrize(("bad_lines", "counted"), [
-    (1, ""), (3, ""), (4, " (and 1 more bad lines)"), (6, " (and 3 more bad lines)"),
+    (1, ""), (3, ""), (4, " (and 1 more lines)"), (6, " (and 3 more lines)"),
 ])
 def test_the_first_three_bad_lines_are_named_in_order_and_the_rest_counted(bad_lines, counted):
-    body = b"".join(b"nope %d\n" % i for i in range(bad_lines))
-    with pytest.raises(MalformedObjectError) as caught:
-        parse_error_object(KEY, body)
+    problems = [(i + 1, f"not JSON (starts b'nope {i}')") for i in range(bad_lines)]
     named = [f"line {i + 1}: not JSON (starts b'nope {i}')" for i in range(min(bad_lines, 3))]
-    assert caught.value.reason == "; ".join(named) + counted
+    assert name_lines(problems) == "; ".join(named) + counted
 
 
 def test_blank_lines_between_records_are_skipped_and_the_records_after_them_kept():
     body = error_line(b"first") + b"\n   \n" + error_line(b"after a hand edit")
-    assert parse_error_object(KEY, body) == [
+    assert parse_error_object(KEY, body) == ErrorObject([
         FailedRecord(KEY, 1, b"first", "Lambda.ProcessingFailedStatus"),
         FailedRecord(KEY, 4, b"after a hand edit", "Lambda.ProcessingFailedStatus"),
-    ]
+    ])
 
 
 def test_a_truncated_gzip_object_is_reported_not_skipped():
@@ -117,13 +129,15 @@ def test_a_truncated_gzip_object_is_reported_not_skipped():
     assert caught.value.key == KEY and str(caught.value).startswith(f"{KEY}: starts like gzip")
 
 
-@pytest.mark.parametrize(("tag", "resume_after"), [(None, 0), ("0", 0), ("1", 1), ("3", 3)])
-def test_a_progress_tag_says_how_many_records_to_skip(tag, resume_after):
+@pytest.mark.parametrize(("tag", "resume"), [
+    (None, (0, 0)), ("0", (0, 0)), ("1", (1, 0)), ("3", (3, 0)), ("0+2", (0, 2)), ("1+2", (1, 2)),
+])
+def test_a_progress_tag_says_how_many_records_are_back_and_how_many_were_being_sent(tag, resume):
     """A tag equal to the count (all records back, the replayed tag not set yet) leaves nothing to put."""
-    assert resume_point(KEY, tag, 3) == resume_after
+    assert resume_point(KEY, tag, 3) == resume
 
 
-@pytest.mark.parametrize("tag", ["4", "-1", "", "two", "1.5", "²"])
+@pytest.mark.parametrize("tag", ["4", "-1", "", "two", "1.5", "²", "2+2", "1+", "+1", "1+x", "1+2+3"])
 def test_a_progress_tag_that_cannot_be_right_is_an_error_naming_the_object(tag):
     with pytest.raises(MalformedObjectError) as caught:
         resume_point(KEY, tag, 3)
@@ -138,12 +152,12 @@ def test_a_record_too_big_for_put_record_batch_is_an_error_not_a_failed_call():
         parse_error_object(KEY, body)
     assert "over Firehose's 1,024,000 byte limit per record" in caught.value.reason
     largest = b"x" * PUT_RECORD_MAX_BYTES
-    assert parse_error_object(KEY, error_line(largest))[0].data == largest
+    assert parse_error_object(KEY, error_line(largest)).records[0].data == largest
 
 
 def test_base64_in_raw_data_is_decoded_byte_for_byte():
     raw = bytes(range(256)) * 3
-    (record,) = parse_error_object(KEY, error_line(raw))
+    (record,) = parse_error_object(KEY, error_line(raw)).records
     assert record.data == raw and base64.b64encode(record.data) == base64.b64encode(raw)
 
 

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 
 from contracts import environment as env
+from contracts.cloudwatch_logs import encode_payload
 from contracts.flowlog import FlowLogFormat, parse_format, subscription_filter_pattern
 from contracts.layout import FIREHOSE_DATA_PREFIX, FIREHOSE_ERROR_PREFIX, GZIP_EXTENSION
-from local.cloudwatch import encode_payload
 from local.firehose import DeliveryStream, StreamConfig
 from local.lambdas import LocalFunction, function_arn
 from local.replaying import replay_failed

@@ -1,13 +1,17 @@
-"""The encoder's two paths and a plain reference parser agree on every line, valid or damaged.
+"""The encoder's two paths and a plain reference parser agree on every line, valid, damaged or hostile.
 
-The reference below is written from the rules in `transform/encoder.py`'s docstring with nothing but
-`str.split`, `int` and `json.dumps`; hypothesis generates lines (clean, damaged values, odd spacing,
-characters JSON must escape, unicode, numbers out of range or zero-padded) and records of them.
+The reference below is written from the rules in `transform/encoder.py`'s docstring and the shapes AWS
+documents for each field (docs/architecture.md, The archived record) with nothing but `str.split`, `int`,
+`ipaddress`, a few regular expressions of its own and `json.dumps`; hypothesis generates lines (clean,
+damaged values, odd spacing, characters JSON must escape, unicode, markup, control and bidi characters,
+zone ids, numbers out of range or zero-padded) and records of them.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from typing import Any
 
 import pytest
@@ -22,14 +26,46 @@ from transform.encoder import LineEncoder
 INT_MAX, BIGINT_MAX = 2**31 - 1, 2**63 - 1
 INT_FIELDS = {"version", "srcport", "dstport", "tcp-flags", "traffic-path", "encryption-status"}
 BIGINT_FIELDS = {"protocol", "packets", "bytes", "start", "end"}
+# AWS's documented ranges: 16-bit ports, 8-bit protocol numbers, Unix seconds (2010 up to 2100).
+RANGES = {"srcport": (0, 65_535), "dstport": (0, 65_535), "protocol": (0, 255),
+          "start": (1_262_304_000, 4_102_444_799), "end": (1_262_304_000, 4_102_444_799)}
+ADDRESSES = {"srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr"}
+HEX_IDS = {"interface-id": "eni", "vpc-id": "vpc", "subnet-id": "subnet", "instance-id": "i"}
+PATTERNS = {
+    "account-id": r"\d{12}|unknown", "type": r"[A-Za-z][A-Za-z0-9]{0,15}",
+    "log-status": r"[A-Z][A-Z0-9_]{0,63}",
+    "region": r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}", "az-id": r"[a-z]{2,5}\d{1,2}(-[a-z0-9]+)+",
+    "flow-direction": r"ingress|egress", "pkt-src-aws-service": r"[A-Z][A-Z0-9_]{0,63}",
+    "pkt-dst-aws-service": r"[A-Z][A-Z0-9_]{0,63}", "reject-reason": r"[A-Za-z][A-Za-z0-9_-]{0,63}",
+}
 FORMATS = [
     parse_format(None),
     V5_FORMAT,
     parse_format("${version} ${srcaddr} ${dstport} ${action} ${encryption-status} ${flow-hash} ${bytes}"),
     parse_format("${action} ${interface-id} ${srcaddr}"),  # no numbers, no log status
+    parse_format("${interface-id} ${action} ${reject-reason} ${start} ${end} ${protocol}"),
 ]
 KEEP_ACTIONS = [frozenset({"REJECT"}), frozenset({"ACCEPT", "REJECT"}), frozenset({"ACCEPT"})]
 UNREADABLE = "unreadable"
+
+
+def reference_string_fits(name: str, value: str) -> bool:
+    """A string value as the reference reads AWS's documentation; unknown fields need only be printable."""
+    if not value.isprintable():
+        return False
+    if name in ADDRESSES:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            return False
+        return "%" not in value and value.isascii()
+    if name in HEX_IDS:
+        prefix, dash, digits = value.partition("-")
+        return prefix == HEX_IDS[name] and dash == "-" and len(digits) in (8, 17) and \
+            all(c in "0123456789abcdef" for c in digits)
+    if name in PATTERNS:
+        return re.fullmatch(PATTERNS[name], value, re.ASCII) is not None
+    return True
 
 
 def reference(line: str, fmt: FlowLogFormat, keep: frozenset[str]) -> dict[str, Any] | str | None:
@@ -51,9 +87,12 @@ def reference(line: str, fmt: FlowLogFormat, keep: frozenset[str]) -> dict[str, 
             if not (value.isascii() and value.isdigit()):
                 return UNREADABLE
             number = int(value)
-            if number > (INT_MAX if name in INT_FIELDS else BIGINT_MAX):
+            low, high = RANGES.get(name, (0, INT_MAX if name in INT_FIELDS else BIGINT_MAX))
+            if not low <= number <= high:
                 return UNREADABLE
             archived[column] = number
+        elif not reference_string_fits(name, value):
+            return UNREADABLE
         else:
             archived[column] = value
     return archived
@@ -64,24 +103,65 @@ def realistic(name: str) -> str:
 
 
 def numeric_values(name: str) -> st.SearchStrategy[str]:
-    limit = INT_MAX if name in INT_FIELDS else BIGINT_MAX
+    low, limit = RANGES.get(name, (0, INT_MAX if name in INT_FIELDS else BIGINT_MAX))
     return st.one_of(
         st.just(realistic(name)),
-        st.integers(0, limit).map(str),
-        st.integers(limit + 1, 2**70).map(str),  # out of range for the column
+        st.integers(low, limit).map(str),
+        st.integers(limit + 1, 2**70).map(str),  # out of range for the field
+        st.integers(0, max(low - 1, 0)).map(str),  # below the range (times before 2010)
+        st.just(str(low)), st.just(str(limit)), st.just(str(limit + 1)),
         st.integers(0, 99999).map(lambda n: f"0{n}"),  # zero-padded
         st.tuples(st.integers(1, 40), st.integers(0, 2**63)).map(lambda t: "0" * t[0] + str(t[1])),
         st.sampled_from(["-", "-", "ssh", "-5", "5-", "+5", "1.5", "\u0663", "\uff11", "00", "0"]),
+        st.just("1764201600000"),  # milliseconds, not seconds
     )
+
+
+HOSTILE = [
+    "1.2.3.4`[click-me](https://evil.example/phish)", "<b>x</b>", "@here", "fd00::1%eth0", "fe80::1%25eth0",
+    "203.0.113.9\u202egpj.exe", "x\x1b[31m", "bell\x07", "nul\x00", "\u200bzero", "[x](y)", "*bold*",
+]
+
+
+def shaped_values(name: str) -> st.SearchStrategy[str]:
+    """Values near a field's documented shape: valid ones and near misses."""
+    if name in ADDRESSES:
+        return st.one_of(
+            st.ip_addresses().map(str), st.ip_addresses(v=6).map(lambda a: a.exploded),
+            st.ip_addresses(v=6).map(lambda a: str(a).upper()),
+            st.sampled_from(["203.0.113.45", "2001:db8::5", "::1", "::ffff:10.0.0.1", "01.2.3.4", "1.2.3",
+                             "256.1.1.1", "1.2.3.4.5", "2001:db8::g", "1:2:3:4:5:6:7:8:9", "fe80::1%eth0",
+                             "1:2:3:4::5:6:7", "a.b.c.d"]),
+        )
+    if name in HEX_IDS:
+        prefix = HEX_IDS[name]
+
+        def ids(alphabet: str, low: int, high: int) -> st.SearchStrategy[str]:
+            digits = st.text(st.sampled_from(alphabet), min_size=low, max_size=high)
+            return digits.map(lambda h: f"{prefix}-{h}")
+
+        return st.one_of(
+            ids("0123456789abcdef", 8, 8), ids("0123456789abcdef", 17, 17),
+            ids("0123456789abcdefABG-", 6, 19),
+            st.sampled_from([f"{prefix}x-0123abcd", f"5{prefix[1:]}-0123abcd", "0123456789abcdef0",
+                             f"{prefix}-{prefix}-0123abcd", f"{prefix}-0123ABCD"]),
+        )
+    if name == "account-id":
+        return st.one_of(st.text(st.sampled_from("0123456789"), min_size=11, max_size=13),
+                         st.sampled_from(["unknown", "UNKNOWN", "12345678901x"]))
+    return st.one_of(st.sampled_from(["BPA", "ingress", "egress", "IPv6", "EFA", "AMAZON", "S3",
+                                      "us-gov-west-1", "eusc-de-east-1", "usw2-lax1-az1", "OK", "lower"]),
+                     st.text(st.sampled_from("abcXYZ019_-"), min_size=1, max_size=8))
 
 
 def string_values(name: str) -> st.SearchStrategy[str]:
     return st.one_of(
         st.just(realistic(name)),
         st.just(realistic(name)),
+        shaped_values(name),
         st.text(st.sampled_from("abcXYZ019.:-_/"), min_size=1, max_size=6),
         st.sampled_from(["-", "REJECT", "ACCEPT", 'say "hi"', "back\\slash", "caf\u00e9", "\u2028", "x\x7f",
-                         "bell\x07", "2001:db8::5"]),
+                         "bell\x07", "2001:db8::5", *HOSTILE]),
         st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=6),
     )
 
@@ -197,8 +277,12 @@ CLEAN = ("2 123456789012 eni-0a1b2c3d4e5f60718 203.0.113.45 10.0.1.17 51234 22 6
     (CLEAN.replace("203.0.113.45", "-"), True),
     (CLEAN.replace(" 22 ", " 022 "), False),  # zero-padded: checked path normalises it
     (CLEAN.replace(" 180 ", " 99999999999999999999 "), False),  # too long for a BIGINT
-    (CLEAN.replace(" 51234 ", " 1234567890 "), True),  # a long INT: that line alone is checked
-    (CLEAN.replace(" 51234 ", f" {INT_MAX + 1} "), False),  # too large an INT: unreadable
+    ("1234567890" + CLEAN[1:], True),  # a long INT: that line alone is checked
+    (f"{INT_MAX + 1}" + CLEAN[1:], False),  # too large an INT: unreadable
+    (CLEAN.replace(" 51234 ", " 65536 "), False),  # not a port: unreadable
+    (CLEAN.replace(" 1764201600 ", " 1764201600000 "), False),  # milliseconds: unreadable
+    (CLEAN.replace("203.0.113.45", "203.0.113.456"), False),  # not an address: unreadable
+    (CLEAN.replace("eni-0a1b", "eni-0A1b"), False),  # not a resource id: unreadable
     (CLEAN.replace(" 22 ", "  "), False),  # a missing value
     (CLEAN.replace(" 22 ", " - "), True),  # not applicable
     (CLEAN.replace(" 22 ", " -22 "), False),  # signed: unreadable
@@ -233,7 +317,7 @@ def values_checked_one_by_one(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     (CLEAN, 0),
     (CLEAN.replace(" 22 ", " - "), 0),  # numbers not applicable: the loop's second look takes them
     (CLEAN.replace(" 51234 22 6 3 180 ", " - - - - - "), 0),
-    (CLEAN.replace(" 51234 ", " 1234567890 "), 1),  # a long INT must be compared with INT's maximum
+    ("1234567890" + CLEAN[1:], 1),  # a long INT must be compared with INT's maximum
 ])
 def test_the_fast_loop_checks_values_one_by_one_only_on_lines_that_need_it(
         values_checked_one_by_one: list[int], line: str, checked_alone: int) -> None:
@@ -284,14 +368,14 @@ def test_each_final_line_is_the_line_as_archived(dashes: str) -> None:
 
 def test_a_long_int_within_range_is_kept_and_one_beyond_is_unreadable() -> None:
     encoder = LineEncoder(parse_format(None), frozenset({"REJECT"}))
-    lines = [CLEAN.replace(" 51234 ", f" {INT_MAX} "), CLEAN.replace(" 51234 ", f" {INT_MAX + 1} "),
+    lines = [f"{INT_MAX}" + CLEAN[1:], f"{INT_MAX + 1}" + CLEAN[1:],
              CLEAN.replace(" 180 ", f" {BIGINT_MAX} "), CLEAN.replace(" 180 ", f" {BIGINT_MAX + 1} ")]
 
     result = encoder.encode_events(events_of(lines), "g", "s")
 
     assert result.kept_event_indexes == [0, 2]
     assert [i for i, _ in result.unreadable] == [1, 3]
-    assert [json.loads(line)["srcport"] for line in result.ndjson().decode().splitlines()] == [INT_MAX, 51234]
+    assert [json.loads(line)["version"] for line in result.ndjson().decode().splitlines()] == [INT_MAX, 2]
 
 
 STRINGS_FIRST = parse_format("${interface-id} ${action} ${reject-reason}")
@@ -301,7 +385,7 @@ NUMBER_FIRST = parse_format("${dstport} ${action} ${srcaddr}")
 @pytest.mark.parametrize("after_an_accept", [False, True], ids=["every line kept", "after a line not kept"])
 @pytest.mark.parametrize(("fmt", "messages", "column", "archived"), [
     (STRINGS_FIRST, ["- REJECT bpa"], "interface_id", [None]),
-    (STRINGS_FIRST, ["eni-1 REJECT bpa", "- REJECT bpa"], "interface_id", ["eni-1", None]),
+    (STRINGS_FIRST, ["eni-0a1b2c3d REJECT bpa", "- REJECT bpa"], "interface_id", ["eni-0a1b2c3d", None]),
     (NUMBER_FIRST, ["07 REJECT 10.0.0.1"], "dstport", [7]),
     (NUMBER_FIRST, ["22 REJECT 10.0.0.1", "07 REJECT 10.0.0.1"], "dstport", [22, 7]),
 ], ids=["dash first", "dash starting a later line", "padding first", "padding starting a later line"])
@@ -309,7 +393,7 @@ def test_a_dash_or_zero_padding_at_the_start_of_a_line_is_read_like_any_other(
         fmt: FlowLogFormat, messages: list[str], column: str, archived: list[Any],
         after_an_accept: bool) -> None:
     encoder = LineEncoder(fmt, frozenset({"REJECT"}))
-    accepted = ("eni-0" if fmt is STRINGS_FIRST else "443") + " ACCEPT 10.0.0.1"
+    accepted = ("eni-0a1b2c3d" if fmt is STRINGS_FIRST else "443") + " ACCEPT 10.0.0.1"
     lines = [accepted, *messages] if after_an_accept else messages
 
     result = encoder.encode_events(events_of(lines), "g", "s")
@@ -318,16 +402,15 @@ def test_a_dash_or_zero_padding_at_the_start_of_a_line_is_read_like_any_other(
 
 
 def test_values_that_look_like_the_fast_paths_placeholders_are_archived_as_they_are() -> None:
-    encoder = LineEncoder(STRINGS_FIRST, frozenset({"REJECT"}))
+    # Fields the catalogue does not know take any printable text, placeholders' look-alikes included.
+    encoder = LineEncoder(parse_format("${flow-note} ${action} ${flow-hash}"), frozenset({"REJECT"}))
     odd = ['eni":-,1', 'x:"-"']
 
     result = encoder.encode_events(events_of([f"{odd[0]} REJECT {odd[1]}", "eni-2 REJECT -"]), None, None)
 
     assert [json.loads(line) for line in result.ndjson().decode().splitlines()] == [
-        {"interface_id": odd[0], "action": "REJECT", "reject_reason": odd[1], "log_group": None,
-         "log_stream": None},
-        {"interface_id": "eni-2", "action": "REJECT", "reject_reason": None, "log_group": None,
-         "log_stream": None},
+        {"flow_note": odd[0], "action": "REJECT", "flow_hash": odd[1], "log_group": None, "log_stream": None},
+        {"flow_note": "eni-2", "action": "REJECT", "flow_hash": None, "log_group": None, "log_stream": None},
     ]
 
 

@@ -13,17 +13,18 @@ import gzip
 import orjson
 import pytest
 
-from transform.payload import (
+from contracts.cloudwatch_logs import (
     CONTROL_MESSAGE,
     DATA_MESSAGE,
     SAMPLE_CHARS,
-    RecordDecodeError,
     SubscriptionMessage,
-    decode_record_data,
-    encode_message,
-    parse_message,
     sample,
 )
+from transform.payload import RecordDecodeError, decode_record_data, parse_message
+
+
+def encode_message(message: SubscriptionMessage, events: list[dict]) -> bytes:
+    return message.with_events(events).encode()
 
 # AWS's documented example of a default-format (version 2) REJECT flow.
 REJECT_LINE = ("2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 "
@@ -176,7 +177,8 @@ def test_a_message_encoded_for_reingestion_reads_back_with_only_the_chosen_event
 
     assert orjson.loads(gzip.decompress(payload)) == {
         "messageType": "DATA_MESSAGE", "owner": "123456789010", "logGroup": "/vpc/flow-logs/prod",
-        "logStream": "eni-1235b8ca123456789-all", "subscriptionFilters": [], "logEvents": EVENTS[1:],
+        "logStream": "eni-1235b8ca123456789-all", "subscriptionFilters": DATA["subscriptionFilters"],
+        "logEvents": EVENTS[1:],
     }
     assert read(base64.b64encode(payload).decode()) == SubscriptionMessage(
         DATA_MESSAGE, "123456789010", "/vpc/flow-logs/prod", "eni-1235b8ca123456789-all", EVENTS[1:])

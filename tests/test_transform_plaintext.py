@@ -6,8 +6,9 @@ import base64
 
 import pytest
 
+from contracts.cloudwatch_logs import control_message
 from contracts.flowlog import parse_format
-from local.cloudwatch import FirehoseRecord, control_message
+from local.cloudwatch import FirehoseRecord
 from tests.transform_support import (
     V5_FORMAT,
     data_message,

@@ -8,9 +8,10 @@ import json
 
 import pytest
 
+from contracts.cloudwatch_logs import control_message, encode_payload
 from contracts.flowlog import parse_format
-from local.cloudwatch import control_message, encode_payload
 from tests.transform_support import (
+    NOTED_FORMAT,
     V5_FORMAT,
     data_message,
     event_of,
@@ -81,7 +82,7 @@ def test_with_keep_actions_accept_and_reject_a_nodata_line_before_an_escaped_lin
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KEEP_ACTIONS", "ACCEPT,REJECT")
     nodata = "2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1764201600 1764201660 - NODATA"
-    escaped = {"account_id": 'acct"1\\'}
+    escaped = {"dstport": "0022"}  # zero padding: the record takes the checked path
     lines = [flow_line(action="ACCEPT"), nodata, flow_line(**escaped), flow_line(dstport="3389"),
              flow_line(action="ACCEPT", log_status="NODATA"), flow_line(action="ACCEPT", dstport="443")]
     response = handler(event_of(record(data_message(lines), "r1")), lambda_context())
@@ -161,12 +162,13 @@ def test_extracted_fields_are_used_when_the_message_spacing_is_odd() -> None:
 
 
 def test_values_needing_json_escaping_are_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FLOW_LOG_FORMAT", V5_FORMAT.text)
-    odd = {"pkt_src_aws_service": 'S3"\\', "az_id": "use1-az4\u00e9"}
-    lines = [flow_line(V5_FORMAT, **odd), flow_line(V5_FORMAT)]
+    monkeypatch.setenv("FLOW_LOG_FORMAT", NOTED_FORMAT.text)
+    odd = {"flow_note": 'S3"\\ use1-az4\u00e9'.replace(" ", "")}
+    lines = [flow_line(NOTED_FORMAT, **odd), flow_line(NOTED_FORMAT)]
     response = handler(event_of(record(data_message(lines), "r1")), lambda_context())
 
-    assert ok_lines(response["records"][0]) == [expected_record(V5_FORMAT, **odd), expected_record(V5_FORMAT)]
+    assert ok_lines(response["records"][0]) == [expected_record(NOTED_FORMAT, **odd),
+                                                expected_record(NOTED_FORMAT)]
 
 
 MALFORMED = {
@@ -236,7 +238,7 @@ def test_unreadable_line_is_logged_with_its_record_event_and_reason(caplog: pyte
     assert [(u["record_id"], u["log_event_id"], u["reason"], u["line"]) for u in unreadable] == [
         ("r1", message["logEvents"][0]["id"], "dstport: expected a number, got 'ssh'",
          flow_line(dstport="ssh")),
-        ("r1", message["logEvents"][1]["id"], "srcport: 99999999999 is out of range (at most 2,147,483,647)",
+        ("r1", message["logEvents"][1]["id"], "srcport: 99999999999 is out of range (0 to 65,535)",
          flow_line(srcport="99999999999")),
     ]
     [failure] = [r for r in caplog.records if r.getMessage() == "record failed"]

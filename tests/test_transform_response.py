@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.flowlog import parse_format
-from tests.transform_support import V5_FORMAT, data_message, event_of, flow_line, record
+from tests.transform_support import NOTED_FORMAT, V5_FORMAT, data_message, event_of, flow_line, record
 from transform.batch import plan_response, summarise, transform_record
 from transform.encoder import LineEncoder
 from transform.firehose import (
@@ -34,9 +34,11 @@ def input_record(lines: list[str], record_id: str) -> InputRecord:
 
 
 def lines_of(count: int, width: int, seed: int) -> list[str]:
-    """`count` REJECT lines whose `az-id` carries `width` hard-to-compress characters."""
+    """`count` REJECT lines whose `az-id` carries `width` hard-to-compress characters (still a zone id's
+    shape: `use1-` and hex digits; `-` below 6 characters)."""
     rng = random.Random(seed)
-    return [flow_line(V5_FORMAT, bytes=str(n), az_id=f"{rng.getrandbits(4 * width):0{width}x}"[:width] or "-")
+    return [flow_line(V5_FORMAT, bytes=str(n),
+                      az_id=f"use1-{rng.getrandbits(4 * width):0{width}x}"[:width] if width >= 6 else "-")
             for n in range(count)]
 
 
@@ -83,20 +85,21 @@ def test_every_response_fits_its_limit_and_answers_every_record_once(
 
 
 def test_overflow_of_lines_needing_escaping_goes_back_as_exactly_their_events() -> None:
-    odd = {"pkt_src_aws_service": 'S3"\\\u00e9'}
-    lines = [flow_line(V5_FORMAT, bytes=str(n), action="ACCEPT" if n % 3 == 0 else "REJECT", **odd)
+    odd = {"flow_note": 'S3"\\\u00e9'}
+    encoder = LineEncoder(NOTED_FORMAT, frozenset({"REJECT"}))
+    lines = [flow_line(NOTED_FORMAT, bytes=str(n), action="ACCEPT" if n % 3 == 0 else "REJECT", **odd)
              for n in range(60)]
-    outcome = transform_record(input_record(lines, "r1"), ENCODER)
+    outcome = transform_record(input_record(lines, "r1"), encoder)
     limit = len(outcome.output.data_b64)  # one byte short once the record's own overhead is counted
 
     plan = plan_response([outcome], limit=limit)
 
     assert plan.reingested_record_ids == ["r1"]
-    put_back = [transform_record(InputRecord(f"p{i}", _b64(payload)), ENCODER)
+    put_back = [transform_record(InputRecord(f"p{i}", _b64(payload)), encoder)
                 for i, payload in enumerate(plan.reingest_payloads)]
     again = [json.loads(line) for o in put_back for line in _decoded(o.output.data_b64).splitlines()]
     assert [flow["bytes"] for flow in again] == [n for n in range(60) if n % 3]
-    assert all(flow["pkt_src_aws_service"] == 'S3"\\\u00e9' for flow in again)
+    assert all(flow["flow_note"] == 'S3"\\\u00e9' for flow in again)
 
 
 def _b64(data: bytes) -> str:
@@ -111,7 +114,7 @@ def test_format_without_log_status_keeps_reject_lines_on_both_paths() -> None:
     fmt = parse_format("${version} ${srcaddr} ${dstport} ${action}")
     encoder = LineEncoder(fmt, frozenset({"REJECT"}))
     events = [{"id": str(i), "message": m} for i, m in enumerate(
-        ["2 203.0.113.45 22 REJECT", "2 203.0.113.46 443 ACCEPT", "2 caf\u00e9 23 REJECT"])]
+        ["2 203.0.113.45 22 REJECT", "2 203.0.113.46 443 ACCEPT", "2 203.0.113.47 0023 REJECT"])]
 
     fast = encoder.encode_events(events[:2], "g", "s")
     checked = encoder.encode_events(events, "g", "s")
@@ -124,14 +127,15 @@ def test_format_without_log_status_keeps_reject_lines_on_both_paths() -> None:
 def test_format_without_numeric_fields_archives_strings_only() -> None:
     fmt = parse_format("${interface-id} ${action} ${reject-reason}")
     encoder = LineEncoder(fmt, frozenset({"REJECT"}))
-    events = [{"message": "eni-0a1b2c3d4e5f60718 REJECT bpa"}, {"message": "eni-1 REJECT -"}]
+    events = [{"message": "eni-0a1b2c3d4e5f60718 REJECT bpa"}, {"message": "eni-0a1b2c3d REJECT -"}]
 
     result = encoder.encode_events(events, None, None)
 
     assert result.ndjson().decode().splitlines() == [
         '{"interface_id":"eni-0a1b2c3d4e5f60718","action":"REJECT","reject_reason":"bpa","log_group":null,'
         '"log_stream":null}',
-        '{"interface_id":"eni-1","action":"REJECT","reject_reason":null,"log_group":null,"log_stream":null}',
+        '{"interface_id":"eni-0a1b2c3d","action":"REJECT","reject_reason":null,"log_group":null,'
+        '"log_stream":null}',
     ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from contracts.cloudwatch_logs import CONTROL_MESSAGE
 from contracts.firehose import RESPONSE_LIMIT_BYTES
 from transform.encoder import EncodedEvents, LineEncoder
 from transform.firehose import (
@@ -21,7 +22,7 @@ from transform.firehose import (
     TransformationEvent,
     base64_size,
 )
-from transform.payload import CONTROL_MESSAGE, PlainTextLines, RecordDecodeError, decode_record
+from transform.payload import PlainTextLines, RecordDecodeError, decode_record
 from transform.repack import EventTooLargeError, RecordSource, split_to_fit
 
 SAMPLE_CHARS = 120

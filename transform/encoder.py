@@ -21,11 +21,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import orjson
 
-from contracts.flowlog import NOT_APPLICABLE, FlowLogFormat
+from contracts.flowlog import NOT_APPLICABLE, FlowLogFormat, column_name
+from contracts.flowrule import ANY_PRINTABLE, number_problem, numeric_range, string_problem, string_shape
+from transform.shapes import RememberedValues, ValuesCheck, values_check
 
 NEVER_KEPT_STATUSES = frozenset({"NODATA", "SKIPDATA"})
 # A string field of `-` as the fast path writes it; values there hold no `"` of their own.
@@ -52,40 +55,58 @@ _CLASSES = bytes(
 )
 _LONG_DIGIT_RUN = _DIGIT * (_FAST_BIGINT_DIGITS + 1)
 
-# encode_block(messages, candidates, suffix, keep_actions, lines, kept_indexes) -> wrote a numeric `-`
-BlockEncoder = Callable[[Sequence[str], Sequence[int], str, frozenset[str], list[str], list[int]], bool]
+# encode_block(messages, candidates, suffix, keep, lines, kept_indexes, doubtful) -> wrote a numeric `-`
+BlockEncoder = Callable[
+    [Sequence[str], Sequence[int], str, frozenset[str], list[str], list[int], list[int]], bool]
 
 
 class LineFormatError(ValueError):
     """A flow-log line that does not fit the configured format."""
 
 
-def _number(column: str, value: str, maximum: int) -> str:
-    """A numeric field as JSON: `-` is null; else ASCII digits, zero padding dropped, within `maximum`."""
-    if value == NOT_APPLICABLE:
-        return "null"
+# Per field of a format: its name, its archived column, and its range if it is numeric.
+FieldRule = tuple[str, str, "tuple[int, int] | None"]
+
+
+def field_rules(fmt: FlowLogFormat) -> tuple[FieldRule, ...]:
+    return tuple((f, c, numeric_range(f)) for f, c in zip(fmt.fields, fmt.columns, strict=True))
+
+
+def _number(field: str, value: str, bounds: tuple[int, int]) -> str:
+    """A numeric field as JSON: ASCII digits, zero padding dropped, within the field's range."""
     if not (value.isascii() and value.isdigit()):
-        raise LineFormatError(f"{column}: expected a number, got {value[:40]!r}")
+        raise LineFormatError(f"{column_name(field)}: expected a number, got {value[:40]!r}")
     digits = value.lstrip("0") or "0"  # however long the zero padding
-    if len(digits) > _MAX_DIGITS or int(digits) > maximum:
-        raise LineFormatError(f"{column}: {value[:40]} is out of range (at most {maximum:,})")
+    if len(digits) > _MAX_DIGITS:  # keeps int() off huge inputs
+        raise LineFormatError(f"{column_name(field)}: {value[:40]} is out of range "
+                              f"({bounds[0]:,} to {bounds[1]:,})")
+    problem = number_problem(field, int(digits))
+    if problem is not None:
+        raise LineFormatError(problem)
     return digits
 
 
-def _string(value: str) -> str:
-    return "null" if value == NOT_APPLICABLE else orjson.dumps(value).decode()
+def _string(field: str, value: str) -> str:
+    problem = string_problem(field, value)
+    if problem is not None:
+        raise LineFormatError(problem)
+    return orjson.dumps(value).decode()
 
 
-def encode_checked(columns: Sequence[str], maxima: Sequence[int | None], parts: Sequence[str]) -> str:
+def encode_checked(rules: Sequence[FieldRule], parts: Sequence[str]) -> str:
     """The checked path for one kept line's values: every value checked and escaped on its own.
 
+    `-` is null; a number must fit its range and a string its shape (`contracts/flowrule.py`).
     Returns the JSON object without its closing brace (the caller's suffix adds provenance and `}`).
     """
     pieces = []
-    for column, maximum, value in zip(columns, maxima, parts, strict=True):
+    for (field_name, column, bounds), value in zip(rules, parts, strict=True):
         if not value:
             raise LineFormatError(f"{column}: the value is empty")
-        value_json = _string(value) if maximum is None else _number(column, value, maximum)
+        if value == NOT_APPLICABLE:
+            value_json = "null"
+        else:
+            value_json = _string(field_name, value) if bounds is None else _number(field_name, value, bounds)
         pieces.append(f'"{column}":{value_json}')
     return "{" + ",".join(pieces)
 
@@ -104,27 +125,61 @@ def fast_path_may_apply(joined: str) -> bool:
     return _UNSAFE not in classes and _LONG_DIGIT_RUN not in classes
 
 
-def _compile_block_encoder(fmt: FlowLogFormat) -> BlockEncoder:
+# Ranges this small are tested by looking the digits up among the range's numbers written out.
+_SMALL_RANGE = 1_000
+
+
+def _fast_bounds_test(name: str, bounds: tuple[int, int]) -> str | None:
+    """An expression true when the digits `name` surely fit `bounds` (None: always, given no run of 19
+    digits). Digit strings of one length compare as their numbers do, so no int() is needed; `ln` is
+    `len`, `small[high]` the numbers 0 to `high` written out."""
+    low, high = bounds
+    if low == 0 and high >= 10**_FAST_BIGINT_DIGITS - 1:
+        return None
+    if low == 0 and high >= 10**_FAST_INT_DIGITS:
+        return f"ln({name}) <= {_FAST_INT_DIGITS}"
+    if low == 0 and high < _SMALL_RANGE:
+        return f"{name} in small[{high}]"
+    width = len(str(high))
+    if low == 0:
+        return f"(ln({name}) <= {width} and ({name} <= '{high}' or ln({name}) < {width}))"
+    assert len(str(low)) == width, f"no fast test for the range {bounds}"
+    return f"(ln({name}) == {width} and '{low}' <= {name} <= '{high}')"
+
+
+def shaped_fields(fmt: FlowLogFormat) -> list[tuple[int, ValuesCheck]]:
+    """The fields the fast path checks record by record, with their checks.
+
+    Not `action` (a kept line's action is one of the kept ones) nor fields that only have to be printable
+    (`fast_path_may_apply` lets only printable ASCII through).
+    """
+    return [(index, values_check(string_shape(name))) for index, name in enumerate(fmt.fields)
+            if numeric_range(name) is None and name != "action" and string_shape(name) is not ANY_PRINTABLE]
+
+
+def _compile_block_encoder(fmt: FlowLogFormat, known: Sequence[set[str]]) -> BlockEncoder:
     """Generate the fast loop over messages of a record that `fast_path_may_apply` accepted.
 
     Each line's numeric values are checked at once: all digits (one `isdigit` over their
-    concatenation), INT values short enough to fit without comparing; else all digits or `-` (a
-    second, dearer look, for formats whose numbers are often not applicable). A line failing both (a
-    long INT, a bad value) is encoded by `encode_checked`; one that does not split into the format's
-    fields raises ValueError, and the caller gives the whole record to the checked path. A string field
-    of `-` comes out as `"-"`, a numeric one as `-`: `EncodedEvents.ndjson` turns both into null.
+    concatenation), each short enough, or compared as a string of its length, to fit its range; else
+    all digits or `-` (a second, dearer look, for formats whose numbers are often not applicable). A
+    line failing both (a long INT, a bad value) is encoded by `encode_checked`; one that does not split
+    into the format's fields raises ValueError, and the caller gives the whole record to the checked
+    path. A kept line with a value of `shaped_fields` not known to fit (`known`, one set per such field)
+    is listed in `doubtful`, for the caller to check. A string field of `-` comes out as `"-"`, a
+    numeric one as `-`: `EncodedEvents.ndjson` turns both into null.
     """
     names = [f"v{i}" for i in range(len(fmt.fields))]
-    maxima = fmt.maxima
+    rules = field_rules(fmt)
     template = "".join(
-        ("{{" if i == 0 else ",") + f'"{column}":' + (f"{{{name}}}" if m is not None else f'"{{{name}}}"')
-        for i, (column, m, name) in enumerate(zip(fmt.columns, maxima, names, strict=True))
+        ("{{" if i == 0 else ",") + f'"{column}":' + (f"{{{name}}}" if b is not None else f'"{{{name}}}"')
+        for i, ((_, column, b), name) in enumerate(zip(rules, names, strict=True))
     )
-    numeric = [(name, m) for name, m in zip(names, maxima, strict=True) if m is not None]
+    numeric = [(name, b) for (_, _, b), name in zip(rules, names, strict=True) if b is not None]
     numbers = "".join(f"{{{name}}}" for name, _ in numeric)
     # Each value between two spaces of its own, so that removing every " - " leaves only the others.
     spaced = "  ".join(f"{{{name}}}" for name, _ in numeric)
-    lengths = [f"len({name}) <= {_FAST_INT_DIGITS}" for name, m in numeric if m < 10**_FAST_BIGINT_DIGITS]
+    lengths = [test for name, b in numeric if (test := _fast_bounds_test(name, b)) is not None]
     digits_only = " and ".join([f"f'{numbers}'.isdigit()", *lengths]) if numbers else "True"
     without_dashes = f"f' {spaced} '.replace(' - ', '').replace(' ', '')"
     # (Without numeric fields `digits_only` is True: this second look is never taken.)
@@ -133,27 +188,32 @@ def _compile_block_encoder(fmt: FlowLogFormat) -> BlockEncoder:
     if "log-status" in fmt.fields:
         kept_test += f" and {names[fmt.index_of('log-status')]} not in never_kept"
     unpacked = ", ".join(names) + ","
+    shaped = [index for index, _ in shaped_fields(fmt)]
+    knowns = "".join(f"    k{i} = known[{n}]\n" for n, i in enumerate(shaped))
+    all_known = " and ".join(f"{names[i]} in k{i}" for i in shaped) or "True"
     source = f"""
-def encode_block(messages, candidates, sfx, keep, lines, kept):
-    append, mark = lines.append, kept.append
-    numeric_dash = False
+def encode_block(messages, candidates, sfx, keep, lines, kept, doubtful):
+    append, mark, doubt, ln = lines.append, kept.append, doubtful.append, len
+{knowns}    numeric_dash = False
     for i in candidates:
         {unpacked} = messages[i].split()
         if {kept_test}:
+            if not ({all_known}):
+                doubt(i)
             if {digits_only}:
                 append(f'''{template}{{sfx}}''')
             elif {digits_or_dash}:
                 append(f'''{template}{{sfx}}''')
                 numeric_dash = True
             else:
-                append(encode_checked(columns, maxima, ({unpacked})) + sfx)
+                append(encode_checked(rules, ({unpacked})) + sfx)
             mark(i)
     return numeric_dash
 """
-    namespace: dict[str, Any] = {
-        "encode_checked": encode_checked, "columns": fmt.columns, "maxima": maxima,
-        "never_kept": NEVER_KEPT_STATUSES,
-    }
+    namespace: dict[str, Any] = {"encode_checked": encode_checked, "rules": rules,
+                                 "never_kept": NEVER_KEPT_STATUSES, "known": known,
+                                 "small": {b[1]: frozenset([*map(str, range(b[1] + 1)), NOT_APPLICABLE])
+                                           for _, b in numeric if b[0] == 0 and b[1] < _SMALL_RANGE}}
     exec(compile(source, f"<flow-log encoder for {fmt.text[:60]}>", "exec"), namespace)
     encode_block: BlockEncoder = namespace["encode_block"]
     return encode_block
@@ -195,11 +255,17 @@ class LineEncoder:
     fmt: FlowLogFormat
     keep_actions: frozenset[str]
     _encode_block: BlockEncoder = field(init=False, repr=False, compare=False)
-    _maxima: tuple[int | None, ...] = field(init=False, repr=False, compare=False)
+    _rules: tuple[FieldRule, ...] = field(init=False, repr=False, compare=False)
+    _shape_checks: tuple[tuple[Callable[[list[str]], str], RememberedValues], ...] = field(
+        init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_encode_block", _compile_block_encoder(self.fmt))
-        object.__setattr__(self, "_maxima", self.fmt.maxima)
+        shaped = [(index, RememberedValues(check)) for index, check in shaped_fields(self.fmt)]
+        checks = tuple((itemgetter(index), remembered) for index, remembered in shaped)
+        object.__setattr__(self, "_shape_checks", checks)
+        object.__setattr__(self, "_encode_block",
+                           _compile_block_encoder(self.fmt, [remembered.known for _, remembered in checks]))
+        object.__setattr__(self, "_rules", field_rules(self.fmt))
 
     @property
     def field_count(self) -> int:
@@ -242,7 +308,7 @@ class LineEncoder:
         parts = self.fields_of(message, event)
         if not self.is_kept(parts):
             return None
-        return encode_checked(self.fmt.columns, self._maxima, parts)
+        return encode_checked(self._rules, parts)
 
     def encode_events(self, events: Sequence[Mapping[str, Any]], log_group: str | None,
                       log_stream: str | None) -> EncodedEvents:
@@ -285,16 +351,29 @@ class LineEncoder:
         # A string field of `-` shows as " -" (or "-" first): without one, no `"-"` needs rewriting.
         dashes_possible = " -" in looked_at or looked_at[:1] == "-"
         result = EncodedEvents(flows_seen=len(messages), dashes_possible=dashes_possible)
-        try:
-            result.numeric_dashes = self._encode_block(messages, candidates, suffix, self.keep_actions,
-                                                       result.lines, result.kept_event_indexes)
-        except ValueError:  # a line that does not split into the format's fields, or a bad value
+        if not self._encode_loop(messages, candidates, suffix, result):
             return None
         padding_possible = _PADDED_FIELD.search(looked_at) or \
             (looked_at[:1] == "0" and looked_at[1:2].isdigit())
         if padding_possible and _PADDED_NUMBER.search("".join(result.lines)):
             return None
         return result
+
+    def _encode_loop(self, messages: list[str], candidates: Sequence[int], suffix: str,
+                     result: EncodedEvents) -> bool:
+        """The generated per-line loop into `result`; False when the record must take the checked path."""
+        doubtful: list[int] = []
+        try:
+            result.numeric_dashes = self._encode_block(messages, candidates, suffix, self.keep_actions,
+                                                       result.lines, result.kept_event_indexes, doubtful)
+        except ValueError:  # a line that does not split into the format's fields, or a bad value
+            return False
+        # Some kept value may not fit its shape: the checked path says which.
+        return not doubtful or self._new_values_fit([messages[i].split() for i in doubtful])
+
+    def _new_values_fit(self, rows: list[list[str]]) -> bool:
+        """Whether the shaped values of these kept lines fit (those that do are remembered)."""
+        return all(remembered.fits(list(map(value_of, rows))) for value_of, remembered in self._shape_checks)
 
     def _encode_each(self, events: Sequence[Mapping[str, Any]], messages: Sequence[str | None],
                      suffix: str) -> EncodedEvents:

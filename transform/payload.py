@@ -1,5 +1,6 @@
-"""Decoding one Firehose record: base64, then either gzip -> a CloudWatch Logs subscription message,
-or (flow logs delivered straight to Firehose) plain-text flow-log lines."""
+"""Decoding one Firehose record: base64, then either gzip -> a CloudWatch Logs subscription message
+(`contracts/cloudwatch_logs.py` reads it), or (flow logs delivered straight to Firehose) plain-text
+flow-log lines."""
 
 from __future__ import annotations
 
@@ -9,31 +10,14 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+from contracts.cloudwatch_logs import MessageError, SubscriptionMessage, sample
 
-DATA_MESSAGE = "DATA_MESSAGE"
-CONTROL_MESSAGE = "CONTROL_MESSAGE"
-SAMPLE_CHARS = 120
 # Every gzip stream starts with these two bytes (RFC 1952); plain-text flow-log lines never do.
 GZIP_MAGIC = b"\x1f\x8b"
 
 
 class RecordDecodeError(ValueError):
     """This record cannot be read; the message says why, with a short sample of what was there."""
-
-
-@dataclass(frozen=True)
-class SubscriptionMessage:
-    message_type: str
-    owner: str
-    log_group: str
-    log_stream: str
-    log_events: list[dict[str, Any]]
-
-
-def sample(raw: bytes | str) -> str:
-    text = raw if isinstance(raw, str) else raw[:SAMPLE_CHARS].decode("utf-8", "replace")
-    return text[:SAMPLE_CHARS] + ("…" if len(raw) > SAMPLE_CHARS else "")
 
 
 @dataclass(frozen=True)
@@ -89,36 +73,9 @@ def gunzip(compressed: bytes) -> bytes:
 def parse_message(raw: bytes) -> SubscriptionMessage:
     """The subscription message's JSON, checked for the shape CloudWatch Logs sends."""
     try:
-        message = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise RecordDecodeError(f"gunzipped data is not JSON ({error}): {sample(raw)!r}") from error
-    if not isinstance(message, dict):
-        raise RecordDecodeError(f"message is a JSON {type(message).__name__}, not an object: {sample(raw)!r}")
-    message_type = message.get("messageType")
-    if message_type == CONTROL_MESSAGE:
-        return SubscriptionMessage(CONTROL_MESSAGE, str(message.get("owner", "")), "", "", [])
-    if message_type != DATA_MESSAGE:
-        raise RecordDecodeError(f"unknown messageType {message_type!r}: {sample(raw)!r}")
-    log_group, log_stream, events = (message.get(k) for k in ("logGroup", "logStream", "logEvents"))
-    if not isinstance(log_group, str) or not isinstance(log_stream, str):
-        raise RecordDecodeError(f"DATA_MESSAGE without logGroup/logStream strings: {sample(raw)!r}")
-    if not isinstance(events, list):
-        # Each event's own shape is checked where its message is read (LineEncoder.encode_events).
-        raise RecordDecodeError(f"logEvents is not a list: {sample(raw)!r}")
-    return SubscriptionMessage(DATA_MESSAGE, str(message.get("owner", "")), log_group, log_stream, events)
-
-
-def encode_message(message: SubscriptionMessage, events: list[dict[str, Any]]) -> bytes:
-    """A DATA_MESSAGE with a subset of the events, gzipped as CloudWatch sends it (for re-ingestion)."""
-    body = {
-        "messageType": DATA_MESSAGE,
-        "owner": message.owner,
-        "logGroup": message.log_group,
-        "logStream": message.log_stream,
-        "subscriptionFilters": [],
-        "logEvents": events,
-    }
-    return gzip.compress(orjson.dumps(body), compresslevel=6, mtime=0)
+        return SubscriptionMessage.parse(raw)
+    except MessageError as error:
+        raise RecordDecodeError(str(error)) from error
 
 
 def encode_lines(lines: list[str]) -> bytes:

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.cloudwatch_logs import SubscriptionMessage
 from contracts.firehose import PUT_RECORD_MAX_BYTES
 from transform.firehose import base64_size
-from transform.payload import SubscriptionMessage, encode_lines, encode_message
+from transform.payload import encode_lines
 
 
 class EventTooLargeError(ValueError):
@@ -39,7 +40,7 @@ class RecordSource:
         """The events at `indexes` in the record's own envelope, as Firehose would receive them."""
         if self.message is None:
             return encode_lines([self.events[i]["message"] for i in indexes])
-        return encode_message(self.message, [self.events[i] for i in indexes])
+        return self.message.with_events([self.events[i] for i in indexes]).encode()
 
 
 def split_to_fit(source: RecordSource, indexes: Sequence[int], output_sizes: Sequence[int] | None = None,
