@@ -6,7 +6,7 @@ import importlib
 import sys
 
 BENCHMARKS = ("bench.transform", "bench.notifier", "bench.local_pipeline", "bench.local_memory", "bench.cost",
-              "bench.baseline")
+              "bench.baseline", "bench.week")
 
 
 def main(selected: list[str]) -> int:

@@ -1,235 +1,232 @@
-"""Baseline benchmark: its cost per object, and a simulated week of one VPC's rejected traffic.
+"""The baseline's cost: DynamoDB reads and writes per object, and the notifier's time with and without it.
 
-1. One object of 400k flows (bench/notifier.py's): the notifier's summary alone, and with the baseline's
-   key collection in the same pass (median of 3, interleaved); then the DynamoDB requests the baseline
-   makes for it against moto (a cold table, the same keys 2 hours later, and 10 minutes later).
-2. A week, one object per hour, with the traffic real VPCs have (a chronic internal reject, a monitoring
-   agent refused every hour, internet scanning, a stateless NACL's rejected replies from internet HTTPS
-   servers and from the internal DNS resolver) and three planted incidents (new internal pairs). Reports
-   the pages (events tagged `new_internal:true`) that were planted news and those that were not, against
-   today's rule (a `warning` for any internal source).
+Side by side in one run, through the notifier's own one-pass step (`summarise_and_assess`), with
+moto's DynamoDB in-process behind a counting client (`bench.dynamo_counting`):
+
+- one object of 400k flows (`bench.notifier`'s, thousands of one-off internet sources): on an empty
+  table (every key claimed), the same object again (an S3 redelivery: reads only), and the next hour's
+  object (new one-off sources claimed, the recurring keys refreshed once for the hour);
+- the demo's objects (`make demo`'s two simulated days, archived by the local pipeline), in order.
+
+moto's UpdateItem costs ~9 ms of CPU here (it parses and validates each expression in Python), far
+more than a DynamoDB request costs the Lambda (a few ms of network wait, 8 in flight): the times "with"
+are an upper bound, the request counts are exact.
 """
 
 from __future__ import annotations
 
-import os
+import gzip
 import random
 import statistics
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import orjson
+from moto import mock_aws
 
-from contracts.baseline import EXPIRY_ATTRIBUTE, PARTITION_KEY
-from notifier.baseline.keys import HOUR_S
+from bench.dynamo_counting import CountingClient, Usage, item_bytes
+from bench.notifier import FLOWS, START, _flow
+from contracts.settings import defaults
+from local.baseline import create_table
 from notifier.baseline.settings import BaselineSettings
-from notifier.baseline.step import Baseline, summarise_and_assess
-from notifier.model import EventContext, ObjectRef
+from notifier.baseline.step import Baseline, KeyedSummariser, Observed, collector_for, summarise_and_assess
 from notifier.networks import InternalNetworks
-from notifier.render import flow_event
 from notifier.stream import iter_lines
-from notifier.summary import summarise_flows
 
 REPEATS = 3
-START = 1_795_802_400  # 2026-11-27 18:00 UTC, as bench/notifier.py
-TABLE = "rejected-flows-baseline-bench"
-CTX = EventContext(stack="bench", athena_table='"rejected_flows"."rejected_flows"')
-WEEK_HOURS = 7 * 24
-LEARNING_HOURS = 24
-# Planted incidents: hour of the week -> the new internal pairs (source, destination, ports).
-INCIDENTS: dict[int, tuple[str, str, tuple[int, ...]]] = {
-    2 * 24 + 14: ("10.20.1.10", "10.20.11.20", (22, 3306, 5432, 6379)),  # a compromised web host sweeps
-    4 * 24 + 9: ("10.20.2.10", "10.20.11.20", (5433,)),  # a deploy points an app at the wrong port
-    5 * 24 + 20: ("10.20.12.30", "10.20.0.5", (3389,)),  # RDP towards the bastion
-}
-ENI = {"10.20.1.10": "eni-0a1b2c3d4e5f60718", "10.20.2.10": "eni-0b2c3d4e5f6071829",
-       "10.20.11.20": "eni-0d4e5f60718293041", "10.20.0.5": "eni-0c3d4e5f607182930",
-       "10.20.12.30": "eni-0e5f6071829304152"}
+TABLE = "rejected-flows-bench-baseline"
+REGION = "us-east-1"
+HOUR_S = 3600
 
 
-def _moto_dynamodb() -> Any:
-    import boto3
-    from moto import mock_aws
-
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
-        os.environ.setdefault(name, value)
-    mock = mock_aws()
-    mock.start()
-    client = boto3.client("dynamodb")
-    client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}])
-    client.update_time_to_live(TableName=TABLE, TimeToLiveSpecification={
-        "Enabled": True, "AttributeName": EXPIRY_ATTRIBUTE})
-    return mock, client
+def dynamo_client() -> Any:
+    """A client of moto's in-process DynamoDB (call inside `mock_aws`)."""
+    return boto3.client("dynamodb", region_name=REGION, aws_access_key_id="testing",
+                        aws_secret_access_key="testing", aws_session_token="testing")
 
 
-def _timed(fn: Callable[[], object]) -> float:
+def fresh_baseline(client: CountingClient, table: str = TABLE) -> Baseline:
+    """A notifier's baseline (the stack's defaults) on a new, empty table."""
+    create_table(client, table)
+    stack = defaults().baseline  # the stack's defaults (Pulumi.yaml): baselineDays and the rest
+    settings = BaselineSettings(table=table, days=stack.days, learning_hours=stack.learning_hours,
+                                max_keys=stack.max_keys)
+    return Baseline(settings, lambda: client)
+
+
+def object_uri(path: Path) -> str:
+    """`s3://bucket/key` of an object mirrored under an `s3/` folder (as the demo writes them)."""
+    parts = path.parts
+    return "s3://" + "/".join(parts[parts.index("s3") + 1:]) if "s3" in parts else f"s3://bench/{path.name}"
+
+
+def notify(path: Path, baseline: Baseline | None, networks: InternalNetworks) -> tuple[float, Observed]:
+    """The notifier's step over one archived object (gzip NDJSON): seconds, and what it found."""
     started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
+    with path.open("rb") as body:
+        observed = summarise_and_assess(baseline, object_uri(path), iter_lines(body), networks,
+                                        _hour_start(path))
+    return time.perf_counter() - started, observed
 
 
-# --- 1. the cost per object -----------------------------------------------------------------------
-
-def cost() -> None:
-    from bench.notifier import FLOWS, build_object
-
-    settings = BaselineSettings(TABLE, days=14, learning_hours=0, max_keys=2000)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "rejected-flows-400k.gz"
-        build_object(path)
-        hour = float(START)
-
-        def plain() -> None:
-            with path.open("rb") as body:
-                summarise_flows(iter_lines(body))
-
-        def keyed() -> None:
-            with path.open("rb") as body:
-                summarise_and_assess(None, "", iter_lines(body), InternalNetworks(), hour)
-
-        plain_s, keyed_s = [], []
-        for _ in range(REPEATS):
-            plain_s.append(_timed(plain))
-            keyed_s.append(_timed(keyed))
-        without, with_names = statistics.median(plain_s), statistics.median(keyed_s)
-
-        mock, client = _moto_dynamodb()
-        try:
-            baseline = Baseline(settings, lambda: client)
-            from notifier.baseline.step import KeyedSummariser, collector_for
-
-            keys = collector_for(settings, hour)
-            summariser = KeyedSummariser(keys)
-            tracemalloc.start()
-            with path.open("rb") as body:
-                summariser.add_lines(iter_lines(body))
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            object_keys = keys.result()
-            rows = []
-            for label, object_id in (("cold table", "s3://b/first"), ("same keys, 2 h later", "s3://b/later"),
-                                     ("same keys, 10 min after that", "s3://b/soon")):
-                shift = {"cold table": 0, "same keys, 2 h later": 7200}.get(label, 7800)
-                shifted = type(object_keys)(tuple(type(s)(s.key, s.flows, s.time + shift)
-                                                  for s in object_keys.sightings), object_keys.unchecked)
-                store = baseline.store
-                reads, writes = store.reads, store.writes
-                seconds = _timed(lambda oid=object_id, k=shifted: baseline.assess(oid, k))  # type: ignore
-                rows.append((label, store.reads - reads, store.writes - writes, seconds))
-        finally:
-            mock.stop()
-    print(f"object: {FLOWS:,} flows; {len(object_keys.sightings):,} keys checked, {object_keys.unchecked:,} "
-          f"unchecked{' (a lower bound)' if object_keys.more_unchecked else ''}")
-    print(f"summary alone: {without:.2f} s; with the baseline's keys and names in the same pass: "
-          f"{with_names:.2f} s ({with_names / without:.2f}x, median of {REPEATS})")
-    print(f"memory while collecting (summary + keys, tracemalloc peak): {peak / 1e6:.1f} MB")
-    for label, reads, writes, seconds in rows:
-        print(f"DynamoDB, {label}: {reads:,} item reads ({-(-reads // 100)} BatchGetItem), {writes:,} "
-              f"UpdateItem; {seconds:.2f} s against moto in-process (not DynamoDB's latency)")
+def _hour_start(path: Path) -> float:
+    """The object's arrival hour: its flows' latest hour (as the partition of its arrival would be)."""
+    with gzip.open(path, "rb") as lines:
+        latest = max(orjson.loads(line)["end"] or 0 for line in lines)
+    return float(latest - latest % HOUR_S)
 
 
-# --- 2. a simulated week --------------------------------------------------------------------------
-
-def _flow(rng: random.Random, hour_start: int, src: str, dst: str, srcport: int, dstport: int,
-          protocol: int = 6) -> dict[str, Any]:
-    start = hour_start + rng.randrange(0, 3000)
-    return {"version": 5, "account_id": "123456789012", "interface_id": ENI.get(dst, ENI["10.20.1.10"]),
-            "srcaddr": src, "dstaddr": dst, "srcport": srcport, "dstport": dstport, "protocol": protocol,
-            "packets": 1, "bytes": 60, "start": start, "end": start + 59, "action": "REJECT",
-            "log_status": "OK", "vpc_id": "vpc-0c4f1e2d3a5b69788", "region": "eu-west-1",
-            "flow_direction": "ingress", "log_group": "/vpc/flow-logs/prod"}
-
-
-def _internet_address(rng: random.Random) -> str:
-    """A random public IPv4 address (never one of the internal ranges, which would be internal news)."""
-    networks = InternalNetworks()
-    while True:
-        address = f"{rng.randrange(1, 224)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-        if not networks.contains(address):
-            return address
+def build_hour(path: Path, seed: int, hour: int) -> int:
+    """`bench.notifier`'s 400k-flow object, `hour` hours later, its random part drawn from `seed`."""
+    interfaces_rng = random.Random(20261127)
+    interfaces = [f"eni-{interfaces_rng.randrange(1 << 68):017x}" for _ in range(40)]
+    rng = random.Random(seed)
+    with gzip.open(path, "wb", compresslevel=6) as out:
+        batch = []
+        for i in range(FLOWS):
+            record = _flow(rng, i, interfaces)
+            record["start"] += hour * HOUR_S
+            record["end"] += hour * HOUR_S
+            batch.append(orjson.dumps(record) + b"\n")
+            if len(batch) == 10_000:
+                out.write(b"".join(batch))
+                batch.clear()
+        out.write(b"".join(batch))
+    return path.stat().st_size
 
 
-def week_flows(hour: int, rng: random.Random) -> list[dict[str, Any]]:
-    """One hour of the VPC's rejected flows; the planted incident of that hour, if any."""
-    at = START + hour * HOUR_S
-    flows = [_flow(rng, at, "10.20.40.77", "10.20.1.10", 40000 + i, 8080) for i in range(30)]  # chronic
-    flows += [_flow(rng, at, "10.20.0.9", "10.20.11.20", 50000 + i, 9100) for i in range(6)]  # agent
-    # A stateless NACL rejects the replies of HTTPS servers on the internet and of the DNS resolver.
-    flows += [_flow(rng, at, f"52.94.{rng.randrange(2)}.{rng.randrange(1, 6)}", "10.20.1.10", 443,
-                    rng.randrange(1024, 65536)) for _ in range(20)]
-    flows += [_flow(rng, at, "10.20.0.2", "10.20.2.10", 53, rng.randrange(32768, 61000), 17)
-              for _ in range(10)]
-    # Internet scanning: three regulars and a stream of one-off sources, on common and random ports.
-    for scanner in ("198.51.100.23", "203.0.113.77", "192.0.2.145"):
-        flows += [_flow(rng, at, scanner, rng.choice(("10.20.1.10", "10.20.0.5")), rng.randrange(1024, 65536),
-                        rng.choice((22, 23, 445, 3389, 1433))) for _ in range(8)]
-    flows += [_flow(rng, at, _internet_address(rng), "10.20.1.10", rng.randrange(1024, 65536),
-                    rng.choice((22, 80, 443, 3389, rng.randrange(1, 65536)))) for _ in range(15)]
-    if hour in INCIDENTS:
-        src, dst, ports = INCIDENTS[hour]
-        flows += [_flow(rng, at, src, dst, rng.randrange(32768, 61000), port)
-                  for port in ports for _ in range(3)]
-    return flows
+def measured(client: CountingClient, path: Path, baseline: Baseline,
+             networks: InternalNetworks) -> tuple[float, Usage, Observed]:
+    """The notifier's step over `path` with the baseline, and what it asked of DynamoDB."""
+    before = client.usage.copy()
+    seconds, observed = notify(path, baseline, networks)
+    return seconds, client.usage.minus(before), observed
 
 
-def week() -> None:
-    settings = BaselineSettings(TABLE + "-week", days=14, learning_hours=LEARNING_HOURS, max_keys=2000)
-    rng = random.Random(20261202)
-    mock, client = _moto_dynamodb()
-    try:
-        client.create_table(TableName=settings.table, BillingMode="PAY_PER_REQUEST",
-                            AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"}],
-                            KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}])
-        baseline = Baseline(settings, lambda: client)
-        pages_planted: list[tuple[int, str]] = []
-        pages_other: list[tuple[int, str]] = []
-        warnings_today = learning = new_targets = new_sources = 0
-        started = time.perf_counter()
-        for hour in range(WEEK_HOURS):
-            at = datetime.fromtimestamp(START + hour * HOUR_S, UTC)
-            key = (f"rejected/year={at:%Y}/month={at:%m}/day={at:%d}/hour={at:%H}/"
-                   f"rejected-flows-1-{at:%Y-%m-%d-%H}-10-00-bench.gz")
-            obj = ObjectRef("bench-archive", key)
-            lines = [orjson.dumps(f) for f in week_flows(hour, rng)]
-            observed = summarise_and_assess(baseline, obj.uri, lines, InternalNetworks(), at.timestamp())
-            event = flow_event(observed.summary, obj, CTX, at.timestamp() + 900, observed.assessment,
-                               observed.names)
-            warnings_today += observed.summary.has_internal_sources
-            tags = set(event.tags)
-            learning += "baseline:learning" in tags
-            new_targets += "new_targets:true" in tags
-            new_sources += "new_sources:true" in tags
-            if "new_internal:true" in tags:
-                (pages_planted if hour in INCIDENTS else pages_other).append((hour, event.title))
-        seconds = time.perf_counter() - started
-        store = baseline.store
-    finally:
-        mock.stop()
-    print(f"week: {WEEK_HOURS} hourly objects, learning {LEARNING_HOURS} h ({learning} objects learning), "
-          f"{seconds:.1f} s against moto")
-    print(f"today's rule (warning for any internal source): {warnings_today} warnings")
-    print(f"with the baseline: {len(pages_planted) + len(pages_other)} pages (new_internal:true): "
-          f"{len(pages_planted)} of {len(INCIDENTS)} planted incidents, {len(pages_other)} not planted")
-    for hour, title in pages_planted + pages_other:
-        print(f"  {'planted' if hour in INCIDENTS else 'NOT planted'}, hour {hour} of the week: {title}")
-    print(f"info events with new_targets:true {new_targets}, with new_sources:true {new_sources} "
-          "(internet scanning: not pages)")
-    print(f"DynamoDB over the week: {store.reads:,} item reads, {store.writes:,} writes "
-          f"({store.reads / WEEK_HOURS:.0f} reads, {store.writes / WEEK_HOURS:.0f} writes per object)")
+def usage_line(usage: Usage) -> str:
+    calls = ", ".join(f"{count:,} {name}" for name, count in sorted(usage.calls.items())) or "no requests"
+    return (f"{calls}; {usage.items_read:,} items read ({usage.read_units:,.1f} RRU), "
+            f"{usage.items_written:,} written ({usage.write_units:,.0f} WRU, "
+            f"{usage.conditions_failed:,} conditions failed)")
+
+
+def _verdicts(observed: Observed) -> str:
+    assessment = observed.assessment
+    if assessment is None:
+        return "no baseline"
+    new = sum(1 for v in assessment.verdicts if v.verdict in ("new", "learning"))
+    return (f"{assessment.state}: {len(assessment.verdicts):,} keys checked, {new:,} first seen, "
+            f"{assessment.unchecked:,} unchecked")
+
+
+def bench_large(tmp: Path, client: CountingClient, networks: InternalNetworks) -> list[Usage]:
+    first, nxt = tmp / "hour-0.gz", tmp / "hour-1.gz"
+    build_hour(first, 20261127, 0)
+    build_hour(nxt, 20261128, 1)
+    hour = datetime.fromtimestamp(START, UTC)
+    print(f"object: {FLOWS:,} flows ({first.stat().st_size / 1e6:.1f} MB gzip), {hour:%Y-%m-%d %H:00} "
+          "UTC, and the next hour's")
+    notify(first, None, networks)  # warms imports and the page cache
+    without_s, keyed_s = [], []
+    for _ in range(REPEATS):  # interleaved, so that machine noise hits both alike
+        without_s.append(notify(first, None, networks)[0])
+        keyed_s.append(_keyed_pass(first, networks)[0])
+    without, keyed = statistics.median(without_s), statistics.median(keyed_s)
+    peak_mb = _keyed_pass(first, networks, trace=True)[1]
+    print(f"  the notifier's pass without the baseline: {without:.2f} s; collecting the baseline's keys in "
+          f"the same pass: {keyed:.2f} s ({keyed / without:.2f}x, median of {REPEATS}, no DynamoDB); "
+          f"memory peak with the keys {peak_mb:.1f} MB")
+    baseline = fresh_baseline(client)
+    runs = [("empty table (all claimed)", first), ("same object again (redelivery)", first),
+            ("next hour's object", nxt)]
+    usages = []
+    for label, path in runs:
+        alone = notify(path, None, networks)[0]  # just before, so that the machine's load is alike
+        seconds, usage, observed = measured(client, path, baseline, networks)
+        usages.append(usage)
+        print(f"  with, {label}: {seconds:.2f} s = {seconds / alone:.2f}x the pass without just before "
+              f"({alone:.2f} s; moto's CPU included); {_verdicts(observed)}")
+        print(f"      {usage_line(usage)}")
+    return usages
+
+
+def _keyed_pass(path: Path, networks: InternalNetworks, trace: bool = False) -> tuple[float, float]:
+    """The summary's pass collecting the baseline's keys (as with BASELINE_TABLE), without DynamoDB:
+    seconds, and with `trace` the tracemalloc peak in MB."""
+    settings = BaselineSettings(table=TABLE)
+    summariser = KeyedSummariser(collector_for(settings, _hour_start(path)), internal=networks)
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    with path.open("rb") as body:
+        summariser.add_lines(iter_lines(body))
+    summariser.keys.result()  # type: ignore[union-attr]
+    seconds = time.perf_counter() - started
+    peak = 0
+    if trace:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return seconds, peak / 1e6
+
+
+def demo_objects(tmp: Path) -> list[Path]:
+    """The archived objects of `make demo`'s default sample (two simulated days), in order."""
+    from contracts.flowlog import parse_format
+    from local.__main__ import DEFAULT_DAYS, DEFAULT_MINUTES, DEFAULT_SEED
+    from local.pipeline import RunOptions, run
+    from local.sample import stream_days
+
+    start = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    fmt = parse_format(None)
+    lines = stream_days(fmt, DEFAULT_MINUTES, DEFAULT_SEED, start, 0, DEFAULT_DAYS)
+    out = tmp / "demo"
+    run(RunOptions(lines=lines, fmt=fmt, out=out, settings=defaults(), source="bench", progress=False))
+    return sorted((out / "s3").rglob("rejected/**/*.gz"))
+
+
+def bench_demo(objects: list[Path], client: CountingClient, networks: InternalNetworks) -> list[Usage]:
+    baseline = fresh_baseline(client, TABLE + "-demo")
+    without, with_, usages = [], [], []
+    for path in objects:
+        without.append(min(notify(path, None, networks)[0] for _ in range(REPEATS)))
+        seconds, usage, observed = measured(client, path, baseline, networks)
+        with_.append(seconds)
+        usages.append(usage)
+        written = path.name.split("-flows-1-")[-1][:19]  # the object's name holds when Firehose wrote it
+        print(f"  object of {written}: {without[-1] * 1000:.0f} ms "
+              f"without, {seconds * 1000:.0f} ms with; {_verdicts(observed)}")
+        print(f"      {usage_line(usage)}")
+    median_without, median_with = statistics.median(without), statistics.median(with_)
+    print(f"  median per object: {median_without * 1000:.0f} ms without, {median_with * 1000:.0f} ms with "
+          f"({median_with / median_without:.1f}x, moto's CPU); median "
+          f"{statistics.median(u.items_read for u in usages):,.0f} items read, "
+          f"{statistics.median(u.items_written for u in usages):,.0f} written per object")
+    return usages
+
+
+def item_sizes(client: CountingClient, table: str) -> float:
+    """The mean size of the table's key items, as DynamoDB counts it (without its 100-byte overhead)."""
+    items = client.scan(TableName=table)["Items"]
+    keys = [item for item in items if item["pk"]["S"] != "learning"]
+    return sum(map(item_bytes, keys)) / max(len(keys), 1)
 
 
 def run() -> None:
-    cost()
-    week()
-
-
-if __name__ == "__main__":
-    run()
+    networks = InternalNetworks()
+    with tempfile.TemporaryDirectory() as tmp:
+        # First, outside the in-process mock: the local pipeline runs its own moto server.
+        objects = demo_objects(Path(tmp))
+        with mock_aws():
+            client = CountingClient(dynamo_client())
+            print("one object of 400k flows (BASELINE_MAX_KEYS 2,000):")
+            bench_large(Path(tmp), client, networks)
+            print(f"the demo's {len(objects)} objects (make demo: 15 minutes on 2 simulated days, in order):")
+            bench_demo(objects, client, networks)
+            size = item_sizes(client, TABLE + "-demo")
+            print(f"mean key item of the demo: {size:.0f} bytes (+100 bytes DynamoDB counts per item for "
+                  "storage): one read or write request unit each")

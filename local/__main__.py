@@ -20,6 +20,10 @@ DEFAULT_OUT = Path("local-run")
 DEFAULT_MINUTES = 15
 DEFAULT_SEED = 7
 DEFAULT_DAMAGED = 2
+# Two simulated days by default: the first day's objects learn the baseline (the stack's 24 learning
+# hours), the second day's are judged against it and the last one reports the planted incident.
+DEFAULT_DAYS = 2
+MAX_DAYS = 7
 # ~780 lines a minute: a day is ~1.1 million lines, 30-50 s here. Longer runs are better served by a
 # file (`--input`), which can be replayed.
 MAX_MINUTES = 24 * 60
@@ -28,11 +32,12 @@ EARLIEST_START = datetime(2015, 1, 1, tzinfo=UTC)
 LATEST_START = datetime(2100, 1, 1, tzinfo=UTC)
 USAGE_ERROR = 2
 INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C
-SAMPLE_OPTIONS = ("minutes", "seed", "start", "damaged")
+SAMPLE_OPTIONS = ("minutes", "seed", "start", "damaged", "days")
 
 EXAMPLES = f"""\
 examples:
-  python -m local demo                                   # 15 minutes of a generated VPC
+  python -m local demo                                   # 15 minutes of a generated VPC on 2 days
+  python -m local demo --days 1                          # one day only: the baseline just learns
   python -m local demo --minutes 60 --seed 3 --start 2026-11-20T10:00Z --out /tmp/run
   python -m local demo --input flows.log.gz              # a flow-log file as delivered to S3
   zcat *.log.gz | python -m local demo --input -          # many files on standard input
@@ -77,13 +82,19 @@ def parser() -> argparse.ArgumentParser:
                            f"(default: {DEFAULT_OUT}/)")
     sample = demo.add_argument_group("generated sample (not with --input)")
     sample.add_argument("--minutes", metavar="N", type=int,
-                        help=f"minutes of generated traffic, 1 to {MAX_MINUTES:,} (a day; ~780 lines a "
-                             f"minute) (default: {DEFAULT_MINUTES})")
+                        help=f"minutes of generated traffic a day, 1 to {MAX_MINUTES:,} (a day; ~780 lines "
+                             f"a minute) (default: {DEFAULT_MINUTES})")
+    sample.add_argument("--days", metavar="N", type=int,
+                        help=f"simulated days, 1 to {MAX_DAYS}, each with the same minutes of the clock: "
+                             "the first day's objects learn the baseline, the later ones are judged "
+                             "against it, and the last minute holds a planted incident (a new internal "
+                             f"pair) (default: {DEFAULT_DAYS})")
     sample.add_argument("--seed", metavar="N", type=int,
                         help=f"seed of the generated sample (default: {DEFAULT_SEED})")
     sample.add_argument("--start", metavar="TIME",
-                        help="UTC start of the sample, ISO 8601 (e.g. 2026-11-20T10:00Z); with it the same "
-                             "seed gives the same lines (default: N minutes before the last whole minute)")
+                        help="UTC start of the sample's first day, ISO 8601 (e.g. 2026-11-20T10:00Z); with "
+                             "it the same seed gives the same lines (default: the last day ends at the last "
+                             "whole minute)")
     sample.add_argument("--damaged", metavar="N", type=int,
                         help="REJECT lines to spoil on purpose (one cut short, one with a port that is not a "
                              "number, alternately) to show where bad input goes; at most 50 a minute "
@@ -105,11 +116,14 @@ def parse_start(text: str) -> datetime:
 
 def sample_source(args: argparse.Namespace, fmt: FlowLogFormat) -> tuple[Iterable[str], str, int | None]:
     """The generated sample's lines (streamed), its description, and the clock for lines without time."""
-    from local.sample import MIN_REJECTS_PER_MINUTE, default_start, stream_sample
+    from local.sample import DAY, MIN_REJECTS_PER_MINUTE, default_start, stream_days
 
     minutes = DEFAULT_MINUTES if args.minutes is None else args.minutes
     seed = DEFAULT_SEED if args.seed is None else args.seed
     damaged = DEFAULT_DAMAGED if args.damaged is None else args.damaged
+    days = DEFAULT_DAYS if args.days is None else args.days
+    if not 1 <= days <= MAX_DAYS:
+        raise UsageError(f"--days must be 1 to {MAX_DAYS}")
     if not 1 <= minutes <= MAX_MINUTES:
         raise UsageError(f"--minutes must be 1 to {MAX_MINUTES:,} (a day of traffic, ~1.1 million lines, "
                          "under a minute); for more, write the lines to a file and use --input")
@@ -120,11 +134,14 @@ def sample_source(args: argparse.Namespace, fmt: FlowLogFormat) -> tuple[Iterabl
         raise UsageError(f"--damaged {damaged:,} is more than the {most:,} REJECT lines {minutes} minutes of "
                          f"sample are sure to hold ({MIN_REJECTS_PER_MINUTE} a minute); lower it or raise "
                          "--minutes")
-    start = parse_start(args.start) if args.start is not None else default_start(minutes)
-    clock = int((start + timedelta(minutes=minutes)).timestamp() * 1000) if args.start is not None else None
+    start = parse_start(args.start) if args.start is not None else default_start(minutes) - (days - 1) * DAY
+    end = start + (days - 1) * DAY + timedelta(minutes=minutes)
+    clock = int(end.timestamp() * 1000) if args.start is not None else None
     spoiled = f", {damaged} lines damaged on purpose" if damaged else ""
-    description = (f"generated sample ({minutes} min from {start:%Y-%m-%dT%H:%MZ}, seed {seed}{spoiled})")
-    return stream_sample(fmt, minutes, seed, start, damaged), description, clock
+    daily = f" a day on {days} days" if days > 1 else ""
+    description = f"generated sample ({minutes} min{daily} from {start:%Y-%m-%dT%H:%MZ}, " \
+                  f"seed {seed}{spoiled})"
+    return stream_days(fmt, minutes, seed, start, damaged, days), description, clock
 
 
 def demo(args: argparse.Namespace, stdin: BinaryIO | None, started: float) -> int:

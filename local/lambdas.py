@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -47,6 +48,30 @@ def lambda_log(path: str) -> Iterator[None]:
             yield
         finally:
             LAMBDA_STDOUT.target = None
+
+
+class _Records(logging.Handler):
+    """Keeps the records a logger emits, with the fields the handler passed as `extra`."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append({**vars(record), "message": record.getMessage()})
+
+
+@contextlib.contextmanager
+def tapped(logger_name: str) -> Iterator[list[dict[str, Any]]]:
+    """The records the handler's logger (named after its service) emits meanwhile, whatever stream its
+    output goes to (`lambda.log`, or a test's capture when the handler was imported elsewhere first)."""
+    handler = _Records()
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)
 
 
 @dataclass

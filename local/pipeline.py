@@ -39,9 +39,10 @@ from contracts.settings import StackSettings
 from local import query
 from local.archive import mirror
 from local.aws import ACCOUNT, without_profile
+from local.baseline import create_table
 from local.direct import direct_records
 from local.firehose import DeliveryStream, StreamStats
-from local.lambdas import LocalFunction, function_arn, lambda_log
+from local.lambdas import LocalFunction, function_arn, lambda_log, tapped
 from local.replaying import replay_failed
 from local.services import LocalServices
 from local.stack import STACK, Names, patched_environ, stream_config
@@ -88,6 +89,11 @@ def handler_environment(settings: StackSettings, fmt: FlowLogFormat, names: Name
     return merged
 
 
+def _baseline_table(options: RunOptions, names: Names) -> str | None:
+    """The run's stand-in baseline table, as the stack creates one: when `baselineDays` is above 0."""
+    return names.baseline_table if options.settings.baseline.enabled else None
+
+
 def lambda_environment(options: RunOptions, names: Names, services: LocalServices,
                        secret_arn: str) -> dict[str, str | None]:
     # A user's own per-service endpoints would send the handlers elsewhere; only ours apply here.
@@ -97,7 +103,8 @@ def lambda_environment(options: RunOptions, names: Names, services: LocalService
         **without_profile(),
         **services.aws.environment(),
         "AWS_ENDPOINT_URL_FIREHOSE": services.firehose_url,
-        **handler_environment(options.settings, options.fmt, names, secret_arn),
+        **handler_environment(options.settings, options.fmt, names, secret_arn,
+                              _baseline_table(options, names)),
         # Notifier: the key comes from Secrets Manager as in the stack, only the URL differs.
         env.DD_API_URL: services.datadog_url,
         env.DD_API_KEY: None,
@@ -114,6 +121,8 @@ def run(options: RunOptions, services: LocalServices | None = None) -> RunSummar
     names = Names.for_run(options.settings, services.next_run())
     services.aws.create_bucket(names.bucket)
     secret_arn = services.aws.create_secret(names.secret, services.api_key)
+    if _baseline_table(options, names) is not None:
+        create_table(services.aws.client("dynamodb"), names.baseline_table)
     pattern = subscription_filter_pattern(options.fmt, options.settings.flow_logs.keep_actions)
     summary = RunSummary(options.source, options.fmt.text, pattern, names.bucket, via=options.via)
     region = services.aws.region
@@ -231,7 +240,8 @@ def _notify(names: Names, services: LocalServices, notifier: LocalFunction, stat
     for written in stats.objects:
         before = len(services.datadog.events)
         try:
-            answer = notifier(s3_event(names.bucket, written.key, written.size, services.aws.region))
+            with tapped(env.NOTIFIER_SERVICE) as logged:
+                answer = notifier(s3_event(names.bucket, written.key, written.size, services.aws.region))
         except Exception as error:  # a failed async invocation: in AWS, Lambda retries it, then the DLQ
             summary.events.append(EventRecord(written.key, f"failed: {type(error).__name__}: {error}"))
             continue
@@ -239,6 +249,10 @@ def _notify(names: Names, services: LocalServices, notifier: LocalFunction, stat
         record = EventRecord(written.key, outcomes[0] if outcomes else "unknown")
         for body in services.datadog.events[before:]:
             record.title, record.alert_type = body.get("title", ""), body.get("alert_type", "")
+        # The baseline's word on the object, as the notifier logs it with the event it posted.
+        for entry in logged:
+            if entry.get("message") == "event posted" and "baseline" in entry:
+                record.baseline, record.verdicts = entry["baseline"], entry.get("verdicts", {})
         summary.events.append(record)
     summary.events_posted = sum(1 for event in summary.events if event.title)
 

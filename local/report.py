@@ -90,6 +90,19 @@ def _archive(summary: RunSummary, out: Path) -> list[str]:
     return lines
 
 
+def _verdicts(state: str, counts: dict[str, int]) -> str:
+    """`active: new 1 internal pair, 1 target port, 8 sources; 120 known`, or what the baseline did."""
+    if state == "learning":
+        return (f"learning: {_plural(counts.get('learning', 0), 'new key')} recorded, none reported; "
+                f"{counts.get('known', 0):,} known")
+    if state != "active":
+        return f"{state}: the event went out without verdicts"
+    new = [_plural(counts.get(name, 0), noun) for name, noun in
+           (("new_internal", "internal pair"), ("new_targets", "target port"), ("new_sources", "source"))
+           if counts.get(name)]
+    return f"active: new {', '.join(new) or 'nothing'}; {counts.get('known', 0):,} known"
+
+
 def _events(summary: RunSummary, out: Path) -> list[str]:
     path = out / "datadog-events.jsonl"
     lines = [f"Datadog       {_plural(summary.events_posted, 'event')} posted -> {path}"]
@@ -101,6 +114,8 @@ def _events(summary: RunSummary, out: Path) -> list[str]:
         if event.top_sources:
             top = ", ".join(f"{source} ({count:,})" for source, count in event.top_sources)
             lines.append(f"      top sources: {top}")
+        if event.baseline:
+            lines.append(f"      baseline: {_verdicts(event.baseline, event.verdicts)}")
     lines += _more(LISTED_EVENTS, len(summary.events), "event")
     return lines
 

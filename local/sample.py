@@ -6,6 +6,10 @@ ordinary ACCEPT traffic in both directions, an idle interface writing NODATA, a 
 on some interfaces. Every field of versions 2-8 is filled, so any format can be rendered from it.
 Deterministic for a given seed and start time: the same seed, start and minutes give the same lines.
 Generated a minute at a time, so memory does not grow with the number of minutes.
+
+Over several simulated days (`days`), each day has the same minutes of the clock, with traffic of its
+own (the chronic noisy neighbour every day), and the last minute of the last day holds a planted
+incident for the baseline to report: a host that never talked to the database tries SSH on it.
 """
 
 from __future__ import annotations
@@ -78,6 +82,13 @@ SCANNERS: tuple[Scanner, ...] = (
 NOISY_NEIGHBOUR = "10.20.40.77"
 NOISY_TARGET_ROLE = "web-a"
 NOISY_PORT = 8080
+# The incident of the last day: a new internal pair (windows-app -> database 22/tcp), which is also a
+# new target port (nothing else is ever rejected on the database's interface).
+PLANTED_SOURCE_ROLE = "windows-app"
+PLANTED_TARGET_ROLE = "database"
+PLANTED_PORT = 22
+PLANTED_FLOWS = 3  # SYN retries, a few seconds apart
+DAY = timedelta(days=1)
 # Every minute has at least this many REJECT lines: the noisy neighbour (25 or more), the internet's
 # background scans (15 or more) and the SSH scanner, active every minute (12). Bounds --damaged.
 MIN_REJECTS_PER_MINUTE = 50
@@ -88,15 +99,26 @@ def sample_lines(fmt: FlowLogFormat, minutes: int, seed: int, start: datetime) -
     return list(stream_sample(fmt, minutes, seed, start))
 
 
+def stream_days(fmt: FlowLogFormat, minutes: int, seed: int, start: datetime, damaged: int = 0,
+                days: int = 1) -> Iterator[str]:
+    """`minutes` from `start` on each of `days` consecutive days; the last day's are damaged and (with
+    more than one day) end with the planted incident. One day is `stream_sample` itself."""
+    for day in range(days - 1):
+        yield from stream_sample(fmt, minutes, seed, start + day * DAY, day=day)
+    yield from stream_sample(fmt, minutes, seed, start + (days - 1) * DAY, damaged, day=days - 1,
+                             planted=days > 1)
+
+
 def stream_sample(fmt: FlowLogFormat, minutes: int, seed: int, start: datetime,
-                  damaged: int = 0) -> Iterator[str]:
+                  damaged: int = 0, day: int = 0, planted: bool = False) -> Iterator[str]:
     """The sample's lines a minute at a time, `damaged` REJECT lines spoiled (see `spoil`), spread
-    evenly over the minutes. At most `MIN_REJECTS_PER_MINUTE` per minute can be spoiled."""
+    evenly over the minutes. At most `MIN_REJECTS_PER_MINUTE` per minute can be spoiled. `day` (0 for
+    the first) gives each simulated day traffic of its own; `planted` adds the incident."""
     if damaged > minutes * MIN_REJECTS_PER_MINUTE:
         raise ValueError(f"{damaged} damaged lines is more than {minutes} minutes of sample are sure to hold")
     chooser = random.Random(seed)
     spoiled = 0
-    for minute, flows in enumerate(minute_flows(minutes, seed, start)):
+    for minute, flows in enumerate(minute_flows(minutes, seed, start, day, planted)):
         lines = [render(flow, fmt) for flow in flows]
         quota = damaged // minutes + (1 if minute < damaged % minutes else 0)
         rejects = [index for index, flow in enumerate(flows) if flow.get("action") == "REJECT"]
@@ -123,9 +145,10 @@ def sample_flows(minutes: int, seed: int, start: datetime) -> Iterator[dict[str,
         yield from flows
 
 
-def minute_flows(minutes: int, seed: int, start: datetime) -> Iterator[list[dict[str, str]]]:
-    """Each minute's flows, in the order VPC Flow Logs writes them."""
-    rng = random.Random(seed)
+def minute_flows(minutes: int, seed: int, start: datetime, day: int = 0,
+                 planted: bool = False) -> Iterator[list[dict[str, str]]]:
+    """Each minute's flows, in the order VPC Flow Logs writes them; `planted`: the incident in the last."""
+    rng = random.Random(seed if day == 0 else f"{seed}/day {day}")
     by_role = {interface.role: interface for interface in INTERFACES}
     base = int(start.timestamp())
     for minute in range(minutes):
@@ -138,6 +161,8 @@ def minute_flows(minutes: int, seed: int, start: datetime) -> Iterator[list[dict
         flows.append(_no_data(by_role["idle-nat"], window))
         if minute == minutes // 2:
             flows.append(_skip_data(by_role["database"], window))
+        if planted and minute == minutes - 1:
+            flows += _incident(rng, by_role, window)
         # CloudWatch receives each interface's records of a window together, in one log stream.
         flows.sort(key=lambda flow: (flow["interface-id"], int(flow["start"])))
         yield flows
@@ -186,15 +211,25 @@ def _scans(rng: random.Random, by_role: dict[str, Interface], window: int) -> li
 
 def _background_scans(rng: random.Random, by_role: dict[str, Interface],
                       window: int) -> list[dict[str, str]]:
-    """The internet's background noise: many sources, a probe or two each."""
+    """The internet's background noise: many sources, a probe or two each, most of them back every day."""
     public = [by_role[role] for role in ("web-a", "web-b", "bastion", "windows-app")]
     flows = []
     for _ in range(rng.randrange(15, 30)):
-        source = f"{rng.choice((45, 80, 91, 103, 162, 185, 194))}.{rng.randrange(256)}." \
-                 f"{rng.randrange(256)}.{rng.randrange(1, 255)}"
+        source = rng.choice(RECURRING_SOURCES) if rng.random() < RECURRING_SHARE else _background_source(rng)
         port = rng.choice((*SCANNED_PORTS, 80, 8080, 5900, 6379, 9200))
         flows.append(_reject(rng, rng.choice(public), window, source, port))
     return flows
+
+
+def _background_source(rng: random.Random) -> str:
+    return f"{rng.choice((45, 80, 91, 103, 162, 185, 194))}.{rng.randrange(256)}." \
+           f"{rng.randrange(256)}.{rng.randrange(1, 255)}"
+
+
+# Background scanning comes back day after day from the same scanning services; a few sources are new.
+RECURRING_SHARE = 0.9
+RECURRING_SOURCES: tuple[str, ...] = tuple(_background_source(random.Random(f"recurring {n}"))
+                                           for n in range(60))
 
 
 def _noisy_neighbour(rng: random.Random, target: Interface, window: int) -> list[dict[str, str]]:
@@ -202,6 +237,13 @@ def _noisy_neighbour(rng: random.Random, target: Interface, window: int) -> list
         _reject(rng, target, window, NOISY_NEIGHBOUR, NOISY_PORT, packets=rng.randrange(2, 6))
         for _ in range(rng.randrange(25, 40))
     ]
+
+
+def _incident(rng: random.Random, by_role: dict[str, Interface], window: int) -> list[dict[str, str]]:
+    """The planted incident, rejected by the database's security group (recorded on its interface)."""
+    source = by_role[PLANTED_SOURCE_ROLE].ipv4
+    return [_reject(rng, by_role[PLANTED_TARGET_ROLE], window, source, PLANTED_PORT)
+            for _ in range(PLANTED_FLOWS)]
 
 
 def _normal_traffic(rng: random.Random, by_role: dict[str, Interface], window: int) -> list[dict[str, str]]:

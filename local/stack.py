@@ -34,6 +34,7 @@ class Names:
     athena_database: str
     athena_table: str
     athena_workgroup: str
+    baseline_table: str
 
     @classmethod
     def for_run(cls, settings: StackSettings, run: int) -> Names:
@@ -50,6 +51,8 @@ class Names:
             athena_database=stack.glue_database,
             athena_table=stack.glue_table,
             athena_workgroup=stack.athena_workgroup,
+            # One table per run too: a run's baseline starts empty, as a new stack's does.
+            baseline_table=stack.baseline_table + (f"-{run}" if run > 1 else ""),
         )
 
 

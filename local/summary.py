@@ -17,6 +17,9 @@ class EventRecord:
     title: str = ""
     alert_type: str = ""
     top_sources: list[tuple[str, int]] = field(default_factory=list)
+    baseline: str = ""  # learning, active or unavailable; "" without a baseline (or no rejected flows)
+    # Keys per verdict: new_internal, new_targets, new_sources, learning, known (notifier/baseline/step.py).
+    verdicts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

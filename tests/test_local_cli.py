@@ -236,9 +236,11 @@ def test_source_firehose_archives_exactly_the_reject_flows(tmp_path):
                  "--start", "2026-11-20T10:00Z", "--out", str(out)]) == 0
     from datetime import UTC, datetime
 
-    from local.sample import sample_lines
+    from local.__main__ import DEFAULT_DAYS
+    from local.sample import stream_days
     fmt = parse_format(None)
-    lines = sample_lines(fmt, 3, 7, datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+    # The demo's default sample: the same minutes on each simulated day.
+    lines = list(stream_days(fmt, 3, 7, datetime(2026, 11, 20, 10, 0, tzinfo=UTC), days=DEFAULT_DAYS))
     summary = summary_of(out)
     archived = archived_rows(out / "s3" / summary["bucket"])
     expected = rejected_flows(lines, fmt)

@@ -13,9 +13,9 @@ from typing import Any
 
 from contracts.events import BASELINE_UNAVAILABLE
 from notifier.baseline.dynamo import BaselineUnavailableError, DynamoStore
-from notifier.baseline.keys import HOUR_S, KeyCollector, ObjectKeys, arrival_cap
+from notifier.baseline.keys import HOUR_S, INTERNAL, SOURCE, TARGET, KeyCollector, ObjectKeys, arrival_cap
 from notifier.baseline.settings import BaselineSettings
-from notifier.baseline.verdicts import NEW, Assessment, assess
+from notifier.baseline.verdicts import KNOWN, LEARNING, NEW, Assessment, assess
 from notifier.names import NameCollector, Names
 from notifier.networks import InternalNetworks
 from notifier.summary import FlowSummariser, FlowSummary, Limits
@@ -90,6 +90,15 @@ def summarise_and_assess(baseline: Baseline | None, object_id: str, lines: Itera
     return Observed(summary, names, baseline.assess(object_id, keys.result()))
 
 
+def verdict_counts(assessment: Assessment) -> dict[str, int]:
+    """New keys of each kind, and the keys found learning or known."""
+    counts = {"new_internal": len(assessment.new(INTERNAL)), "new_targets": len(assessment.new(TARGET)),
+              "new_sources": len(assessment.new(SOURCE))}
+    counts[LEARNING] = sum(1 for v in assessment.verdicts if v.verdict == LEARNING)
+    counts[KNOWN] = sum(1 for v in assessment.verdicts if v.verdict == KNOWN)
+    return counts
+
+
 def assessment_facts(assessment: Assessment | None) -> dict[str, Any]:
     """What the handler logs and counts about the baseline's word on an object."""
     if assessment is None:
@@ -99,6 +108,8 @@ def assessment_facts(assessment: Assessment | None) -> dict[str, Any]:
         "new_keys": sum(1 for v in assessment.verdicts if v.verdict == NEW),
         "checked_keys": len(assessment.verdicts),
         "unchecked_keys": assessment.unchecked,
+        # Per verdict, as `make demo` prints them and a Logs Insights query can count them.
+        "verdicts": verdict_counts(assessment),
     }
     if assessment.error:
         facts["baseline_error"] = assessment.error
