@@ -60,12 +60,25 @@ def test_keys_of_nacl_rejected_replies_one_key_per_service_port_not_per_ephemera
     replies += [flow("10.0.3.9", 33000 + i, srcport=53, protocol=17) for i in range(250)]
     keys = collect_keys(replies, NETWORKS, 2000, CAP)
     assert {s.key for s in keys.sightings} == {
-        Key(INTERNAL, "10.0.3.9", "10.0.1.25", 443, 6, reply=True),
-        Key(INTERNAL, "10.0.3.9", "10.0.1.25", 53, 17, reply=True),
+        Key(INTERNAL, "10.0.3.9", None, 443, 6, reply=True),
+        Key(INTERNAL, "10.0.3.9", None, 53, 17, reply=True),
         Key(TARGET, None, "eni-0a1b2c3d4e5f60718", 443, 6, reply=True),
         Key(TARGET, None, "eni-0a1b2c3d4e5f60718", 53, 17, reply=True),
     }
     assert {s.flows for s in keys.sightings} == {250}
+
+
+def test_keys_of_a_servers_rejected_replies_to_many_clients_are_one_internal_key():
+    # An outbound NACL rejects an internal HTTPS server's replies to 300 internet clients.
+    replies = [flow("10.0.3.9", 40000 + i, srcport=443, dstaddr=f"198.51.100.{i % 250}",
+                    interface_id=f"eni-0a1b2c3d4e5f6071{i % 2}") for i in range(300)]
+    keys = collect_keys(replies, NETWORKS, 2000, CAP)
+    assert {s.key for s in keys.sightings} == {
+        Key(INTERNAL, "10.0.3.9", None, 443, 6, reply=True),
+        Key(TARGET, None, "eni-0a1b2c3d4e5f60710", 443, 6, reply=True),
+        Key(TARGET, None, "eni-0a1b2c3d4e5f60711", 443, 6, reply=True),
+    }
+    assert sorted(s.flows for s in keys.sightings) == [150, 150, 300]
 
 
 @given(st.integers(0, 65535), st.integers(0, 65535))

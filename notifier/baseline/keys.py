@@ -1,7 +1,8 @@
 """The baseline's keys: what a rejected flow says was tried, and when. Pure.
 
 Three kinds of key (docs/architecture.md, The notifier, "The baseline"):
-- **internal pair**: an internal source rejected towards a destination address, port and protocol;
+- **internal pair**: an internal source rejected towards a destination address, port and protocol (for a
+  reply, the internal source and its service port alone);
 - **target port**: a port and protocol rejected on a target, the flow's `interface_id` (or its destination
   address when the format has none);
 - **source**: an internet source address.
@@ -88,7 +89,9 @@ def flow_keys(record: dict[str, Any], internal: bool) -> list[RawKey]:
         port = get("dstport")
     keys: list[RawKey] = []
     if internal:
-        keys.append((INTERNAL, src, dst, port, protocol, reply))
+        # A reply is the service's side of a conversation: its clients (each an address and an ephemeral
+        # port) are not part of the key, or a public server's rejected replies would page per client.
+        keys.append((INTERNAL, src, None if reply else dst, port, protocol, reply))
     elif src is not None:
         keys.append((SOURCE, src, None, None, None, False))
     target = get("interface_id") or dst

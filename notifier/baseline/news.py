@@ -81,6 +81,8 @@ def name_of(value: str | None, names: Names | None) -> str:
 def key_text(key: Key, names: Names | None = None) -> str:
     """A key as a row of the event, every value from data as a code span."""
     port = code(port_text(key.port, key.protocol, key.reply))
+    if key.kind == INTERNAL and key.target is None:  # a reply: the service's side alone
+        return f"internal {code(key.source)}{name_of(key.source, names)} {port}"
     if key.kind == INTERNAL:
         return f"internal {code(key.source)}{name_of(key.source, names)} → {code(key.target)} {port}"
     if key.kind == TARGET:
