@@ -15,7 +15,7 @@ from notifier import handler as notifier
 from notifier.datadog import DatadogAuthError, DatadogRejectedError, DatadogUnavailableError
 from notifier.reading import SummaryTimeoutError
 from notifier.storage import MARK_TAG
-from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
+from tests.notifier_support import (
     ACCEPTED,
     BUCKET,
     DATA_KEY,
@@ -23,10 +23,7 @@ from tests.notifier_support import (  # noqa: F401 (the *_fixture names register
     EVENTS,
     FAKE_KEY,
     SECRET_NAME,
-    aws_fixture,
-    clock_fixture,
     emf_metrics,
-    env_fixture,
     error_line,
     flow,
     gz,
