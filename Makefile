@@ -20,7 +20,7 @@ else ifneq ($(filter command line environment,$(origin PYTHON)),)
   endif
 endif
 
-.PHONY: venv test test-pythons lint bench demo clean mutate FORCE
+.PHONY: venv test test-pythons unit lint bench demo clean mutate FORCE
 
 venv: $(STAMP)
 
@@ -47,6 +47,11 @@ lint: $(STAMP)  # ruff, mypy and the import rules, all configured in pyproject.t
 
 test: lint
 	$(PY) -m pytest
+
+# The fast loop: the tests not marked `slow` (no Pulumi program, zip, local pipeline or command), the
+# same selection mutmut runs; no lint. Narrow it further with ARGS, e.g. `make unit ARGS=-x`.
+unit: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(ARGS)
 
 # `make test` again with each other Python the README names (3.11, 3.12, 3.13) that this machine has, each
 # in a venv of its own under build/ (never .venv); a Python that is missing is named and skipped.

@@ -39,7 +39,7 @@ from tests.stack_support import (
 )
 from tests.test_stack_security import _lint
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 DESTINATION = "aws:cloudwatch/logDestination:LogDestination"
 DESTINATION_POLICY = "aws:cloudwatch/logDestinationPolicy:LogDestinationPolicy"

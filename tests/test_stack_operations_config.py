@@ -17,7 +17,7 @@ from infra.delivery import processor_parameters
 from infra.monitors import event_alert_query, internal_rejections
 from tests.stack_support import FAKE_APP_KEY, Run, components_program, run_program
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 # --- under Pulumi's mocks ------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from infra.packaging import LAMBDA_RUNTIME
 from tests.stack_support import ACCOUNT_ID, CONFIGS, REGION, STACK, Run, pipeline_run, settings_of
 
 # pulumi_aws warns about its own deprecated classes while importing a module.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 FUNCTION = "aws:lambda/function:Function"
 STREAM = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"

@@ -126,7 +126,7 @@ def events_of(messages: list[str]) -> list[dict[str, Any]]:
             for index, message in enumerate(messages)]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(records())
 def test_fast_path_checked_path_and_reference_agree_on_every_line(
         case: tuple[FlowLogFormat, frozenset[str], list[str]]) -> None:
@@ -152,7 +152,6 @@ def test_fast_path_checked_path_and_reference_agree_on_every_line(
     assert [list(a) for a in archived] == [[*fmt.columns, "log_group", "log_stream"] for _ in archived]
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(["clean", "accept", "nodata", "padded", "dash", "signed", "numbers n/a"]),
                 min_size=1, max_size=8))
 def test_realistic_records_agree_between_paths(kinds: list[str]) -> None:
