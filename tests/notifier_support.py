@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import gzip
 import io
 import json
@@ -18,6 +19,7 @@ import pytest
 from local.lambdas import FakeContext, function_arn
 from notifier import handler as notifier
 from notifier.datadog import RetryPolicy
+from tests.aws_events import load_event
 
 FAKE_KEY = "fake-dd-api-key-for-tests"
 ACCOUNT = "123456789012"
@@ -90,14 +92,16 @@ def error_line(code: str = "Lambda.ProcessingFailedStatus", message: str = "reco
 
 
 def s3_event(bucket: str, *keys: str) -> dict:
-    """An S3 ObjectCreated notification; keys are URL-encoded as S3 sends them (`=` -> `%3D`)."""
-    return {"Records": [{
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-               "object": {"key": quote_plus(key), "size": 1}},
-    } for key in keys]}
+    """AWS's own S3 put notification (tests/events/s3-put.json), one record per key, for `bucket`; keys
+    are URL-encoded as S3 sends them (`=` -> `%3D`)."""
+    template = load_event("s3-put")["Records"][0]
+    records = []
+    for key in keys:
+        record = copy.deepcopy(template)
+        record["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
+        record["s3"]["object"]["key"] = quote_plus(key)
+        records.append(record)
+    return {"Records": records}
 
 
 @dataclass
