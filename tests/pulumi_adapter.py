@@ -89,3 +89,18 @@ def run_mocked(
 
     execute()
     return monitor.registered, resolved
+
+
+def resolved(value: pulumi.Input[Any]) -> tuple[Any, bool]:
+    """An input's value once Pulumi resolved it, and whether it is a secret: through `pulumi.runtime.test`
+    and the public `Output.is_secret()`, as a program's outputs are resolved above."""
+    seen: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def resolve() -> pulumi.Output[None]:
+        output = pulumi.Output.from_input(value)
+        return pulumi.Output.all(output, pulumi.Output.from_input(output.is_secret())).apply(
+            lambda both: seen.update(value=both[0], secret=both[1]))
+
+    resolve()
+    return seen["value"], seen["secret"]

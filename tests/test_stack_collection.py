@@ -433,7 +433,7 @@ def test_every_taggable_collection_resource_carries_the_stack_tags(any_run) -> N
 
     from tests.test_stack_wiring import UNTAGGABLE
 
-    assert "tags" not in inspect.signature(aws.cloudwatch.LogDestinationPolicy._internal_init).parameters
+    assert "tags" not in inspect.signature(aws.cloudwatch.LogDestinationPolicyArgs).parameters
     untaggable = UNTAGGABLE | {DESTINATION_POLICY}
     _, run = any_run
     for resource in run.resources:

@@ -327,7 +327,8 @@ def test_untaggable_types_really_take_no_tags() -> None:
         module_path, type_name = token.split(":")[1].split("/")[0], token.split(":")[2]
         python_module = "lambda_" if module_path == "lambda" else module_path
         module = importlib.import_module(f"pulumi_aws.{python_module}")
-        parameters = inspect.signature(getattr(module, type_name)._internal_init).parameters
+        # The resource's public arguments class: what a program can pass it.
+        parameters = inspect.signature(getattr(module, f"{type_name}Args")).parameters
         assert "tags" not in parameters, token
 
 
