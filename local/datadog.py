@@ -45,6 +45,10 @@ class DatadogIntake:
             return _json({"valid": True}, 200)
         if request.method != "POST":
             return _json({"errors": ["Method not allowed"]}, 405)
+        return self._post_event(request)
+
+    def _post_event(self, request: Request) -> Response:
+        """An event posted with the right key: accepted with a new id, or refused as Datadog would."""
         try:
             body = orjson.loads(_decompressed(request))
         except (orjson.JSONDecodeError, OSError, zlib.error):

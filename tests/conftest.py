@@ -70,7 +70,7 @@ def env(aws: Any, httpserver: Any, monkeypatch: pytest.MonkeyPatch,
     for name in ("DD_API_KEY", "DD_SITE", "INTERNAL_CIDRS"):
         monkeypatch.delenv(name, raising=False)
 
-    def new_container(**policy: float) -> notifier.Runtime:
+    def new_container(**policy: Any) -> notifier.Runtime:
         return fresh_container(clock, **policy)
 
     new_container()

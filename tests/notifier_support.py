@@ -172,7 +172,7 @@ def notifier_environment(datadog_url: str) -> dict[str, str]:
     }
 
 
-def fresh_container(clock: FakeClock, **policy: float) -> notifier.Runtime:
+def fresh_container(clock: FakeClock, **policy: Any) -> notifier.Runtime:
     """A new Lambda container: the notifier's runtime built again, on the test's clock."""
     notifier.reset()
     rt = notifier.runtime()

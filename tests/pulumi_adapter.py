@@ -14,6 +14,7 @@ If a Pulumi upgrade breaks the stack tests at import or registration, look here 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -99,7 +100,8 @@ def resolved(value: pulumi.Input[Any]) -> tuple[Any, bool]:
     @pulumi.runtime.test
     def resolve() -> pulumi.Output[None]:
         output = pulumi.Output.from_input(value)
-        return pulumi.Output.all(output, pulumi.Output.from_input(output.is_secret())).apply(
+        secret: pulumi.Output[bool] = pulumi.Output.from_input(asyncio.ensure_future(output.is_secret()))
+        return pulumi.Output.all(output, secret).apply(
             lambda both: seen.update(value=both[0], secret=both[1]))
 
     resolve()
