@@ -77,4 +77,4 @@ mutate: $(STAMP)
 CLEANED := local-run .local-run.partial-* .local-run.old-* build mutants .pytest_cache .ruff_cache .mypy_cache .hypothesis
 clean:
 	rm -rf $(CLEANED)
-	@echo "make clean: removed the demo's output (local-run/), the Lambda builds (build/) and the tool caches; kept $(VENV)/ (remove it with rm -rf $(VENV) to rebuild it)"
+	@echo "make clean: removed the demo's output (local-run/), the Lambda builds and test-pythons' venvs (build/) and the tool caches; kept $(VENV)/ (remove it with rm -rf $(VENV) to rebuild it)"
