@@ -1,4 +1,4 @@
-"""The README's table of stack config keys, generated from Pulumi.yaml (checked by a test)."""
+"""The table of stack config keys in docs/deploy.md, generated from Pulumi.yaml (checked by a test)."""
 
 from __future__ import annotations
 

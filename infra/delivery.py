@@ -180,7 +180,7 @@ def processor_parameters(
     records go to errors/ stay at its default of 3.
     """
     parameters: dict[str, pulumi.Input[str]] = {"LambdaArn": pulumi.Output.concat(function_arn, ":$LATEST")}
-    # Sized so an all-REJECT batch fits the transform's 6 MB response (README: processor buffer).
+    # Sized so an all-REJECT batch fits the transform's 6 MB response (docs/cost.md, "The processor buffer").
     if buffer_mb != PROCESSOR_BUFFER_MB_DEFAULT:
         parameters["BufferSizeInMBs"] = f"{buffer_mb:g}"
     if buffer_seconds != PROCESSOR_BUFFER_SECONDS_DEFAULT:

@@ -7,7 +7,7 @@ Datadog's Events API (v1) limits: title ≤ 100 chars (kept), text ≤ 4,000 cha
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -130,27 +130,65 @@ class Section:
         return "\n".join(lines)
 
 
+# Caps tried in turn on every value from data before any row is dropped (see "The fit" in
+# docs/architecture.md, The notifier): a value longer than the cap is cut, so the longest values are
+# cut first and short ones (addresses, ids) never. 512: a log group name is at most 512 characters
+# (CloudWatch Logs API reference, CreateLogGroup, checked 2026-12).
+VALUE_CAPS = (512, 256, 128, 64)
+# The object's `s3://bucket/key` is never cut: a bucket name is at most 63 characters, a key 1,024 bytes
+# of UTF-8 (S3 user guide, "Bucket naming rules" and "Naming Amazon S3 objects").
+OBJECT_URI_LIMIT = len("s3://") + 63 + len("/") + 1024
+
+# The text of an event in its three parts: a head, lists that may lose rows, a tail that is never cut.
+TextParts = tuple[str, list[Section], str]
+
+
+def join_text(head: str, sections: list[Section], tail: str = "") -> str:
+    parts = [head, *(s.render() for s in sections), tail]
+    return MARKDOWN_OPEN + "\n\n".join(p for p in parts if p) + MARKDOWN_CLOSE
+
+
+def fit_values(build: Callable[[int], TextParts], limit: int = TEXT_LIMIT) -> str:
+    """Markdown text within `limit` chars: long values are cut first (`build(cap)` shows every value
+    from data within `cap` characters), then rows are dropped as `fit_text` does."""
+    for cap in VALUE_CAPS:
+        head, sections, tail = build(cap)
+        text = join_text(head, sections, tail)
+        if len(text) <= limit:
+            return text
+    return fit_text(head, sections, tail, limit)
+
+
 def fit_text(head: str, sections: list[Section], tail: str = "", limit: int = TEXT_LIMIT) -> str:
     """Markdown text within `limit` chars: whole rows are dropped from the longest lists first.
 
-    Protected sections (internal sources) lose rows only when the other lists are empty.
+    Protected sections (internal sources) lose rows only when the other lists are empty. When the rows
+    are all gone and the text is still too long, what precedes the tail is cut at a line: the tail (the
+    object, the Athena query) stays whole.
     """
-
-    def build() -> str:
-        parts = [head, *(s.render() for s in sections), tail]
-        return MARKDOWN_OPEN + "\n\n".join(p for p in parts if p) + MARKDOWN_CLOSE
-
-    text = build()
+    text = join_text(head, sections, tail)
     while len(text) > limit:
         candidates = ([s for s in sections if s.shown > 0 and not s.protected]
                       or [s for s in sections if s.shown > 0])
         if not candidates:
-            # Only the fixed parts are left (an absurdly long key): cut at a line, keep the markers.
-            body = text[len(MARKDOWN_OPEN): limit - len(MARKDOWN_CLOSE) - 2]
-            return MARKDOWN_OPEN + body[: body.rfind("\n") if "\n" in body else len(body)] + "\n…" \
-                + MARKDOWN_CLOSE
+            return _cut_front([head, *(s.render() for s in sections)], tail, limit)
         max(candidates, key=lambda s: s.shown).shown -= 1
-        text = build()
+        text = join_text(head, sections, tail)
     return text
 
 
+def _cut_line(text: str, room: int) -> str:
+    body = text[:room]
+    return body[: body.rfind("\n")] if "\n" in body else body
+
+
+def _cut_front(front: list[str], tail: str, limit: int) -> str:
+    """The head and lists cut at a line so that the tail after them fits whole (all of it cut at a line
+    when even the tail is too long)."""
+    body = "\n\n".join(p for p in front if p)
+    after = "\n\n" + tail if tail else ""
+    room = limit - len(MARKDOWN_OPEN) - len("\n…") - len(after) - len(MARKDOWN_CLOSE)
+    if room <= 0:
+        body, after = "\n\n".join(p for p in (body, tail) if p), ""
+        room = limit - len(MARKDOWN_OPEN) - len("\n…") - len(MARKDOWN_CLOSE)
+    return MARKDOWN_OPEN + _cut_line(body, room) + "\n…" + after + MARKDOWN_CLOSE

@@ -53,7 +53,8 @@ class InternalNetworks:
     """Membership test of an address text in the internal ranges, without building `ip_address` objects.
 
     Called for every new source of a batch, so addresses are compared as integers under each range's mask.
-    Anything that is not an IP address (null, `-`, garbage) is not internal.
+    Anything that is not an IP address (null, `-`, garbage) is not internal. An IPv6 address with a zone
+    id (`fd00::1%eth0`) is judged by its address.
     """
 
     __slots__ = ("_v4", "_v4_first_octets", "_v6", "networks")
@@ -73,6 +74,8 @@ class InternalNetworks:
             return False
         try:
             if ":" in address:
+                if "%" in address:
+                    address = _without_zone(address)
                 value = int.from_bytes(socket.inet_pton(socket.AF_INET6, address), "big")
                 if value >> 32 != _V4_MAPPED_PREFIX:
                     return any(value & mask == network for network, mask in self._v6)
@@ -84,3 +87,13 @@ class InternalNetworks:
         except (OSError, ValueError):  # not an address; ValueError: embedded NUL or non-ASCII text
             return False
         return any(value & mask == network for network, mask in self._v4)
+
+
+def _without_zone(address: str) -> str:
+    """`fd00::1%eth0` -> `fd00::1`: a zone id (RFC 4007 section 11) names a link, not a range.
+
+    As Python's `ipaddress` reads it: the zone is what follows the first `%`, never empty and holding no
+    other `%` nor a `/`; anything else is left for `inet_pton` to refuse.
+    """
+    bare, _, zone = address.partition("%")
+    return bare if zone and "%" not in zone and "/" not in zone else address

@@ -13,13 +13,16 @@ from datetime import datetime
 
 from contracts.events import KIND_REJECTED, SOURCE_TAG, internal_sources_tag, stack_tag
 from contracts.queries import hour_query
+from notifier.display import code, code_block, plain, tag
 from notifier.markdown import (
+    OBJECT_URI_LIMIT,
     TITLE_LIMIT,
     Section,
+    TextParts,
     aggregation_key,
     clamp_date,
-    fit_text,
     fit_title,
+    fit_values,
     hour_of,
     merge_tags,
     plural,
@@ -48,7 +51,7 @@ def _where(summary: FlowSummary) -> str | None:
     places = ((summary.accounts, "accounts"), (summary.vpcs, "VPCs"), (summary.log_groups, "log groups"))
     for few, noun in places:
         if few.single:
-            return few.single
+            return plain(few.single, TITLE_LIMIT)
         if few.values:
             return f"{len(few.values)}{'+' if few.more else ''} {noun}"
     return None
@@ -82,10 +85,10 @@ def flow_title(summary: FlowSummary, hour: datetime) -> str:
     return fit_title(title)
 
 
-def _distinct_line(label: str, few: Distinct) -> str | None:
+def _distinct_line(label: str, few: Distinct, cap: int) -> str | None:
     if not few.values:
         return None
-    values = ", ".join(f"`{v}`" for v in few.values)
+    values = ", ".join(code(v, cap) for v in few.values)
     return f"**{label}:** {values}{' and more' if few.more else ''}"
 
 
@@ -107,7 +110,7 @@ def _targets(row: SourceRow) -> str:
     return f" ({portless})" if portless else ""
 
 
-def _source_section(heading: str, group: SourceGroup, approx: str, *, internal: bool) -> Section:
+def _source_section(heading: str, group: SourceGroup, approx: str, cap: int, *, internal: bool) -> Section:
     """Internal sources are all listed (each one is actionable) and kept when the text must shrink."""
     rows = group.rows
     singles = group.single_flow
@@ -119,7 +122,7 @@ def _source_section(heading: str, group: SourceGroup, approx: str, *, internal: 
         total, note = max(group.distinct, len(rows)), ""
     return Section(
         heading,
-        [f"- `{r.address}`: {approx}{plural(r.flows, 'flow')}{_targets(r)}" for r in rows],
+        [f"- {code(r.address, cap)}: {approx}{plural(r.flows, 'flow')}{_targets(r)}" for r in rows],
         "source",
         total,
         note=note,
@@ -127,23 +130,23 @@ def _source_section(heading: str, group: SourceGroup, approx: str, *, internal: 
     )
 
 
-def _flow_sections(summary: FlowSummary) -> list[Section]:
+def _flow_sections(summary: FlowSummary, cap: int) -> list[Section]:
     approx = "≥" if summary.count_error else ""
     sections = []
     if not summary.internal.empty:
-        sections.append(_source_section("### Internal sources", summary.internal, approx, internal=True))
+        sections.append(_source_section("### Internal sources", summary.internal, approx, cap, internal=True))
     if not summary.internet.empty:
         heading = "### Internet sources" if sections else "### Top sources"
-        sections.append(_source_section(heading, summary.internet, approx, internal=False))
+        sections.append(_source_section(heading, summary.internet, approx, cap, internal=False))
     sections.append(Section(
         "### Top destination ports",
-        [f"- `{p.label}`: {approx}{plural(p.flows, 'flow')}" for p in summary.top_ports],
+        [f"- {code(p.label)}: {approx}{plural(p.flows, 'flow')}" for p in summary.top_ports],
         "port",
         max(summary.distinct_ports, len(summary.top_ports)),
     ))
     sections.append(Section(
         "### Interfaces hit",
-        [f"- `{name}`: {approx}{plural(n, 'flow')}" for name, n in summary.top_interfaces],
+        [f"- {code(name, cap)}: {approx}{plural(n, 'flow')}" for name, n in summary.top_interfaces],
         "interface",
         max(summary.distinct_interfaces, len(summary.top_interfaces)),
     ))
@@ -178,7 +181,7 @@ def invalid_lines_text(invalid: InvalidLines) -> str:
     return f"{was(invalid.total, 'line')} not flow records (skipped): {', '.join(details)}"
 
 
-def _flow_head(summary: FlowSummary) -> str:
+def _flow_head(summary: FlowSummary, cap: int) -> str:
     lead = (f"**{plural(summary.flows, 'rejected flow')}** from **{_sources_phrase(summary)}**: "
             f"{summary.ipv4_flows:,} IPv4, {summary.ipv6_flows:,} IPv6; {volume(summary)}.")
     if summary.has_internal_sources:
@@ -190,7 +193,7 @@ def _flow_head(summary: FlowSummary) -> str:
     facts = [f"**Time window:** {time_window(summary.first_start, summary.last_end)}"]
     for label, few in (("Account", summary.accounts), ("Region", summary.regions), ("VPC", summary.vpcs),
                        ("Log group", summary.log_groups)):
-        line = _distinct_line(label, few)
+        line = _distinct_line(label, few, cap)
         if line:
             facts.append(line)
     if summary.invalid.total:
@@ -203,16 +206,21 @@ def _flow_head(summary: FlowSummary) -> str:
 
 
 def _flow_tail(obj: ObjectRef, ctx: EventContext, hour: datetime) -> str:
+    """The object and the query for its hour: never cut when the text must shrink."""
     partition = {"year": hour.year, "month": hour.month, "day": hour.day, "hour": hour.hour}
-    workgroup = f" (workgroup `{ctx.athena_workgroup}`)" if ctx.athena_workgroup else ""
+    workgroup = f" (workgroup {code(ctx.athena_workgroup)})" if ctx.athena_workgroup else ""
     return "\n".join([
-        f"**Object:** `{obj.uri}`",
+        f"**Object:** {code(obj.uri, OBJECT_URI_LIMIT)}",
         "",
         f"**Athena**{workgroup}, this hour:",
-        "```sql",
-        hour_query(ctx.athena_table, partition),
-        "```",
+        code_block(hour_query(ctx.athena_table, partition), "sql"),
     ])
+
+
+def flow_text_parts(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, hour: datetime, cap: int
+                    ) -> TextParts:
+    """The text with every value from data within `cap` characters (the fit lowers it)."""
+    return _flow_head(summary, cap), _flow_sections(summary, cap), _flow_tail(obj, ctx, hour)
 
 
 def single_valued_tags(summary: FlowSummary) -> list[str]:
@@ -221,13 +229,13 @@ def single_valued_tags(summary: FlowSummary) -> list[str]:
     fields = (("aws_account", summary.accounts), ("region", summary.regions), ("vpc_id", summary.vpcs))
     for name, few in fields:
         if few.single:
-            tags.append(f"{name}:{few.single}")
+            tags.append(tag(name, few.single))
     return tags
 
 
 def flow_event(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, now_s: float) -> EventDraft:
     hour = hour_of(obj.key, summary.first_start, now_s)
-    text = fit_text(_flow_head(summary), _flow_sections(summary), _flow_tail(obj, ctx, hour))
+    text = fit_values(lambda cap: flow_text_parts(summary, obj, ctx, hour, cap))
     happened = summary.last_end if summary.last_end is not None else summary.first_start
     return EventDraft(
         title=flow_title(summary, hour),

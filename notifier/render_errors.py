@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts.events import KIND_ERRORS, SOURCE_TAG, UNREADABLE_OBJECT_TAG, stack_tag
+from notifier.display import code, code_block, plain, prose, shell_quote, tag
 from notifier.errorbatch import ErrorSummary
 from notifier.markdown import (
+    OBJECT_URI_LIMIT,
     TITLE_LIMIT,
     Section,
+    TextParts,
     aggregation_key,
     clamp_date,
     fit_text,
     fit_title,
+    fit_values,
     hour_of,
     merge_tags,
     plural,
@@ -31,40 +35,50 @@ def _error_output_type(key: str) -> str | None:
     return parts[1] if len(parts) > 2 and "=" not in parts[1] else None
 
 
-def error_event(summary: ErrorSummary, obj: ObjectRef, ctx: EventContext, now_s: float) -> EventDraft:
+def error_text_parts(summary: ErrorSummary, obj: ObjectRef, cap: int) -> TextParts:
+    """The text with every value from data within `cap` characters (the fit lowers it); the object
+    line is never cut."""
     first_s = summary.first_arrival_ms / 1000 if summary.first_arrival_ms is not None else None
     last_s = summary.last_arrival_ms / 1000 if summary.last_arrival_ms is not None else None
-    hour = hour_of(obj.key, first_s, now_s)
     output_type = _error_output_type(obj.key)
     head = [
         f"**Arrival window:** {time_window(first_s, last_s)}",
-        f"**Object:** `{obj.uri}`",
+        f"**Object:** {code(obj.uri, OBJECT_URI_LIMIT)}",
     ]
     if output_type:
-        head.append(f"**Error output type:** `{output_type}`")
+        head.append(f"**Error output type:** {code(output_type, cap)}")
     if summary.max_attempts:
         head.append(f"**Attempts made:** up to {summary.max_attempts}")
     if summary.lambda_arns:
-        head.append("**Processor:** " + ", ".join(f"`{arn}`" for arn in summary.lambda_arns))
+        head.append("**Processor:** " + ", ".join(code(arn, cap) for arn in summary.lambda_arns))
     if summary.invalid_lines:
         head.append(f"**Warning:** {was(summary.invalid_lines, 'line')} not valid JSON (skipped)")
     intro = (f"**{was(summary.records, 'Firehose record')} not archived** and went to the error prefix "
              "instead of `rejected/`; their raw data (base64 CloudWatch Logs payloads) is kept there.")
     section = Section(
         "### Error codes",
-        [f"- `{code}`: {plural(n, 'record')}" + (f" — e.g. _{_one_line(sample)}_" if sample else "")
-         for code, n, sample in summary.codes],
+        [f"- {code(error_code, cap)}: {plural(n, 'record')}"
+         + (f" — e.g. {code(_one_line(sample), cap)}" if sample else "")
+         for error_code, n, sample in summary.codes],
         "error code",
         len(summary.codes),
     )
+    return intro + "\n\n" + "\n".join(f"- {line}" for line in head), [section], ""
+
+
+def error_event(summary: ErrorSummary, obj: ObjectRef, ctx: EventContext, now_s: float) -> EventDraft:
+    first_s = summary.first_arrival_ms / 1000 if summary.first_arrival_ms is not None else None
+    last_s = summary.last_arrival_ms / 1000 if summary.last_arrival_ms is not None else None
+    hour = hour_of(obj.key, first_s, now_s)
+    output_type = _error_output_type(obj.key)
     return EventDraft(
         title=error_title(summary, hour),
-        text=fit_text(intro + "\n\n" + "\n".join(f"- {line}" for line in head), [section]),
+        text=fit_values(lambda cap: error_text_parts(summary, obj, cap)),
         alert_type=ERROR,
         aggregation_key=aggregation_key(ERRORS_AGGREGATION, ctx.stack, hour),
         date_happened=clamp_date(last_s if last_s is not None else hour.timestamp(), now_s),
         tags=merge_tags(ctx.tags, [SOURCE_TAG, stack_tag(ctx.stack), KIND_ERRORS],
-                        [f"error_output_type:{output_type}"] if output_type else []),
+                        [tag("error_output_type", output_type)] if output_type else []),
     )
 
 
@@ -73,7 +87,8 @@ def error_title(summary: ErrorSummary, hour: datetime) -> str:
     head = f"{plural(summary.records, 'record')} failed processing"
     codes = ""
     if summary.codes:
-        codes = f" ({summary.codes[0][0]}{f' +{len(summary.codes) - 1}' if len(summary.codes) > 1 else ''})"
+        first = plain(summary.codes[0][0], TITLE_LIMIT)
+        codes = f" ({first}{f' +{len(summary.codes) - 1}' if len(summary.codes) > 1 else ''})"
     title = f"{head}{codes} · {hour:%H}:00 UTC"
     return fit_title(title if len(title) <= TITLE_LIMIT else f"{head} · {hour:%H}:00 UTC")
 
@@ -82,16 +97,15 @@ def unreadable_event(obj: ObjectRef, reason: str, ctx: EventContext, now_s: floa
     """One error event for an archived object that cannot be read: reading it again would not help."""
     hour = hour_of(obj.key, None, now_s)
     text = "\n".join([
-        f"**The notifier could not read `{obj.uri}`**: {_one_line(reason)}.",
+        f"**The notifier could not read {code(obj.uri, OBJECT_URI_LIMIT)}**: {prose(_one_line(reason))}.",
         "",
         "Its flows (if any) are not summarised in any event. Retrying cannot help, so this is reported "
         "once and the object is left where it is; download it to look at it:",
-        "```",
-        f"aws s3 cp {obj.uri} -",
-        "```",
+        code_block(f"aws s3 cp {shell_quote(obj.uri)} -"),
     ])
     return EventDraft(
-        title=fit_title(f"Unreadable object in the archive · {hour:%H}:00 UTC · {obj.key.rsplit('/')[-1]}"),
+        title=fit_title(f"Unreadable object in the archive · {hour:%H}:00 UTC · "
+                        f"{plain(obj.key.rsplit('/')[-1], TITLE_LIMIT)}"),
         text=fit_text(text, []),
         alert_type=ERROR,
         aggregation_key=aggregation_key(ERRORS_AGGREGATION, ctx.stack, hour),
@@ -101,5 +115,5 @@ def unreadable_event(obj: ObjectRef, reason: str, ctx: EventContext, now_s: floa
 
 
 def _one_line(text: str) -> str:
-    """Keep a sample message on one line and free of markdown that would break the list."""
-    return " ".join(text.split()).replace("_", "\\_").replace("`", "'")
+    """A message on one line, its runs of spaces and line breaks made one space."""
+    return " ".join(text.split())

@@ -1,4 +1,4 @@
-"""The `make mutate` table: read from the result files mutmut 3 writes, counted the way the README says."""
+"""The `make mutate` table: read from the result files mutmut 3 writes, counted as CONTRIBUTING.md says."""
 
 from __future__ import annotations
 

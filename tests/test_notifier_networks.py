@@ -34,6 +34,20 @@ def test_built_in_ranges(address, internal):
     assert BUILT_IN.contains(address) is internal
 
 
+@pytest.mark.parametrize(("address", "internal"), [
+    ("fd00::1%eth0", True), ("fc00::1%1", True), ("::ffff:10.1.2.3%eth0", True),
+    ("2001:db8::1%eth0", False), ("fe80::1%eth0", False),
+])
+def test_a_zone_id_is_stripped_before_the_internal_test(address, internal):
+    assert BUILT_IN.contains(address) is internal
+    assert WITH_EXTRA.contains("2001:db8:42::1%en0")
+
+
+@pytest.mark.parametrize("value", ["fd00::1%", "fd00::1%a%b", "10.0.0.1%eth0", "%eth0", "fd00::1%a/b"])
+def test_a_malformed_zone_id_is_not_an_address(value):
+    assert BUILT_IN.contains(value) is False
+
+
 @pytest.mark.parametrize("value", [None, "-", "", "10.0.0.256", "10.0.0", "10.0.0.1\x00", "1", "ä.b.c.d",
                                    "10.0.0.1/8", 167772161, ["10.0.0.1"]])
 def test_what_is_not_an_address_is_not_internal(value):
@@ -77,6 +91,18 @@ def test_the_fast_test_agrees_with_the_ipaddress_module(address):
     for networks in (BUILT_IN, WITH_EXTRA):
         assert networks.contains(str(address)) is _reference(networks, address)
         assert networks.contains(address.exploded) is _reference(networks, address)
+
+
+@given(st.ip_addresses(v=6), st.text(max_size=8))
+def test_with_a_zone_id_the_fast_test_agrees_with_the_ipaddress_module(address, zone):
+    scoped = f"{address}%{zone}"
+    try:
+        reference = ipaddress.IPv6Address(scoped)  # the module reads the zone as its scope id
+    except ValueError:  # an empty zone, a second `%`, a `/`
+        assert not BUILT_IN.contains(scoped) and not WITH_EXTRA.contains(scoped)
+        return
+    for networks in (BUILT_IN, WITH_EXTRA):
+        assert networks.contains(scoped) is _reference(networks, reference)
 
 
 @given(st.ip_addresses(v=4, network="100.64.0.0/10") | st.ip_addresses(v=6, network="fc00::/7")

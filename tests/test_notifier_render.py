@@ -144,7 +144,7 @@ def test_error_event():
     draft = error_event(summarise_errors(lines), ObjectRef("archive-bucket", ERROR_KEY), CTX, NOW)
     assert draft.alert_type == "error"
     assert draft.title == "4 records failed processing (Lambda.ProcessingFailedStatus +1) · 18:00 UTC"
-    assert "`Lambda.ProcessingFailedStatus`: 3 records — e.g. _record failed: not gzip_" in draft.text
+    assert "`Lambda.ProcessingFailedStatus`: 3 records — e.g. `record failed: not gzip`" in draft.text
     assert "`Lambda.FunctionError`: 1 record" in draft.text
     assert f"s3://archive-bucket/{ERROR_KEY}" in draft.text
     assert "`processing-failed`" in draft.text

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from notifier.display import cut
 from notifier.errorbatch import summarise_errors
-from notifier.markdown import TEXT_LIMIT
+from notifier.markdown import TEXT_LIMIT, VALUE_CAPS
 from notifier.model import EventContext, EventDraft, ObjectRef
 from notifier.render_errors import error_event, error_title, unreadable_event
 from tests.notifier_support import DATA_KEY, ERROR_KEY, HOUR_START, error_line
@@ -56,8 +57,8 @@ def test_a_failed_batch_event_names_the_window_type_attempts_processors_and_code
         f"- **Processor:** `{TRANSFORM_ARN}`, `{TRANSFORM_ARN.replace('$LATEST', '7')}`",  # sorted
         "",
         "### Error codes",
-        "- `Lambda.ProcessingFailedStatus`: 3 records — e.g. _record failed_",
-        "- `Lambda.FunctionError`: 1 record — e.g. _Task timed out after 60.00 seconds_",
+        "- `Lambda.ProcessingFailedStatus`: 3 records — e.g. `record failed`",
+        "- `Lambda.FunctionError`: 1 record — e.g. `Task timed out after 60.00 seconds`",
         "%%%",
     ])
     assert draft.alert_type == "error"
@@ -70,7 +71,7 @@ def test_one_failed_record_is_worded_in_the_singular():
     draft = event_of([failed_record(attemptsMade=1)])
     assert draft.title == "1 record failed processing (Lambda.ProcessingFailedStatus) · 18:00 UTC"
     assert ERRORS_HEADER.format("1 Firehose record was") in draft.text
-    assert "- `Lambda.ProcessingFailedStatus`: 1 record — e.g. _record failed_\n%%%" in draft.text
+    assert "- `Lambda.ProcessingFailedStatus`: 1 record — e.g. `record failed`\n%%%" in draft.text
 
 
 def test_records_without_times_attempts_processor_or_message_say_so():
@@ -111,15 +112,19 @@ def test_sample_messages_are_kept_on_one_line_without_breaking_the_markdown():
     message = "Invalid  output\nfrom `transform`:\trecord_id   missing"
     draft = event_of([failed_record(message=message)])
     assert ("- `Lambda.ProcessingFailedStatus`: 1 record — e.g. "
-            "_Invalid output from 'transform': record\\_id missing_\n%%%") in draft.text
+            "``Invalid output from `transform`: record_id missing``\n%%%") in draft.text
 
 
 def test_many_error_codes_are_cut_to_fit_and_the_rest_counted():
-    lines = [failed_record(f"Custom.Code{i:02d}", f"failure {i:02d}: " + "x" * 280) for i in range(40)]
-    draft = event_of(lines)
+    # The long samples are cut first (down to the smallest cap), then whole rows go.
+    def message(i: int) -> str:
+        return f"failure {i:02d}: " + "x" * 280
+
+    draft = event_of([failed_record(f"Custom.Code{i:02d}", message(i)) for i in range(40)])
     assert len(draft.text) <= TEXT_LIMIT
     rows = [line for line in draft.text.split("\n") if line.startswith("- `Custom.Code")]
-    assert rows == [f"- `Custom.Code{i:02d}`: 1 record — e.g. _failure {i:02d}: {'x' * 280}_"
+    assert len(rows) > 20
+    assert rows == [f"- `Custom.Code{i:02d}`: 1 record — e.g. `{cut(message(i), VALUE_CAPS[-1])}`"
                     for i in range(len(rows))]
     assert draft.text.endswith(f"\n- _…and {40 - len(rows)} more error codes_\n%%%")
     assert draft.title == "40 records failed processing (Custom.Code00 +39) · 18:00 UTC"
@@ -184,7 +189,7 @@ def test_an_unreadable_object_event_is_the_reason_and_a_way_to_look_at_it():
     assert draft.text == "\n".join([
         "%%%",
         f"**The notifier could not read `s3://{BUCKET}/{DATA_KEY}`**: truncated or corrupt gzip after 3 "
-        "lines (Compressed 'file' ended).",
+        "lines (Compressed \\`file\\` ended).",
         "",
         "Its flows (if any) are not summarised in any event. Retrying cannot help, so this is reported "
         "once and the object is left where it is; download it to look at it:",

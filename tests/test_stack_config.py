@@ -1,4 +1,4 @@
-"""The stack's config surface: the example stack, the README's table, the processor-buffer arithmetic."""
+"""The stack's config surface: the example stack, the docs' config table, the processor-buffer arithmetic."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_example_stack_sets_only_declared_keys_and_loads() -> None:
 
 
 def test_readme_lists_every_config_key_as_pulumi_yaml_declares_it() -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "deploy.md").read_text()
     assert config_table() in readme, "regenerate the table: .venv/bin/python -m infra.config_doc"
     for key in declared_config():
         assert f"| `{key}` |" in readme
