@@ -24,7 +24,7 @@ from infra.packaging import LambdaPackage
 
 # Firehose invokes the processor for up to 5 minutes; a batch plus re-ingestion needs well under 2.
 TRANSFORM_TIMEOUT_SECONDS = 120
-# CPU scales with memory: 512 MB keeps a 0.25 MB (compressed) batch well under a second.
+# CPU scales with memory: 512 MB keeps a batch of the default 0.2 MB (compressed) well under a second.
 TRANSFORM_MEMORY_MB = 512
 ERROR_LOG_STREAM = "DestinationDelivery"
 

@@ -134,7 +134,7 @@ def test_notification_calls_the_notifier_for_rejected_and_errors(run) -> None:
     assert permission.inputs["sourceAccount"] == ACCOUNT_ID
 
 
-def test_notifier_env_follows_contract_4_without_the_key(run) -> None:
+def test_notifier_env_points_at_the_key_secret_the_catalogue_and_the_stack_never_the_key(run) -> None:
     name, result = run
     settings = settings_of(name)
     notifier = function(result, "notifier").inputs
