@@ -12,7 +12,7 @@ that needs other settings (a health check suppressed, say) sets only those with 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import boto3
@@ -33,8 +33,14 @@ from tests.notifier_support import (
 # what they check.
 settings.register_profile("quick", max_examples=50, deadline=None)
 settings.register_profile("thorough", max_examples=500, deadline=None, print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
-                      or ("thorough" if os.environ.get("CI") == "true" else "quick"))
+
+
+def hypothesis_profile(environ: Mapping[str, str]) -> str:
+    """The profile a run takes: HYPOTHESIS_PROFILE if set, else `thorough` on CI (CI=true), else `quick`."""
+    return environ.get("HYPOTHESIS_PROFILE") or ("thorough" if environ.get("CI") == "true" else "quick")
+
+
+settings.load_profile(hypothesis_profile(os.environ))
 
 
 @pytest.fixture

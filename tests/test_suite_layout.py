@@ -6,6 +6,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+from hypothesis import settings
+
+from tests.conftest import hypothesis_profile
+
 TESTS = Path(__file__).resolve().parent
 # Calls that run a Pulumi program, build a Lambda's zip or start the local pipeline's services.
 SLOW_CALLS = {"run_program", "pipeline_run", "member_run", "central_run", "LocalServices", "build_function",
@@ -70,3 +75,14 @@ def test_the_rules_see_a_slow_call_an_unmarked_module_and_a_demo_import() -> Non
     assert not is_marked_slow(source)
     assert imported_modules(source) & DEMO_MODULES == {"local.sample"}
     assert is_marked_slow(ast.parse("import pytest\npytestmark = [pytest.mark.slow]\n"))
+
+
+@pytest.mark.parametrize(("environ", "profile", "examples"), [
+    ({}, "quick", 50),
+    ({"CI": "true"}, "thorough", 500),
+    ({"CI": "false"}, "quick", 50),
+    ({"CI": "true", "HYPOTHESIS_PROFILE": "quick"}, "quick", 50),
+])
+def test_property_tests_run_quick_locally_and_thorough_on_ci(environ, profile, examples) -> None:
+    assert hypothesis_profile(environ) == profile
+    assert settings.get_profile(profile).max_examples == examples
