@@ -20,7 +20,7 @@ else ifneq ($(filter command line environment,$(origin PYTHON)),)
   endif
 endif
 
-.PHONY: venv test lint bench demo clean mutate FORCE
+.PHONY: venv test test-pythons unit lint bench demo clean mutate FORCE
 
 venv: $(STAMP)
 
@@ -47,6 +47,16 @@ lint: $(STAMP)  # ruff, mypy and the import rules, all configured in pyproject.t
 
 test: lint
 	$(PY) -m pytest
+
+# The fast loop: the tests not marked `slow` (no Pulumi program, zip, local pipeline or command), the
+# same selection mutmut runs; no lint. Narrow it further with ARGS, e.g. `make unit ARGS=-x`.
+unit: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(ARGS)
+
+# `make test` again with each other Python the README names (3.11, 3.12, 3.13) that this machine has, each
+# in a venv of its own under build/ (never .venv); a Python that is missing is named and skipped.
+test-pythons: $(STAMP)
+	$(PY) -m tools.pythons
 
 bench: $(STAMP)
 	$(PY) -m bench
@@ -77,4 +87,4 @@ mutate: $(STAMP)
 CLEANED := local-run .local-run.partial-* .local-run.old-* build mutants .pytest_cache .ruff_cache .mypy_cache .hypothesis
 clean:
 	rm -rf $(CLEANED)
-	@echo "make clean: removed the demo's output (local-run/), the Lambda builds (build/) and the tool caches; kept $(VENV)/ (remove it with rm -rf $(VENV) to rebuild it)"
+	@echo "make clean: removed the demo's output (local-run/), the Lambda builds and test-pythons' venvs (build/) and the tool caches; kept $(VENV)/ (remove it with rm -rf $(VENV) to rebuild it)"

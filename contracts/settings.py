@@ -390,5 +390,5 @@ def defaults() -> StackSettings:
 
 
 def settings_from(values: Mapping[str, Any]) -> StackSettings:
-    """Settings from plain values (tests, the local pipeline's overrides)."""
+    """Settings from plain values, as a stack's config would give them (the tests use it)."""
     return load_settings(values.get)

@@ -76,7 +76,11 @@ def tapped(logger_name: str) -> Iterator[list[dict[str, Any]]]:
 
 @dataclass
 class FakeContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
+    """The attributes of Lambda's context object that handlers and Powertools read.
+
+    The deadline is `timeout_s` after creation on `clock` (the tests pass a clock that only moves when
+    the code sleeps); as Lambda's own, the remaining time never goes below 0.
+    """
 
     function_name: str
     invoked_function_arn: str
@@ -86,14 +90,15 @@ class FakeContext:
     function_version: str = "$LATEST"
     log_group_name: str = ""
     log_stream_name: str = ""
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     _deadline: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_s
+        self._deadline = self.clock() + self.timeout_s
         self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        return max(0, int((self._deadline - self.clock()) * 1000))
 
 
 def function_arn(name: str, region: str, account: str) -> str:

@@ -60,7 +60,7 @@ MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 def _boto3_client(name: str) -> Any:
-    import boto3  # imported on first use: boto3 honours AWS_ENDPOINT_URL for local stand-ins
+    import boto3  # the client is made on first use; botocore reads AWS_ENDPOINT_URL* then, not at import
 
     return boto3.client(name)
 

@@ -63,17 +63,22 @@ def setup_error(error: BotoCoreError | ClientError, what: str) -> ReplaySetupErr
         return ReplaySetupError(f"cannot reach {what}: {error}")
     if not isinstance(error, ClientError):
         return None
+    message = _refusal_message(error, what)
+    return ReplaySetupError(message) if message else None
+
+
+def _refusal_message(error: ClientError, what: str) -> str | None:
+    """What to fix when AWS refused a call on `what` for a setup reason; None for any other refusal."""
     code = error_code(error)
     if code == "NoSuchBucket":
-        return ReplaySetupError(f"{what} does not exist (check `pulumi stack output bucketName` and the "
-                                f"account you are using)")
+        return f"{what} does not exist (check `pulumi stack output bucketName` and the account you are using)"
     if code == "ResourceNotFoundException":
-        return ReplaySetupError(f"{what} does not exist in this account and region (check `pulumi stack "
-                                f"output deliveryStreamName` and AWS_REGION)")
+        return (f"{what} does not exist in this account and region (check `pulumi stack output "
+                f"deliveryStreamName` and AWS_REGION)")
     if code in _CREDENTIAL_CODES:
-        return ReplaySetupError(f"AWS refused the credentials ({describe(error)}); refresh them")
+        return f"AWS refused the credentials ({describe(error)}); refresh them"
     if code in _ACCESS_CODES:
-        return ReplaySetupError(f"access denied to {what} ({describe(error)})")
+        return f"access denied to {what} ({describe(error)})"
     return None
 
 

@@ -65,6 +65,17 @@ class _Progress:
         return self.done + self.accepted
 
 
+def _before_replay(key: str, tags: ObjectTags) -> ObjectOutcome | None:
+    """An object already replayed is skipped; one that could not be marked replayed is refused."""
+    if is_replayed(tags):
+        return ObjectOutcome(key, SKIPPED)
+    if len(others(tags)) >= MAX_TAGS:
+        # Checked before putting anything: records put but never marked would be put again.
+        return ObjectOutcome(key, FAILED, reason=f"it has {len(others(tags))} tags, S3's maximum, so it "
+                             f"could not be marked as replayed: remove one tag and run again")
+    return None
+
+
 @dataclass
 class Replayer:
     options: Options
@@ -118,12 +129,9 @@ class Replayer:
 
     def replay_object(self, key: str) -> ObjectOutcome:
         tags = self.bucket.tags(key)
-        if is_replayed(tags):
-            return ObjectOutcome(key, SKIPPED)
-        if len(others(tags)) >= MAX_TAGS:
-            # Checked before putting anything: records put but never marked would be put again.
-            return ObjectOutcome(key, FAILED, reason=f"it has {len(others(tags))} tags, S3's maximum, so it "
-                                 f"could not be marked as replayed: remove one tag and run again")
+        refusal = _before_replay(key, tags)
+        if refusal is not None:
+            return refusal
         if self.options.dry_run:
             return self._plan_only(key, tags)
         lease = self._locks.acquire(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gzip
 import io
 import json
@@ -13,11 +14,12 @@ from urllib.parse import quote_plus
 import boto3
 import orjson
 import pytest
-from moto import mock_aws
 
 from contracts.error_record import error_line as write_error_line
+from local.lambdas import FakeContext, function_arn
 from notifier import handler as notifier
 from notifier.datadog import RetryPolicy
+from tests.aws_events import load_event
 
 FAKE_KEY = "fake-dd-api-key-for-tests"
 ACCOUNT = "123456789012"
@@ -86,14 +88,16 @@ def error_line(code: str = "Lambda.ProcessingFailedStatus", message: str = "reco
 
 
 def s3_event(bucket: str, *keys: str) -> dict:
-    """An S3 ObjectCreated notification; keys are URL-encoded as S3 sends them (`=` -> `%3D`)."""
-    return {"Records": [{
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-               "object": {"key": quote_plus(key), "size": 1}},
-    } for key in keys]}
+    """AWS's own S3 put notification (tests/events/s3-put.json), one record per key, for `bucket`; keys
+    are URL-encoded as S3 sends them (`=` -> `%3D`)."""
+    template = load_event("s3-put")["Records"][0]
+    records = []
+    for key in keys:
+        record = copy.deepcopy(template)
+        record["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
+        record["s3"]["object"]["key"] = quote_plus(key)
+        records.append(record)
+    return {"Records": records}
 
 
 @dataclass
@@ -113,29 +117,22 @@ class FakeClock:
         self.now += seconds
 
 
-@dataclass
-class FakeContext:
-    """A Lambda context whose deadline follows a FakeClock."""
+NOTIFIER_NAME = "rejected-flows-notifier"
+REQUEST_ID = "00000000-0000-4000-8000-000000000000"
 
-    clock: FakeClock
-    deadline: float
 
-    function_name: str = "rejected-flows-notifier"
-    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
-    # What Powertools' inject_lambda_context reads besides the request id.
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:rejected-flows-notifier"
-    function_version: str = "$LATEST"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.deadline - self.clock.now) * 1000)
+def notifier_context(clock: FakeClock, seconds_left: float = 60.0) -> FakeContext:
+    """The notifier's Lambda context, its deadline `seconds_left` after the clock's now."""
+    return FakeContext(NOTIFIER_NAME, function_arn(NOTIFIER_NAME, "eu-west-1", ACCOUNT),
+                       timeout_s=seconds_left, aws_request_id=REQUEST_ID, clock=clock.time)
 
 
 def reader(data: bytes) -> io.BytesIO:
     return io.BytesIO(data)
 
 
-# --- the function end to end: moto's S3 and Secrets Manager in-process, pytest-httpserver as Datadog ---
+# --- the function end to end: moto's S3 and Secrets Manager in-process, pytest-httpserver as Datadog
+# (the fixtures `aws`, `clock` and `env` are in tests/conftest.py) ---
 
 BUCKET = "rejected-flows-archive-test"
 EVENTS = "/api/v1/events"
@@ -150,63 +147,39 @@ def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
 
-@pytest.fixture(name="aws")
-def aws_fixture(monkeypatch):
-    """moto's S3 and Secrets Manager in-process, with the archive bucket; yields an S3 client."""
-    fake_aws_credentials(monkeypatch)
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        yield s3
-
-
 SECRET_NAME = "rejected-flows/datadog-api-key"
 
 
-def _secret(value: str) -> str:
-    return boto3.client("secretsmanager").create_secret(Name=SECRET_NAME,
-                                                        SecretString=value)["ARN"]
+def create_secret(value: str) -> str:
+    """The Datadog API key as a Secrets Manager secret (moto); its ARN."""
+    return boto3.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=value)["ARN"]
 
 
-@pytest.fixture(name="clock")
-def clock_fixture():
-    return FakeClock()
-
-
-@pytest.fixture(name="env")
-def env_fixture(aws, httpserver, monkeypatch, clock):
-    """The stack's environment for the function, with the secret as a plain string; returns a setup hook."""
-    values = {
-        "DD_API_KEY_SECRET_ARN": _secret(FAKE_KEY),
-        "DD_API_URL": httpserver.url_for("/").rstrip("/"),
+def notifier_environment(datadog_url: str) -> dict[str, str]:
+    """The stack's environment for the notifier, the key's secret created first."""
+    return {
+        "DD_API_KEY_SECRET_ARN": create_secret(FAKE_KEY),
+        "DD_API_URL": datadog_url,
         "DD_TAGS": "env:test,team:netsec",
         "STACK_NAME": "test",
         "ATHENA_DATABASE": "rejected_flows_test",
         "ATHENA_TABLE": "rejected_flows",
         "ATHENA_WORKGROUP": "rejected-flows-test",
     }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("DD_API_KEY", raising=False)
-    monkeypatch.delenv("DD_SITE", raising=False)
-    monkeypatch.delenv("INTERNAL_CIDRS", raising=False)
-    notifier.reset()
 
-    def fresh_container(**policy):
-        notifier.reset()
-        rt = notifier.runtime()
-        rt.sleep, rt.clock = clock.sleep, clock.time
-        if policy:
-            rt.policy = RetryPolicy(**policy)
-        return rt
 
-    fresh_container()
-    yield fresh_container
+def fresh_container(clock: FakeClock, **policy: Any) -> notifier.Runtime:
+    """A new Lambda container: the notifier's runtime built again, on the test's clock."""
     notifier.reset()
+    rt = notifier.runtime()
+    rt.sleep, rt.clock = clock.sleep, clock.time
+    if policy:
+        rt.policy = RetryPolicy(**policy)
+    return rt
 
 
 def invoke(event, clock, seconds_left=60.0):
-    return notifier.handler(event, FakeContext(clock, deadline=clock.now + seconds_left))
+    return notifier.handler(event, notifier_context(clock, seconds_left))
 
 
 def put(s3, key, body, tagging=None):

@@ -14,6 +14,7 @@ If a Pulumi upgrade breaks the stack tests at import or registration, look here 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -89,3 +90,19 @@ def run_mocked(
 
     execute()
     return monitor.registered, resolved
+
+
+def resolved(value: pulumi.Input[Any]) -> tuple[Any, bool]:
+    """An input's value once Pulumi resolved it, and whether it is a secret: through `pulumi.runtime.test`
+    and the public `Output.is_secret()`, as a program's outputs are resolved above."""
+    seen: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def resolve() -> pulumi.Output[None]:
+        output = pulumi.Output.from_input(value)
+        secret: pulumi.Output[bool] = pulumi.Output.from_input(asyncio.ensure_future(output.is_secret()))
+        return pulumi.Output.all(output, secret).apply(
+            lambda both: seen.update(value=both[0], secret=both[1]))
+
+    resolve()
+    return seen["value"], seen["secret"]

@@ -29,6 +29,9 @@ from local.services import LocalServices
 from local.stack import Names
 from tests.local_support import events
 
+# Runs the local pipeline (make unit and mutmut leave these out).
+pytestmark = pytest.mark.slow
+
 FMT = parse_format(None)
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MINUTES = 10  # two objects a day (archiveBufferSeconds 300)

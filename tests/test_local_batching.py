@@ -3,7 +3,7 @@ of one window and stream, within the caps, whatever the order of the input."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from local.batching import WindowBatcher, drain
@@ -12,7 +12,6 @@ ITEMS = st.lists(st.tuples(st.integers(0, 40), st.sampled_from(["eni-a", "eni-b"
                            st.integers(1, 300)), max_size=200)
 
 
-@settings(max_examples=200, deadline=None)
 @given(items=ITEMS, max_items=st.integers(1, 20), late=st.integers(0, 5))
 def test_every_item_is_delivered_once_in_a_batch_of_its_window_and_stream(items, max_items, late):
     batcher: WindowBatcher[int] = WindowBatcher(max_items, max_bytes=1_000, late_windows=late)

@@ -17,6 +17,8 @@ from contracts.flowlog import parse_format
 from local.__main__ import MAX_MINUTES, main
 from tests.local_support import archived_rows, flow_line, rejected_flows, summary_of
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from local.datadog import DatadogIntake, serve
 
+pytestmark = pytest.mark.slow
+
 EVENT = {"title": "3 rejected flows", "text": "%%%\nhello\n%%%", "alert_type": "warning", "tags": ["a:b"]}
 
 

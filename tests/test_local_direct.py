@@ -3,7 +3,7 @@ no filter (ACCEPT and NODATA lines too), grouped per interface and capture windo
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.firehose import PUT_RECORD_MAX_BYTES
@@ -57,7 +57,6 @@ def test_records_are_capped_by_lines_and_firehose_record_size():
     assert all(len(record.data) <= PUT_RECORD_MAX_BYTES for record in big) and len(big) > 1
 
 
-@settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 30), st.sampled_from(["REJECT", "ACCEPT"]),
                           st.sampled_from(["eni-0a1b2c3d4e5f60718", "eni-0ffffffffffffffff"])), max_size=60))
 def test_every_line_is_sent_exactly_once_in_time_order_per_interface(flows):

@@ -16,6 +16,8 @@ from local.firehose_api import FirehoseApi, serve
 from local.firehose_response import ProcessorResponseError as ResponseError
 from local.firehose_response import check_response
 
+pytestmark = pytest.mark.slow
+
 T0 = 1_795_748_400_000  # 2026-11-27 03:00:00 UTC
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:t:$LATEST"
 

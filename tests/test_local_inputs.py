@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.flowlog import parse_format, subscription_filter_pattern
@@ -19,6 +19,8 @@ from local.__main__ import main
 from local.inputs import HEAD_LINES, InputError, check_input, decoded_lines, header_fields, open_input
 from local.subscription import FilterCounts, compile_pattern, filter_lines
 from tests.local_support import V2_HEADER, archived_rows, flow_line, summary_of
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 FMT = parse_format(None)
@@ -197,7 +199,6 @@ TEXT_LINE = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
 @given(lines=st.lists(st.tuples(TEXT_LINE, LINE_ENDS), max_size=30), bom=st.booleans(),
        compress=st.booleans(), last_end=st.booleans())
 def test_any_text_is_framed_into_lines_whose_counts_add_up(lines, bom, compress, last_end):

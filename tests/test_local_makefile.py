@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("make") is None, reason="needs make")]
 
 # A stand-in interpreter: runs `-c` code as the real one would at version MAJOR.MINOR, makes a venv of
 # itself, and logs pip calls instead of installing.
@@ -47,7 +47,10 @@ def project(tmp_path):
 
 def make(project: Path, *arguments: str, path_first: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ}
-    env.pop("PYTHON", None)
+    # Nothing of the caller's make either (`make test-pythons` runs `make test VENV=... PYTHON=...`,
+    # whose variables reach sub-makes through MAKEFLAGS).
+    for name in ("PYTHON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
+        env.pop(name, None)
     if path_first is not None:
         env["PATH"] = f"{path_first}{os.pathsep}{env['PATH']}"
     return subprocess.run(["make", "--no-print-directory", *arguments], cwd=project, env=env,

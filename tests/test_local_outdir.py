@@ -14,6 +14,8 @@ from local.outdir import MARKER
 from local.services import LocalServices
 from tests.local_support import flow_line, run_files, summary_of
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def flows(tmp_path):

@@ -26,6 +26,8 @@ from tests.local_support import (
     rejected_flows,
 )
 
+pytestmark = pytest.mark.slow
+
 FMT = parse_format(None)
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 WINDOW = int(START.timestamp()) + 120

@@ -20,6 +20,8 @@ from local.sample import (
 )
 from tests.local_support import parse_flow
 
+pytestmark = pytest.mark.slow
+
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
@@ -93,7 +95,8 @@ def test_damaged_lines_are_spread_over_the_minutes_and_never_more_than_asked():
         list(stream_sample(fmt, 4, 2, START, damaged=most + 1))
 
 
-@settings(max_examples=25, deadline=None)
+# Each example builds three whole minutes of sample (~0.2 s): a fixed count whatever the profile.
+@settings(max_examples=25)
 @given(seed=st.integers(0, 2**32))
 def test_every_minute_holds_the_rejects_that_bound_damaged(seed):
     """--damaged is refused above MIN_REJECTS_PER_MINUTE a minute: every seed's minutes hold that many."""

@@ -15,6 +15,8 @@ from local.subscription import (
     deliveries,
 )
 
+pytestmark = pytest.mark.slow
+
 FMT = parse_format(None)
 REJECT = ("2 123456789012 eni-0a1b2c3d4e5f60718 198.51.100.7 10.0.0.5 51234 22 6 1 40 "
           "1764237600 1764237660 REJECT OK")

@@ -10,14 +10,11 @@ import pytest
 
 from contracts import metrics
 from notifier.datadog import DatadogAuthError
-from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
+from tests.notifier_support import (
     BUCKET,
     DATA_KEY,
     EVENTS,
-    aws_fixture,
-    clock_fixture,
     emf_metrics,
-    env_fixture,
     gz,
     invoke,
     ndjson,

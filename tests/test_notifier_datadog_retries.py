@@ -35,9 +35,9 @@ from tests.notifier_support import (
     DATA_KEY,
     FAKE_KEY,
     FakeClock,
-    FakeContext,
     gz,
     ndjson,
+    notifier_context,
     s3_event,
     scanner_batch,
 )
@@ -51,10 +51,6 @@ DRAFT = EventDraft(title="3 rejected flows from 1 source · 123456789012 · 18:0
 # Datadog's documented rate-limit headers on a 429 (docs.datadoghq.com/api/latest/rate-limits, 2026-11).
 RATE_LIMITED = {"X-RateLimit-Limit": "1000", "X-RateLimit-Period": "60", "X-RateLimit-Remaining": "0"}
 
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def datadog_answers(httpserver, *answers: tuple[int, dict | str, dict[str, str]]) -> None:
@@ -74,7 +70,7 @@ def response(status: int, body: dict | str, headers: dict[str, str]) -> Response
 
 def post(api: EventsApi, clock: FakeClock, *, seconds_left: float = 60.0,
          policy: RetryPolicy | None = None) -> str | None:
-    context = FakeContext(clock, deadline=clock.now + seconds_left)
+    context = notifier_context(clock, seconds_left)
     return post_event(api, DRAFT, remaining_s=lambda: context.get_remaining_time_in_millis() / 1000,
                       sleep=clock.sleep, policy=policy or RetryPolicy())
 
@@ -419,7 +415,7 @@ def test_when_datadog_keeps_failing_until_the_attempts_run_out_the_object_is_not
     datadog_answers(httpserver, unavailable())
 
     with pytest.raises(DatadogUnavailableError):
-        notifier.handler(s3_event(BUCKET, DATA_KEY), FakeContext(clock, deadline=clock.now + 900.0))
+        notifier.handler(s3_event(BUCKET, DATA_KEY), notifier_context(clock, 900.0))
 
     assert len(httpserver.log) == 8, "every attempt was made, with most of the invocation's time left"
     assert MARK_TAG not in tags(archive)
@@ -427,7 +423,7 @@ def test_when_datadog_keeps_failing_until_the_attempts_run_out_the_object_is_not
     # Lambda's retry after Datadog recovered posts the alert and marks the object.
     httpserver.clear()
     datadog_answers(httpserver, (202, ACCEPTED, {}))
-    outcome = notifier.handler(s3_event(BUCKET, DATA_KEY), FakeContext(clock, deadline=clock.now + 900.0))
+    outcome = notifier.handler(s3_event(BUCKET, DATA_KEY), notifier_context(clock, 900.0))
     assert outcome == {"objects": {f"s3://{BUCKET}/{DATA_KEY}": "posted"}}
     assert tags(archive)[MARK_TAG] == "7700000000000000001"
 
@@ -435,7 +431,7 @@ def test_when_datadog_keeps_failing_until_the_attempts_run_out_the_object_is_not
 def test_a_refused_event_marks_the_object_refused_and_returns(archive, httpserver, clock):
     datadog_answers(httpserver, (400, {"errors": ["Event too old"]}, {}))
 
-    outcome = notifier.handler(s3_event(BUCKET, DATA_KEY), FakeContext(clock, deadline=clock.now + 900.0))
+    outcome = notifier.handler(s3_event(BUCKET, DATA_KEY), notifier_context(clock, 900.0))
 
     assert outcome == {"objects": {f"s3://{BUCKET}/{DATA_KEY}": "refused"}}
     assert tags(archive) == {REFUSED_TAG: "HTTP 400: Event too old"}

@@ -27,7 +27,7 @@ from notifier.datadog import (
 from notifier.model import EventDraft
 from notifier.secrets import KEY_MAX_AGE_S, ApiKeyError, ApiKeySource, key_from_secret_string
 from notifier.settings import SettingsError, api_url_for, load_settings
-from tests.notifier_support import FAKE_KEY, FakeClock, FakeContext, fake_aws_credentials
+from tests.notifier_support import FAKE_KEY, fake_aws_credentials, notifier_context
 
 EVENTS = "/api/v1/events"
 ACCEPTED = {"status": "ok", "event": {"id": 7700000000000000001, "id_str": "7700000000000000001",
@@ -38,13 +38,9 @@ DRAFT = EventDraft(title="3 rejected flows from 1 source · 123456789012 · 18:0
                    tags=("env:dev", "source:rejected-flows"))
 
 
-@pytest.fixture
-def clock():
-    return FakeClock()
-
 
 def post(httpserver, clock, *, seconds_left=60.0, policy=None):
-    context = FakeContext(clock, deadline=clock.now + seconds_left)
+    context = notifier_context(clock, seconds_left)
     api = events_api(httpserver.url_for("").rstrip("/"), FAKE_KEY)
     return post_event(api, DRAFT, remaining_s=lambda: context.get_remaining_time_in_millis() / 1000,
                       sleep=clock.sleep, policy=policy or RetryPolicy())
@@ -116,7 +112,7 @@ def test_bad_request_surfaces_datadogs_message_without_retry(httpserver, clock):
 
 def test_connection_failures_are_retried_then_raise(clock):
     api = events_api("http://127.0.0.1:9", FAKE_KEY)  # discard port: nothing listens
-    context = FakeContext(clock, deadline=clock.now + 10)
+    context = notifier_context(clock, 10)
     with pytest.raises(DatadogUnavailableError, match="before the invocation's time ran out"):
         post_event(api, DRAFT, remaining_s=lambda: context.get_remaining_time_in_millis() / 1000,
                    sleep=clock.sleep)
@@ -299,7 +295,7 @@ def test_no_attempt_is_started_inside_the_safety_margin(httpserver, clock):
 
 def test_each_request_may_use_only_the_time_left_before_the_margin(httpserver, clock):
     httpserver.expect_request(EVENTS, method="POST").respond_with_json(ACCEPTED, status=202)
-    context = FakeContext(clock, deadline=clock.now + 4.5)
+    context = notifier_context(clock, 4.5)
     api = events_api(httpserver.url_for("").rstrip("/"), FAKE_KEY)
     policy = RetryPolicy(safety_margin_s=3.0, min_request_s=1.0, request_timeout_s=10.0)
     post_event(api, DRAFT, remaining_s=lambda: context.get_remaining_time_in_millis() / 1000,

@@ -16,7 +16,7 @@ from notifier.datadog import DatadogAuthError, DatadogUnavailableError
 from notifier.reading import SummaryTimeoutError
 from notifier.storage import MARK_TAG
 from tests.aws_events import load_event
-from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
+from tests.notifier_support import (
     ACCEPTED,
     BUCKET,
     DATA_KEY,
@@ -24,10 +24,7 @@ from tests.notifier_support import (  # noqa: F401 (the *_fixture names register
     EVENTS,
     FAKE_KEY,
     SECRET_NAME,
-    aws_fixture,
-    clock_fixture,
     emf_metrics,
-    env_fixture,
     error_line,
     flow,
     gz,

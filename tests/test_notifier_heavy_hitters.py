@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from notifier.counters import HeavyHitters
@@ -88,7 +88,6 @@ def test_top_is_ordered_by_count_then_key_text() -> None:
     assert counter.top(0) == []
 
 
-@settings(max_examples=200, deadline=None)
 @given(capacity=st.integers(min_value=1, max_value=6),
        stream=st.lists(st.integers(min_value=0, max_value=30), max_size=300))
 def test_misra_gries_bounds_hold_for_any_stream(capacity: int, stream: list[int]) -> None:

@@ -17,7 +17,7 @@ from notifier.datadog import DatadogUnavailableError
 from notifier.reading import SummaryTimeoutError
 from notifier.settings import SettingsError, load_settings
 from notifier.storage import MARK_TAG
-from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
+from tests.notifier_support import (
     ACCEPTED,
     BUCKET,
     DATA_KEY,
@@ -25,9 +25,6 @@ from tests.notifier_support import (  # noqa: F401 (the *_fixture names register
     EVENTS,
     FAKE_KEY,
     SECRET_NAME,
-    aws_fixture,
-    clock_fixture,
-    env_fixture,
     flow,
     gz,
     invoke,

@@ -6,14 +6,13 @@ rendering is tested whatever the transform and the summariser accept at the door
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import shlex
 from collections.abc import Callable
 
 import orjson
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from notifier.display import FULLWIDTH_AT, REPLACEMENT, TAG_LIMIT, clean, cut
@@ -49,10 +48,6 @@ from tests.notifier_support import (
     s3_event,
 )
 from tests.notifier_support import BUCKET as HANDLER_BUCKET
-
-# The end-to-end fixtures (aws, clock, env) come from here until tests/conftest.py holds them.
-with contextlib.suppress(ImportError):
-    from tests.notifier_support import aws_fixture, clock_fixture, env_fixture  # noqa: F401
 
 CTX = EventContext(stack="dev", athena_table='"rejected_flows_dev"."rejected_flows"',
                    athena_workgroup="rejected-flows-dev", tags=("env:dev", "team:netsec"))
@@ -224,10 +219,10 @@ def test_an_unreadable_reason_holding_markup_reads_as_words():
 # --- properties: any value through any field -------------------------------------------------------
 
 ANY_VALUE = st.one_of(st.sampled_from(HOSTILE_VALUES),
-                      st.text(st.characters(codec=None, categories=None), max_size=300))
+                      # UTF-8 text: what a JSON line off S3 can hold (orjson refuses lone surrogates).
+                      st.text(st.characters(codec="utf-8", categories=None), max_size=300))
 
 
-@settings(max_examples=60)
 @given(st.sampled_from([*FLOW_FIELDS, "key"]), ANY_VALUE)
 @example("srcaddr (internal)", ISSUE_ADDRESS)
 def test_any_value_in_any_flow_field_renders_inert_and_recognisable(field, value):
@@ -241,7 +236,6 @@ def test_any_value_in_any_flow_field_renders_inert_and_recognisable(field, value
         assert shown(value, VALUE_CAPS[0]) in code_spans(body(draft.text))
 
 
-@settings(max_examples=40)
 @given(st.lists(ANY_VALUE, min_size=len(FLOW_FIELDS) + 1, max_size=len(FLOW_FIELDS) + 1))
 def test_hostile_values_in_every_flow_field_at_once_render_inert_and_fit(values):
     summary = BASE
@@ -254,7 +248,6 @@ def test_hostile_values_in_every_flow_field_at_once_render_inert_and_fit(values)
                                                                     NOW).text))
 
 
-@settings(max_examples=40)
 @given(st.sampled_from(["errorCode", "errorMessage", "lambdaArn", "key"]), ANY_VALUE)
 def test_any_value_in_any_error_field_renders_inert(field, value):
     draft = error_event_with(field, value)
@@ -263,7 +256,6 @@ def test_any_value_in_any_error_field_renders_inert(field, value):
         assert structure(body(draft.text)) == structure(body(error_event_with(field, BENIGN).text))
 
 
-@settings(max_examples=40)
 @given(ANY_VALUE, ANY_VALUE)
 def test_any_key_and_reason_make_an_inert_unreadable_event_with_an_exact_command(key, reason):
     obj = ObjectRef(BUCKET, DATA_DIR + key)
@@ -333,7 +325,6 @@ def test_an_unreadable_object_with_a_1024_byte_key_keeps_its_object_and_command(
     assert f"\n```\naws s3 cp s3://{BUCKET}/{LONG_KEY} -\n```\n%%%" in draft.text
 
 
-@settings(max_examples=30, deadline=None)
 @given(st.integers(0, 12), st.integers(0, 60), st.integers(20, 1024 - len(DATA_DIR)),
        st.lists(st.integers(1, 512), min_size=1, max_size=5))
 def test_any_mix_of_long_values_keeps_internal_sources_object_and_query(internal, internet, key_chars,

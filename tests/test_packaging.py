@@ -34,6 +34,8 @@ from infra.packaging import (
     install_dependencies,
 )
 
+pytestmark = pytest.mark.slow
+
 NOTIFIER_LIMIT = 5 * 1024 * 1024
 ORJSON_SUFFIX = {"arm64": "aarch64-linux-gnu.so", "x86_64": "x86_64-linux-gnu.so"}
 

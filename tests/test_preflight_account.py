@@ -25,6 +25,9 @@ from preflight.__main__ import main
 from preflight.permissions import required_actions
 from tests.preflight_support import PolicySimulator
 
+# Starts moto's server and runs the whole command: minutes, not seconds.
+pytestmark = pytest.mark.slow
+
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's account
 CENTRAL_ACCOUNT = "999999999999"

@@ -11,6 +11,9 @@ import pytest
 from preflight import config as preflight_config
 from preflight.__main__ import main
 
+# Runs the command and make in subprocesses.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

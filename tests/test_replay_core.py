@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.error_record import UNKNOWN_CODE
@@ -171,7 +171,6 @@ def _payload(size: int) -> bytes:
     return _PAYLOADS.setdefault(size, b"r" * size)
 
 
-@settings(max_examples=150, deadline=None)
 @given(st.lists(_SIZES, max_size=1_300))
 def test_planned_batches_stay_within_limits_and_keep_every_record_in_order(sizes):
     records = [FailedRecord(KEY, line, _payload(size), "c") for line, size in enumerate(sizes, start=1)]

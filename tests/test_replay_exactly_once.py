@@ -28,6 +28,9 @@ from replay.records import parse_error_object
 from replay.run import DEFAULT_PREFIX, Options
 from tests.replay_support import error_key, error_object
 
+# Replay interrupted at each of its AWS calls against moto's server: minutes, not seconds.
+pytestmark = pytest.mark.slow
+
 _names = itertools.count(1)
 # Two objects: one of two PutRecordBatch calls (500 records, then 1), one of a single call.
 SIZES = {"big": 501, "small": 3}

@@ -24,6 +24,8 @@ from replay.aws import REPLAYED_TAG
 from replay.summary import counted
 from tests.local_support import flow_multiset, rejected_flows
 
+pytestmark = pytest.mark.slow
+
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 RIGHT = parse_format(None)  # the flow log's real format: version 2
 # The same fields with `interface-id` and `packets` swapped: CloudWatch's filter still ships every

@@ -14,7 +14,7 @@ from contracts.settings_checks import AlarmTopicRegionError
 from infra.alarms import FRESHNESS_MARGIN_SECONDS, freshness_threshold_seconds
 from tests.stack_support import ACCOUNT_ID, REGION, Run, components_program, run_program
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"

@@ -28,7 +28,7 @@ from tests.stack_support import (
     run_program,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 TABLE = "aws:dynamodb/table:Table"
 FUNCTION = "aws:lambda/function:Function"

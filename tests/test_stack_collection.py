@@ -39,7 +39,7 @@ from tests.stack_support import (
 )
 from tests.test_stack_security import _lint
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 DESTINATION = "aws:cloudwatch/logDestination:LogDestination"
 DESTINATION_POLICY = "aws:cloudwatch/logDestinationPolicy:LogDestinationPolicy"
@@ -468,7 +468,7 @@ def test_every_taggable_collection_resource_carries_the_stack_tags(any_run) -> N
 
     from tests.test_stack_wiring import UNTAGGABLE
 
-    assert "tags" not in inspect.signature(aws.cloudwatch.LogDestinationPolicy._internal_init).parameters
+    assert "tags" not in inspect.signature(aws.cloudwatch.LogDestinationPolicyArgs).parameters
     untaggable = UNTAGGABLE | {DESTINATION_POLICY}
     _, run = any_run
     for resource in run.resources:

@@ -19,7 +19,7 @@ import pytest
 from contracts.queries import TOP_REJECTED_SOURCES
 from infra.packaging import ROOT
 
-pytestmark = [pytest.mark.live, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = [pytest.mark.slow, pytest.mark.live, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 WAIT_ARCHIVE_SECONDS = 15 * 60  # Firehose buffers up to archiveBufferSeconds, plus delivery latency
 

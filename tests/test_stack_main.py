@@ -19,7 +19,7 @@ from infra import program
 from infra.packaging import BUILD_DIR, LAMBDA_RUNTIME, ROOT
 from tests.stack_support import CONFIGS, FAKE_API_KEY, SECRET_SIG_KEY, Run, run_program
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 MAIN = ROOT / "__main__.py"
 

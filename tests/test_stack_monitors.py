@@ -15,7 +15,6 @@ from datadog_api_client.model_utils import ModelComposed, ModelNormal, validate_
 from datadog_api_client.v1.model.dashboard import Dashboard
 from datadog_api_client.v1.model.monitor import Monitor
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.sync_await import _sync_await
 
 from contracts.events import (
     KIND_ERRORS,
@@ -46,9 +45,10 @@ from notifier.render import EventContext, ObjectRef, flow_event
 from notifier.render_errors import error_event
 from notifier.summary import summarise_flows
 from tests.notifier_support import DATA_KEY, ERROR_KEY, HOUR_START, error_line, flow, ndjson
+from tests.pulumi_adapter import resolved
 from tests.stack_support import FAKE_API_KEY, FAKE_APP_KEY, Run, components_program, run_program
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 MONITOR = "datadog:index/monitor:Monitor"
 DASHBOARD = "datadog:index/dashboardJson:DashboardJson"
@@ -330,7 +330,7 @@ def test_the_app_key_is_optional_and_always_a_secret(values, secret_keys, expect
         if expected is None:
             assert secret is None
         else:
-            assert _sync_await(secret.future()) == expected and _sync_await(secret.is_secret())
+            assert resolved(secret) == (expected, True)
     finally:
         set_all_config({}, [])
 

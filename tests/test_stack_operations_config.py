@@ -8,16 +8,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
-from pulumi.runtime.sync_await import _sync_await
 
 from contracts import environment as env
 from infra.delivery import processor_parameters
 from infra.monitors import event_alert_query, new_internal_rejections
+from tests.pulumi_adapter import resolved
 from tests.stack_support import FAKE_APP_KEY, Run, components_program, run_program
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 # --- under Pulumi's mocks ------------------------------------------------------------------------
 
@@ -69,7 +68,7 @@ def test_internal_cidrs_default_to_an_empty_variable(tmp_path: Path) -> None:
 
 
 def _resolved(parameters: dict[str, Any]) -> dict[str, str]:
-    return {key: _sync_await(pulumi.Output.from_input(value).future()) for key, value in parameters.items()}
+    return {key: resolved(value)[0] for key, value in parameters.items()}
 
 
 @pytest.mark.parametrize(("buffer_mb", "buffer_seconds", "retries", "expected"), [

@@ -22,11 +22,7 @@ from tests.transform_support import (
 from transform.handler import handler
 from transform.payload import PlainTextLines, decode_record
 
-
-@pytest.fixture(autouse=True)
-def default_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("FLOW_LOG_FORMAT", raising=False)
-    monkeypatch.delenv("KEEP_ACTIONS", raising=False)
+pytestmark = pytest.mark.usefixtures("default_config")  # tests/conftest.py
 
 
 def plain(text: str, record_id: str) -> FirehoseRecord:

@@ -27,11 +27,7 @@ from transform.encoder import LineEncoder
 from transform.firehose import InputRecord, OutputRecord
 from transform.handler import handler, logger
 
-
-@pytest.fixture(autouse=True)
-def default_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("FLOW_LOG_FORMAT", raising=False)
-    monkeypatch.delenv("KEEP_ACTIONS", raising=False)
+pytestmark = pytest.mark.usefixtures("default_config")  # tests/conftest.py
 
 
 def results(response: dict) -> dict[str, str]:
