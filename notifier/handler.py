@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -38,10 +38,10 @@ from notifier.datadog import (
     events_api,
     post_event,
 )
+from notifier.event import draft_event, draft_unreadable
 from notifier.intake import Intake, UnrecognisedEventError, read_notification
 from notifier.model import EventDraft, ObjectRef
-from notifier.reading import ObjectUnreadableError, SummaryTimeoutError, summarise_object
-from notifier.render_errors import unreadable_event
+from notifier.reading import Facts, ObjectUnreadableError, SummaryTimeoutError, read_object
 from notifier.secrets import ApiKeySource, quiet_wire_loggers, secrets_provider
 from notifier.settings import Settings, load_settings
 
@@ -149,18 +149,16 @@ def _missing(error: ClientError) -> bool:
 
 def process_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]) -> str:
     """Returns what happened: `posted`, `unreadable`, `refused`, `already-notified`, `already-refused`,
-    `empty`, `missing` or `ignored`."""
+    `empty`, `missing` or `ignored`.
+
+    The path, one step each: the object (skipped when outside the archive or marked) → its lines → its
+    summary (`notifier.reading`) → its event drafted once (`notifier.event`) → post → mark."""
     log: dict[str, Any] = {"bucket": obj.bucket, "object_key": obj.key}
-    if not (is_data_key(obj.key) or is_error_key(obj.key)):
-        logger.warning("object outside rejected/ and errors/: ignored", extra=log)
-        return "ignored"
     try:
-        # The marks are checked before reading: a redelivered notification costs one small request.
-        skipped = _already_done(storage.get_tags(rt.s3, obj), log)
+        skipped = _skipped(rt, obj, log)
         if skipped:
             return skipped
-        draft, facts = summarise_object(rt.s3, obj, rt.settings, rt.clock(), remaining_s,
-                                        rt.policy.safety_margin_s + rt.policy.min_request_s, rt.baseline)
+        event, facts = _read_and_draft(rt, obj, remaining_s, log)
     except ClientError as error:
         if not _missing(error):
             raise
@@ -168,6 +166,29 @@ def process_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]
         logger.warning("object no longer exists: skipped", extra=log)
         metrics.add_metric(name="ObjectsMissing", unit=MetricUnit.Count, value=1)
         return "missing"
+    log.update(facts)
+    if event is None:
+        logger.info("empty object: nothing posted", extra=log)
+        return "empty"
+    return _post_and_mark(rt, obj, event, facts, remaining_s, log)
+
+
+def _skipped(rt: Runtime, obj: ObjectRef, log: dict[str, Any]) -> str | None:
+    """`ignored` outside rejected/ and errors/; the mark's outcome when the object carries one; else None."""
+    if not (is_data_key(obj.key) or is_error_key(obj.key)):
+        logger.warning("object outside rejected/ and errors/: ignored", extra=log)
+        return "ignored"
+    # The marks are checked before reading: a redelivered notification costs one small request.
+    return _already_done(storage.get_tags(rt.s3, obj), log)
+
+
+def _read_and_draft(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float],
+                    log: dict[str, Any]) -> tuple[EventDraft | None, Facts]:
+    """The object read and summarised, then its event drafted; an unreadable object's error event."""
+    now_s = rt.clock()
+    try:
+        reading = read_object(rt.s3, obj, rt.settings, now_s, remaining_s,
+                              rt.policy.safety_margin_s + rt.policy.min_request_s, rt.baseline)
     except SummaryTimeoutError as error:
         # Raised, so Lambda retries with a fresh invocation; counted like an event that was not posted,
         # since the object has none yet (the events-failed alarm watches this count).
@@ -176,24 +197,26 @@ def process_object(rt: Runtime, obj: ObjectRef, remaining_s: Callable[[], float]
         metrics.add_metric(name="EventsFailed", unit=MetricUnit.Count, value=1)
         raise
     except ObjectUnreadableError as error:
-        draft = unreadable_event(obj, error.reason, rt.settings.event_context(), rt.clock())
-        facts = {"kind": "unreadable", "reason": error.reason}
+        event = draft_unreadable(obj, error.reason, rt.settings.event_context(), rt.clock())
+        facts: Facts = {"kind": "unreadable", "reason": error.reason}
         logger.error("object cannot be read: posting an error event", extra={**log, **facts})
-    log.update(facts)
-    if draft is None:
-        logger.info("empty object: nothing posted", extra=log)
-        return "empty"
-    # The same tag on every post of this object: a repeat after a timed-out request is recognisable.
+        return event, facts
+    return draft_event(reading, rt.settings.event_context(), now_s), reading.facts
+
+
+def _post_and_mark(rt: Runtime, obj: ObjectRef, event: EventDraft, facts: Facts,
+                   remaining_s: Callable[[], float], log: dict[str, Any]) -> str:
+    """Post the event, mark the object (refused, or with the event's id), count what was reported."""
+    # The same tag on every post of this object (the event carries it): a repeat is recognisable.
     log["notification"] = notification_tag(obj.uri)
-    draft = replace(draft, tags=(*draft.tags, log["notification"]))
     try:
-        event_id = _post(rt, draft, remaining_s, log)
+        event_id = _post(rt, event, remaining_s, log)
     except DatadogRefusedError as error:
         _mark(rt, obj, log, refused=f"HTTP {error.status}: {error.reason}")
         return "refused"
     _mark(rt, obj, log, event_id=event_id)
-    logger.info("event posted", extra={**log, "event_id": event_id, "title": draft.title,
-                                       "alert_type": draft.alert_type})
+    logger.info("event posted", extra={**log, "event_id": event_id, "title": event.title,
+                                       "alert_type": event.alert_type})
     _count(facts)
     return "unreadable" if facts["kind"] == "unreadable" else "posted"
 

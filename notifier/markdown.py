@@ -1,55 +1,24 @@
-"""The pieces every Datadog event of the notifier is made of: limits, dates, keys, tags, fitted text. Pure.
+"""The pieces every Datadog event's text is made of: limits, phrases, tags, fitted text. Pure.
 
 Datadog's Events API (v1) limits: title ≤ 100 chars (kept), text ≤ 4,000 chars with markdown between
-`%%%\\n` and `\\n%%%`, aggregation_key ≤ 100, date_happened within the last 18 hours.
+`%%%\\n` and `\\n%%%`. The hour, aggregation key and date of an event are `notifier.draft`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from contracts.layout import PARTITION_KEYS, partition_of
+from notifier.summary import InvalidLines
 
 TITLE_LIMIT = 100
 TEXT_LIMIT = 4000
-AGGREGATION_KEY_LIMIT = 100
 MARKDOWN_OPEN = "%%%\n"
 MARKDOWN_CLOSE = "\n%%%"
-# Datadog drops events older than 18 h; an hour of margin covers clock skew and slow retries.
-MAX_EVENT_AGE_S = 17 * 3600
 
 
 # --- small pure helpers -------------------------------------------------------------------------
-
-def clamp_date(epoch_s: float | None, now_s: float) -> int:
-    """A date Datadog accepts: the flows' own time if recent, else the oldest (or newest) allowed."""
-    if epoch_s is None:
-        return int(now_s)
-    return int(min(max(epoch_s, now_s - MAX_EVENT_AGE_S), now_s))
-
-
-def hour_of(key: str, fallback_epoch_s: float | None, now_s: float) -> datetime:
-    """The archive hour of an object: its partition (Firehose's arrival hour), else the flows' time."""
-    partition = partition_of(key)
-    if all(k in partition for k in PARTITION_KEYS):
-        year, month, day, hour = (partition[k] for k in PARTITION_KEYS)
-        return datetime(year, month, day, hour, tzinfo=UTC)
-    moment = datetime.fromtimestamp(fallback_epoch_s if fallback_epoch_s is not None else now_s, UTC)
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
-def aggregation_key(kind: str, stack: str, hour: datetime) -> str:
-    """Stable per stack, kind and hour, so Datadog groups the events of one hour together."""
-    stamp = hour.strftime("%Y-%m-%dT%H")
-    key = f"{kind}:{stack}:{stamp}"
-    if len(key) > AGGREGATION_KEY_LIMIT:
-        # A very long stack name: a digest keeps the key stable and within the limit.
-        key = f"{kind}:{hashlib.sha256(stack.encode()).hexdigest()[:24]}:{stamp}"
-    return key[:AGGREGATION_KEY_LIMIT]
-
 
 def fit_title(title: str) -> str:
     return title if len(title) <= TITLE_LIMIT else title[: TITLE_LIMIT - 1] + "…"
@@ -71,6 +40,17 @@ def plural(n: int, noun: str) -> str:
 
 def was(n: int, noun: str) -> str:
     return f"{plural(n, noun)} {'was' if n == 1 else 'were'}"
+
+
+def invalid_lines_text(invalid: InvalidLines) -> str:
+    """E.g. "3 lines were not flow records (skipped): 1 not JSON (1 not UTF-8), 2 of the wrong types"."""
+    details = []
+    if invalid.not_json:
+        utf8 = f" ({invalid.not_utf8:,} not UTF-8 text)" if invalid.not_utf8 else ""
+        details.append(f"{invalid.not_json:,} not JSON{utf8}")
+    if invalid.not_flow_records:
+        details.append(f"{invalid.not_flow_records:,} JSON but not a flow record (wrong value types)")
+    return f"{was(invalid.total, 'line')} not flow records (skipped): {', '.join(details)}"
 
 
 def utc(epoch_s: float) -> datetime:

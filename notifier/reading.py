@@ -1,8 +1,8 @@
-"""Reading one archived object into its event: streamed, summarised, rendered; or why it cannot be.
+"""Reading one archived object: streamed line by line and summarised; or why it cannot be read. No event.
 
 Time is watched while reading: the event must still be posted after the summary, so when too little
 time is left the read stops with an error that says so (and Lambda retries), instead of the post
-failing for want of time.
+failing for want of time. The event is drafted from the summary afterwards (`notifier.event`).
 """
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from contracts.layout import is_error_key
 from notifier import storage
-from notifier.baseline.step import Baseline, assessment_facts, summarise_and_assess
-from notifier.errorbatch import summarise_errors
-from notifier.markdown import hour_of, plural
-from notifier.model import EventDraft, ObjectRef
-from notifier.render import flow_event, invalid_lines_text
-from notifier.render_errors import error_event
+from notifier.baseline.step import Baseline, Observed, assessment_facts, summarise_and_assess
+from notifier.draft import hour_of
+from notifier.errorbatch import ErrorSummary, summarise_errors
+from notifier.markdown import invalid_lines_text, plural
+from notifier.model import ObjectRef
 from notifier.settings import Settings
 from notifier.stream import iter_lines
 
@@ -70,47 +70,80 @@ class _TimedLines:
             )
 
 
-def summarise_object(s3: Any, obj: ObjectRef, settings: Settings, now_s: float,
-                     remaining_s: Callable[[], float], reserve_s: float,
-                     baseline: Baseline | None = None) -> tuple[EventDraft | None, Facts]:
-    """Stream the object and render its event; None when there is nothing to say (empty object).
+@dataclass(frozen=True)
+class FlowReading:
+    """What an object under `rejected/` says: its summary, the names its flows carry, the baseline's word."""
 
-    `reserve_s`: the time that must be left once the event is rendered, to post it. `baseline`: judge
-    the object's keys between the summary and the event (None: no baseline). Raises
+    obj: ObjectRef
+    observed: Observed
+
+    @property
+    def empty(self) -> bool:
+        return self.observed.summary.empty
+
+    @property
+    def facts(self) -> Facts:
+        """What the handler logs and counts about the object."""
+        flows = self.observed.summary
+        return {"kind": "rejected", "flows": flows.flows, "invalid_lines": flows.invalid_lines,
+                "sources": flows.distinct_sources, "internal_flows": flows.internal_flows,
+                **assessment_facts(self.observed.assessment)}
+
+
+@dataclass(frozen=True)
+class ErrorReading:
+    """What an object under `errors/` says: its Firehose error records, summarised."""
+
+    obj: ObjectRef
+    errors: ErrorSummary
+
+    @property
+    def empty(self) -> bool:
+        return self.errors.empty
+
+    @property
+    def facts(self) -> Facts:
+        """What the handler logs and counts about the object."""
+        return {"kind": "errors", "records": self.errors.records, "invalid_lines": self.errors.invalid_lines}
+
+
+Reading = FlowReading | ErrorReading
+
+
+def read_object(s3: Any, obj: ObjectRef, settings: Settings, now_s: float, remaining_s: Callable[[], float],
+                reserve_s: float, baseline: Baseline | None = None) -> Reading:
+    """Stream the object and summarise it (with a baseline, judge its keys too).
+
+    `reserve_s`: the time that must be left once it is summarised, to post its event. Raises
     ObjectUnreadableError when the body cannot be read, SummaryTimeoutError when time runs out.
     """
     body = storage.open_body(s3, obj)
     lines = _TimedLines(iter_lines(body), obj, remaining_s, reserve_s)
     try:
-        draft, facts = _summarise_body(obj, settings, now_s, lines, baseline)
+        reading = _summarise_lines(obj, settings, now_s, lines, baseline)
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise ObjectUnreadableError(
             f"truncated or corrupt gzip after {plural(lines.count, 'line')} ({error})") from None
     finally:
         body.close()
-    if draft is not None:
+    if not reading.empty:
         lines.check()  # say so here, rather than let the post fail for want of time
-    return draft, facts
+    return reading
 
 
-def _summarise_body(obj: ObjectRef, settings: Settings, now_s: float, lines: Iterable[bytes],
-                    baseline: Baseline | None = None) -> tuple[EventDraft | None, Facts]:
-    ctx = settings.event_context()
+def _summarise_lines(obj: ObjectRef, settings: Settings, now_s: float, lines: Iterable[bytes],
+                     baseline: Baseline | None = None) -> Reading:
     if is_error_key(obj.key):
         errors = summarise_errors(lines)
         if errors.records == 0 and errors.invalid_lines:
             raise ObjectUnreadableError(
                 f"none of its {plural(errors.invalid_lines, 'line')} is a Firehose error record (JSON)")
-        facts = {"kind": "errors", "records": errors.records, "invalid_lines": errors.invalid_lines}
-        return (None if errors.empty else error_event(errors, obj, ctx, now_s)), facts
-    hour = hour_of(obj.key, None, now_s).timestamp()
-    observed = summarise_and_assess(baseline, obj.uri, lines, settings.internal_networks, hour)
-    flows, assessment = observed.summary, observed.assessment
+        return ErrorReading(obj, errors)
+    # The baseline caps flow times just past the arrival hour, which it needs before any flow is read.
+    arrival_hour_s = hour_of(obj.key, None, now_s).timestamp()
+    observed = summarise_and_assess(baseline, obj.uri, lines, settings.internal_networks, arrival_hour_s)
+    flows = observed.summary
     if flows.no_flow_records:
         why = invalid_lines_text(flows.invalid)
         raise ObjectUnreadableError(f"none of its {plural(flows.lines, 'line')} is a flow record: {why}")
-    facts = {"kind": "rejected", "flows": flows.flows, "invalid_lines": flows.invalid_lines,
-             "sources": flows.distinct_sources, "internal_flows": flows.internal_flows,
-             **assessment_facts(assessment)}
-    event = None if flows.empty else flow_event(flows, obj, ctx, now_s, assessment, observed.names)
-    return event, facts
+    return FlowReading(obj, observed)

@@ -17,26 +17,24 @@ from contracts.queries import hour_query
 from notifier.baseline import news
 from notifier.baseline.verdicts import Assessment
 from notifier.display import code, code_block, plain, tag
+from notifier.draft import EventBasis, flow_basis
 from notifier.markdown import (
     OBJECT_URI_LIMIT,
     TITLE_LIMIT,
     Section,
     TextParts,
-    aggregation_key,
-    clamp_date,
     fit_title,
     fit_values,
-    hour_of,
+    invalid_lines_text,
     merge_tags,
     plural,
     size,
     time_window,
-    was,
 )
 from notifier.model import EventContext, EventDraft, ObjectRef
 from notifier.names import Names
 from notifier.sources import SourceGroup, SourceRow
-from notifier.summary import Distinct, FlowSummary, InvalidLines
+from notifier.summary import Distinct, FlowSummary
 
 WARNING = "warning"
 INFO = "info"
@@ -203,17 +201,6 @@ def volume(summary: FlowSummary) -> str:
     return ", ".join(parts)
 
 
-def invalid_lines_text(invalid: InvalidLines) -> str:
-    """E.g. "3 lines were not flow records (skipped): 1 not JSON (1 not UTF-8), 2 of the wrong types"."""
-    details = []
-    if invalid.not_json:
-        utf8 = f" ({invalid.not_utf8:,} not UTF-8 text)" if invalid.not_utf8 else ""
-        details.append(f"{invalid.not_json:,} not JSON{utf8}")
-    if invalid.not_flow_records:
-        details.append(f"{invalid.not_flow_records:,} JSON but not a flow record (wrong value types)")
-    return f"{was(invalid.total, 'line')} not flow records (skipped): {', '.join(details)}"
-
-
 def _flow_head(summary: FlowSummary, cap: int, baseline: Assessment | None = None) -> str:
     lead = (f"**{plural(summary.flows, 'rejected flow')}** from **{_sources_phrase(summary)}**: "
             f"{summary.ipv4_flows:,} IPv4, {summary.ipv6_flows:,} IPv6; {volume(summary)}.")
@@ -240,23 +227,22 @@ def _flow_head(summary: FlowSummary, cap: int, baseline: Assessment | None = Non
     return lead + "\n\n" + "\n".join(f"- {f}" for f in facts)
 
 
-def _flow_tail(obj: ObjectRef, ctx: EventContext, hour: datetime) -> str:
+def _flow_tail(basis: EventBasis) -> str:
     """The object and the query for its hour: never cut when the text must shrink."""
-    partition = {"year": hour.year, "month": hour.month, "day": hour.day, "hour": hour.hour}
-    workgroup = f" (workgroup {code(ctx.athena_workgroup)})" if ctx.athena_workgroup else ""
+    workgroup = f" (workgroup {code(basis.ctx.athena_workgroup)})" if basis.ctx.athena_workgroup else ""
     return "\n".join([
-        f"**Object:** {code(obj.uri, OBJECT_URI_LIMIT)}",
+        f"**Object:** {code(basis.obj.uri, OBJECT_URI_LIMIT)}",
         "",
         f"**Athena**{workgroup}, this hour:",
-        code_block(hour_query(ctx.athena_table, partition), "sql"),
+        code_block(hour_query(basis.ctx.athena_table, basis.partition), "sql"),
     ])
 
 
-def flow_text_parts(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, hour: datetime, cap: int,
-                    baseline: Assessment | None = None, names: Names | None = None) -> TextParts:
+def flow_text_parts(summary: FlowSummary, basis: EventBasis, cap: int, baseline: Assessment | None = None,
+                    names: Names | None = None) -> TextParts:
     """The text with every value from data within `cap` characters (the fit lowers it)."""
     return (_flow_head(summary, cap, baseline), _flow_sections(summary, cap, baseline, names),
-            _flow_tail(obj, ctx, hour))
+            _flow_tail(basis))
 
 
 def single_valued_tags(summary: FlowSummary) -> list[str]:
@@ -269,21 +255,26 @@ def single_valued_tags(summary: FlowSummary) -> list[str]:
     return tags
 
 
-def flow_event(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, now_s: float,
-               baseline: Assessment | None = None, names: Names | None = None) -> EventDraft:
-    """`baseline`: the baseline's verdicts on the object (None without a baseline: today's event);
-    `names`: the tag values the flows carry for interfaces and internal sources."""
-    hour = hour_of(obj.key, summary.first_start, now_s)
-    text = fit_values(lambda cap: flow_text_parts(summary, obj, ctx, hour, cap, baseline, names))
-    happened = summary.last_end if summary.last_end is not None else summary.first_start
+def render_flows(summary: FlowSummary, basis: EventBasis, baseline: Assessment | None = None,
+                 names: Names | None = None) -> EventDraft:
+    """The rejected-flow event on its basis (hour, aggregation key, date: `notifier.draft`). `baseline`:
+    the baseline's verdicts on the object (None without a baseline: today's event); `names`: the tag
+    values the flows carry for interfaces and internal sources."""
+    ctx = basis.ctx
     return EventDraft(
-        title=flow_title(summary, hour, news.title_lead(baseline) if baseline is not None else None),
-        text=text,
+        title=flow_title(summary, basis.hour, news.title_lead(baseline) if baseline is not None else None),
+        text=fit_values(lambda cap: flow_text_parts(summary, basis, cap, baseline, names)),
         alert_type=(alert_type(summary) if baseline is None
                     else news.alert_type(baseline, summary.has_internal_sources)),
-        aggregation_key=aggregation_key("rejected-flows", ctx.stack, hour),
-        date_happened=clamp_date(happened if happened is not None else hour.timestamp(), now_s),
+        aggregation_key=basis.aggregation_key,
+        date_happened=basis.date_happened,
         tags=merge_tags(ctx.tags, [SOURCE_TAG, stack_tag(ctx.stack), KIND_REJECTED,
                                    internal_sources_tag(summary.has_internal_sources)],
                         single_valued_tags(summary), news.tags(baseline) if baseline is not None else ()),
     )
+
+
+def flow_event(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, now_s: float,
+               baseline: Assessment | None = None, names: Names | None = None) -> EventDraft:
+    """The rejected-flow event of `obj`, its basis derived here (for callers with a summary in hand)."""
+    return render_flows(summary, flow_basis(obj, summary, ctx, now_s), baseline, names)

@@ -6,18 +6,16 @@ from datetime import datetime
 
 from contracts.events import KIND_ERRORS, SOURCE_TAG, UNREADABLE_OBJECT_TAG, stack_tag
 from notifier.display import code, code_block, plain, prose, shell_quote, tag
+from notifier.draft import EventBasis, error_basis, unreadable_basis
 from notifier.errorbatch import ErrorSummary
 from notifier.markdown import (
     OBJECT_URI_LIMIT,
     TITLE_LIMIT,
     Section,
     TextParts,
-    aggregation_key,
-    clamp_date,
     fit_text,
     fit_title,
     fit_values,
-    hour_of,
     merge_tags,
     plural,
     time_window,
@@ -26,7 +24,6 @@ from notifier.markdown import (
 from notifier.model import EventContext, EventDraft, ObjectRef
 
 ERROR = "error"
-ERRORS_AGGREGATION = "rejected-flows-errors"
 
 
 def _error_output_type(key: str) -> str | None:
@@ -71,20 +68,23 @@ def error_text_parts(summary: ErrorSummary, obj: ObjectRef, cap: int) -> TextPar
     return intro + "\n\n" + "\n".join(f"- {line}" for line in head), [section], ""
 
 
-def error_event(summary: ErrorSummary, obj: ObjectRef, ctx: EventContext, now_s: float) -> EventDraft:
-    first_s = summary.first_arrival_ms / 1000 if summary.first_arrival_ms is not None else None
-    last_s = summary.last_arrival_ms / 1000 if summary.last_arrival_ms is not None else None
-    hour = hour_of(obj.key, first_s, now_s)
-    output_type = _error_output_type(obj.key)
+def render_errors(summary: ErrorSummary, basis: EventBasis) -> EventDraft:
+    """The failed-records event on its basis (hour, aggregation key, date: `notifier.draft`)."""
+    ctx, output_type = basis.ctx, _error_output_type(basis.obj.key)
     return EventDraft(
-        title=error_title(summary, hour),
-        text=fit_values(lambda cap: error_text_parts(summary, obj, cap)),
+        title=error_title(summary, basis.hour),
+        text=fit_values(lambda cap: error_text_parts(summary, basis.obj, cap)),
         alert_type=ERROR,
-        aggregation_key=aggregation_key(ERRORS_AGGREGATION, ctx.stack, hour),
-        date_happened=clamp_date(last_s if last_s is not None else hour.timestamp(), now_s),
+        aggregation_key=basis.aggregation_key,
+        date_happened=basis.date_happened,
         tags=merge_tags(ctx.tags, [SOURCE_TAG, stack_tag(ctx.stack), KIND_ERRORS],
                         [tag("error_output_type", output_type)] if output_type else []),
     )
+
+
+def error_event(summary: ErrorSummary, obj: ObjectRef, ctx: EventContext, now_s: float) -> EventDraft:
+    """The failed-records event of `obj`, its basis derived here (for callers with a summary in hand)."""
+    return render_errors(summary, error_basis(obj, summary, ctx, now_s))
 
 
 def error_title(summary: ErrorSummary, hour: datetime) -> str:
@@ -98,9 +98,9 @@ def error_title(summary: ErrorSummary, hour: datetime) -> str:
     return fit_title(title if len(title) <= TITLE_LIMIT else f"{head} · {hour:%H}:00 UTC")
 
 
-def unreadable_event(obj: ObjectRef, reason: str, ctx: EventContext, now_s: float) -> EventDraft:
+def render_unreadable(reason: str, basis: EventBasis) -> EventDraft:
     """One error event for an archived object that cannot be read: reading it again would not help."""
-    hour = hour_of(obj.key, None, now_s)
+    obj, ctx = basis.obj, basis.ctx
     text = "\n".join([
         f"**The notifier could not read {code(obj.uri, OBJECT_URI_LIMIT)}**: {prose(_one_line(reason))}.",
         "",
@@ -109,14 +109,19 @@ def unreadable_event(obj: ObjectRef, reason: str, ctx: EventContext, now_s: floa
         code_block(f"aws s3 cp {shell_quote(obj.uri)} -"),
     ])
     return EventDraft(
-        title=fit_title(f"Unreadable object in the archive · {hour:%H}:00 UTC · "
+        title=fit_title(f"Unreadable object in the archive · {basis.hour:%H}:00 UTC · "
                         f"{plain(obj.key.rsplit('/')[-1], TITLE_LIMIT)}"),
         text=fit_text(text, []),
         alert_type=ERROR,
-        aggregation_key=aggregation_key(ERRORS_AGGREGATION, ctx.stack, hour),
-        date_happened=int(now_s),  # now: always within Datadog's window
+        aggregation_key=basis.aggregation_key,
+        date_happened=basis.date_happened,  # now: always within Datadog's window
         tags=merge_tags(ctx.tags, [SOURCE_TAG, stack_tag(ctx.stack), KIND_ERRORS, UNREADABLE_OBJECT_TAG]),
     )
+
+
+def unreadable_event(obj: ObjectRef, reason: str, ctx: EventContext, now_s: float) -> EventDraft:
+    """The unreadable-object event of `obj`, its basis derived here."""
+    return render_unreadable(reason, unreadable_basis(obj, ctx, now_s))
 
 
 def _one_line(text: str) -> str:

@@ -11,16 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.events import internal_sources_tag
+from notifier.draft import MAX_EVENT_AGE_S, aggregation_key, clamp_date, hour_of
 from notifier.errorbatch import summarise_errors
 from notifier.markdown import (
-    MAX_EVENT_AGE_S,
     TEXT_LIMIT,
     Section,
-    aggregation_key,
-    clamp_date,
     fit_text,
     fit_title,
-    hour_of,
     merge_tags,
     plural,
     size,
