@@ -13,7 +13,7 @@ whatever the transform archives the notifier counts.
   unassigned characters).
 - `-` is null for every field and always valid.
 
-Sources (checked 2026-12):
+Sources (AWS's words, checked 2026-12 by the transform engineer unless dated otherwise):
 - "Flow log records", Available fields: https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html
   (`account-id` "may display `unknown`" for interfaces AWS services create; `start`/`end` "in Unix seconds";
   `protocol` "the IANA protocol number"; `type` IPv4 | IPv6 | EFA; `sublocation-type` wavelength | outpost |
@@ -21,8 +21,24 @@ Sources (checked 2026-12):
   ingress | egress; `log-status` OK | NODATA | SKIPDATA; `action` ACCEPT | REJECT).
 - EC2 "Resource IDs": https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html (a type prefix,
   a hyphen and 8 characters, `i-1a2b3c4d`, or, since 2016-2018, 17: `i-1234567890abcdef0`).
-- Amazon ECS naming: cluster and service names are "up to 255 letters (uppercase and lowercase), numbers,
-  underscores, and hyphens" (CreateCluster / CreateService API reference).
+- Availability Zone ids: AWS's API references give `use1-az1` as the example ("an AZ ID for the us-east-1
+  Region", e.g. EC2 CreateVolume `AvailabilityZoneId`,
+  https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/ec2/aws.sdk.kotlin.services.ec2.model/-create-volume-request/availability-zone-id.html,
+  looked up 2026-12-02); no page we found states the grammar.
+
+Our own choices, not AWS's words (re-checked 2026-12-02: the search found no AWS page stating them), each
+chosen to admit every value AWS's examples show and no space, markup or control character:
+- `region` (`_REGION`): two to four letters, dash-separated words, a number (`us-east-1`, `us-gov-west-1`,
+  `cn-north-1`, `eusc-de-east-1`), from the Region codes we know, not from a documented grammar.
+- `az-id`, `next-hop-az-id` (`_ZONE_ID`): wider than the `use1-az1` example so that Local Zone and
+  Wavelength ids (`usw2-lax1-az1`) fit.
+- The ECS fields: names of letters, digits, `_` and `-` up to 255 (the rule we recall from Amazon ECS's
+  CreateCluster / CreateService references, not re-checked here), ids also with `.`, and ARNs of the
+  `arn:<partition>:ecs:<region>:<account>:` form.
+- `reject-reason`, `interface-type`, `next-hop-interface-type`: a character class (letters, digits, `_`,
+  `-`), since the flow-log page lists values (`BPA` for `reject-reason`) without a closed set.
+- The tag fields and any `${field}` the catalogue does not know: printable text, since a tag value is
+  free text.
 
 Enumerations AWS extends (it added EFA to `type`, services to `pkt-src-aws-service`, reasons to
 `reject-reason`) get a safe character-class shape rather than a closed list, so that a new value AWS
@@ -69,8 +85,9 @@ def numeric_range(field: str) -> tuple[int, int] | None:
 # Resource ids: a type prefix, a hyphen and 8 or 17 lowercase hex digits (EC2 "Resource IDs").
 HEX_ID_DIGITS = (8, 17)
 _HEX_ID = r"[0-9a-f]{8}(?:[0-9a-f]{9})?"
+# Our own shapes (see "Our own choices" above), not grammars AWS states:
 _REGION = r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}"  # us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1
-_ZONE_ID = r"[a-z]{2,5}[0-9]{1,2}(?:-[a-z0-9]+)+"  # use1-az4, usw2-lax1-az1 (a Local Zone)
+_ZONE_ID = r"[a-z]{2,5}[0-9]{1,2}(?:-[a-z0-9]+)+"  # use1-az1 (AWS's example), usw2-lax1-az1 (a Local Zone)
 _ACCOUNT = r"[0-9]{12}"
 _ARN = rf"arn:aws(?:-[a-z]+)*:ecs:{_REGION}:{_ACCOUNT}:[A-Za-z0-9_./:-]{{1,1024}}"
 

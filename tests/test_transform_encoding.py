@@ -217,6 +217,8 @@ def test_fast_path_checked_path_and_reference_agree_on_every_line(
     checked = encoder.encode_events_checked(events, "/vpc/flow-logs/prod", None)
 
     assert either.ndjson() == checked.ndjson()
+    # Again, now that the fast path remembers the values it has seen fit.
+    assert encoder.encode_events(events, "/vpc/flow-logs/prod", None).ndjson() == checked.ndjson()
     # What re-ingestion sizes is what is archived, line by line.
     assert "".join(either.final_lines()).encode() == either.ndjson()
     assert either.flows_seen == checked.flows_seen == len(messages)
@@ -410,6 +412,16 @@ def test_values_that_look_like_the_fast_paths_placeholders_are_archived_as_they_
         {"flow_note": odd[0], "action": "REJECT", "flow_hash": odd[1], "log_group": None, "log_stream": None},
         {"flow_note": "eni-2", "action": "REJECT", "flow_hash": None, "log_group": None, "log_stream": None},
     ]
+
+
+def test_a_string_that_starts_like_a_numeric_placeholder_is_archived_as_it_is() -> None:
+    encoder = LineEncoder(parse_format("${flow-note} ${action} ${srcport}"), frozenset({"REJECT"}))
+    events = events_of([":-,x REJECT -", "a REJECT 5"])
+
+    result = encoder.encode_events(events, None, None)
+
+    assert [json.loads(line)["flow_note"] for line in result.ndjson().decode().splitlines()] == [":-,x", "a"]
+    assert result.ndjson() == encoder.encode_events_checked(events, None, None).ndjson()
 
 
 def test_an_event_without_a_message_is_unreadable_and_the_others_are_still_kept() -> None:
