@@ -12,17 +12,13 @@ from notifier import handler as notifier
 from notifier.datadog import DatadogUnavailableError
 from notifier.model import ObjectRef
 from tests.baseline_support import TABLE, answer_with_error, atomic_requests, create_table, table_items
-from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
+from tests.notifier_support import (
     ACCEPTED,
     BUCKET,
     DATA_KEY,
     EVENTS,
     HOUR_START,
-    FakeContext,
-    aws_fixture,
-    clock_fixture,
     emf_metrics,
-    env_fixture,
     flow,
     gz,
     invoke,

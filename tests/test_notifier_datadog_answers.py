@@ -22,21 +22,18 @@ from notifier import handler as notifier
 from notifier.datadog import DatadogUnavailableError, RetryPolicy, events_api, post_event
 from notifier.shrink import wire_size
 from notifier.storage import MARK_TAG, REFUSED_TAG
-from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
+from tests.notifier_support import (
     ACCEPTED,
     BUCKET,
     DATA_KEY,
     EVENTS,
     FAKE_KEY,
-    FakeContext,
-    aws_fixture,
-    clock_fixture,
     emf_metrics,
-    env_fixture,
     flow,
     gz,
     invoke,
     ndjson,
+    notifier_context,
     put,
     s3_event,
     scanner_batch,
@@ -273,7 +270,7 @@ def test_a_lasting_5xx_raises_unmarked_for_lambda_to_retry(archived, aws, httpse
 def test_a_connection_never_made_is_retried_without_a_repeat_warning(clock):
     # Nothing listens on the discard port: no request was sent, so no event can be doubled.
     repeats: list[str] = []
-    context = FakeContext(clock, deadline=clock.now + 900.0)
+    context = notifier_context(clock, 900.0)
     with pytest.raises(DatadogUnavailableError, match="NewConnectionError"):
         post_event(events_api("http://127.0.0.1:9", FAKE_KEY), DRAFT,
                    remaining_s=lambda: context.get_remaining_time_in_millis() / 1000, sleep=clock.sleep,
@@ -283,7 +280,7 @@ def test_a_connection_never_made_is_retried_without_a_repeat_warning(clock):
 
 def test_a_timed_out_request_is_warned_of_once_before_its_one_repeat_and_not_after_the_last(clock):
     silent, repeats = SilentServer(), []
-    context = FakeContext(clock, deadline=clock.now + 900.0)
+    context = notifier_context(clock, 900.0)
     with pytest.raises(DatadogUnavailableError, match="ReadTimeoutError"):
         post_event(events_api(silent.url, FAKE_KEY), DRAFT,
                    remaining_s=lambda: context.get_remaining_time_in_millis() / 1000, sleep=clock.sleep,

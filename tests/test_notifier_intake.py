@@ -20,15 +20,12 @@ from notifier.intake import Skipped, UnrecognisedEventError, read_notification
 from notifier.model import ObjectRef
 from notifier.storage import MARK_TAG
 from tests.aws_events import load_event
-from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
+from tests.notifier_support import (
     ACCEPTED,
     BUCKET,
     DATA_KEY,
     EVENTS,
-    aws_fixture,
-    clock_fixture,
     emf_metrics,
-    env_fixture,
     gz,
     invoke,
     ndjson,

@@ -13,15 +13,12 @@ import pytest
 
 from notifier import handler as notifier
 from notifier.secrets import QUIET_LEVEL, WIRE_LOGGERS, quiet_wire_loggers
-from tests.notifier_support import (  # noqa: F401 (the *_fixture names register pytest fixtures)
+from tests.notifier_support import (
     ACCEPTED,
     BUCKET,
     DATA_KEY,
     EVENTS,
     FAKE_KEY,
-    aws_fixture,
-    clock_fixture,
-    env_fixture,
     gz,
     invoke,
     ndjson,
