@@ -256,6 +256,16 @@ class FlowSummariser:
         else:
             self.internet.add(src, port_or_protocol)
         self.interfaces.add(interface)
+        self._count_extent(start, end, packets, nbytes)
+        # Usually one value per batch: test membership inline, call only for a new value.
+        for few, value in ((self.accounts, account), (self.regions, region), (self.vpcs, vpc),
+                           (self.log_groups, log_group)):
+            if value is not None and value not in few.values and not few.more:
+                few.add(value)
+
+    def _count_extent(self, start: int | None, end: int | None, packets: int | None,
+                      nbytes: int | None) -> None:
+        """The flows' time window and their packets and bytes (flows without counts are counted apart)."""
         if start is not None and (self.first_start is None or start < self.first_start):
             self.first_start = start
         if end is not None and (self.last_end is None or end > self.last_end):
@@ -268,11 +278,6 @@ class FlowSummariser:
             self.flows_without_bytes += 1
         else:
             self.bytes += nbytes
-        # Usually one value per batch: test membership inline, call only for a new value.
-        for few, value in ((self.accounts, account), (self.regions, region), (self.vpcs, vpc),
-                           (self.log_groups, log_group)):
-            if value is not None and value not in few.values and not few.more:
-                few.add(value)
 
     def result(self) -> FlowSummary:
         n = self.limits.top_rows
