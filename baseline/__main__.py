@@ -25,7 +25,7 @@ PROGRESS_MIN_OBJECTS = 2
 MAX_DAYS = 400
 
 
-class UsageError(ValueError):
+class SeedUsageError(ValueError):
     """Arguments or settings that cannot work: reported on one line, exit code 2."""
 
 
@@ -51,18 +51,18 @@ def parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[Any, InternalNetworks]:
     bucket, table = args.bucket.strip(), args.table.strip()
     if not bucket or "/" in bucket:
-        raise UsageError(f"--bucket takes a bucket name (not a URL or path), got {args.bucket!r}")
+        raise SeedUsageError(f"--bucket takes a bucket name (not a URL or path), got {args.bucket!r}")
     if not table or "/" in table:
-        raise UsageError(f"--table takes a table name (not an ARN), got {args.table!r}")
+        raise SeedUsageError(f"--table takes a table name (not an ARN), got {args.table!r}")
     if not 1 <= args.days <= MAX_DAYS:
-        raise UsageError(f"--days takes 1 to {MAX_DAYS} days, got {args.days}")
+        raise SeedUsageError(f"--days takes 1 to {MAX_DAYS} days, got {args.days}")
     try:
         settings = load_baseline_settings({**environ, env.BASELINE_TABLE: table})
         networks = InternalNetworks(parse_internal_cidrs(environ.get(env.INTERNAL_CIDRS)))
     except (BaselineSettingsError, InternalCidrsError) as error:
-        raise UsageError(str(error)) from None
+        raise SeedUsageError(str(error)) from None
     if settings is None:
-        raise UsageError(f"{env.BASELINE_DAYS}=0 turns the baseline off: there is nothing to seed")
+        raise SeedUsageError(f"{env.BASELINE_DAYS}=0 turns the baseline off: there is nothing to seed")
     return settings, networks
 
 
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         settings, networks = _settings(args, os.environ if environ is None else environ)
     except SystemExit as stop:  # argparse has printed its usage error (or the help)
         return int(stop.code or 0)
-    except UsageError as error:
+    except SeedUsageError as error:
         print(f"error: {error}", file=err)
         return USAGE_ERROR
     try:

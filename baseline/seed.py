@@ -20,7 +20,7 @@ from typing import Any
 from contracts.layout import DATA_PREFIX, PARTITION_KEYS, partition_of
 from notifier.baseline.dynamo import DynamoStore
 from notifier.baseline.keys import HOUR_S, ObjectKeys
-from notifier.baseline.settings import BaselineSettings
+from notifier.baseline.settings import BaselineOptions
 from notifier.baseline.step import KeyedSummariser, collector_for
 from notifier.baseline.verdicts import Item, Rules, judge
 from notifier.networks import InternalNetworks
@@ -63,7 +63,7 @@ def archived_objects(s3: Any, bucket: str, now: datetime, days: int) -> list[Arc
     return sorted(found, key=lambda o: (o.hour_start_s, o.key))
 
 
-def object_keys(s3: Any, bucket: str, obj: ArchivedObject, settings: BaselineSettings,
+def object_keys(s3: Any, bucket: str, obj: ArchivedObject, settings: BaselineOptions,
                 networks: InternalNetworks) -> tuple[ObjectKeys, int]:
     """The object's keys as the notifier collects them, and its flows. Raises UnreadableObjectError."""
     keys = collector_for(settings, obj.hour_start_s)
@@ -128,7 +128,7 @@ class SeedSummary:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
-def seed(s3: Any, bucket: str, store: DynamoStore | DryRunStore, settings: BaselineSettings,
+def seed(s3: Any, bucket: str, store: DynamoStore | DryRunStore, settings: BaselineOptions,
          networks: InternalNetworks, objects: list[ArchivedObject],
          progress: Callable[[Iterator[ArchivedObject]], Iterator[ArchivedObject]] = iter) -> SeedSummary:
     """Judge every object's keys into the store (learning aside); move the learning start back."""

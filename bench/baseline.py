@@ -33,7 +33,7 @@ from bench.dynamo_counting import CountingClient, Usage, item_bytes
 from bench.notifier import FLOWS, START, _flow
 from contracts.settings import defaults
 from local.baseline import create_table
-from notifier.baseline.settings import BaselineSettings
+from notifier.baseline.settings import BaselineOptions
 from notifier.baseline.step import Baseline, KeyedSummariser, Observed, collector_for, summarise_and_assess
 from notifier.networks import InternalNetworks
 from notifier.stream import iter_lines
@@ -54,7 +54,7 @@ def fresh_baseline(client: CountingClient, table: str = TABLE) -> Baseline:
     """A notifier's baseline (the stack's defaults) on a new, empty table."""
     create_table(client, table)
     stack = defaults().baseline  # the stack's defaults (Pulumi.yaml): baselineDays and the rest
-    settings = BaselineSettings(table=table, days=stack.days, learning_hours=stack.learning_hours,
+    settings = BaselineOptions(table=table, days=stack.days, learning_hours=stack.learning_hours,
                                 max_keys=stack.max_keys)
     return Baseline(settings, lambda: client)
 
@@ -158,7 +158,7 @@ def bench_large(tmp: Path, client: CountingClient, networks: InternalNetworks) -
 def _keyed_pass(path: Path, networks: InternalNetworks, trace: bool = False) -> tuple[float, float]:
     """The summary's pass collecting the baseline's keys (as with BASELINE_TABLE), without DynamoDB:
     seconds, and with `trace` the tracemalloc peak in MB."""
-    settings = BaselineSettings(table=TABLE)
+    settings = BaselineOptions(table=TABLE)
     summariser = KeyedSummariser(collector_for(settings, _hour_start(path)), internal=networks)
     if trace:
         tracemalloc.start()

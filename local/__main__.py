@@ -49,7 +49,7 @@ refused, and a failed run leaves it as it was.
 """
 
 
-class UsageError(ValueError):
+class DemoUsageError(ValueError):
     """Options that contradict each other or are out of bounds: one line, exit code 2."""
 
 
@@ -106,10 +106,10 @@ def parse_start(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--start {text!r} is not an ISO 8601 time such as 2026-11-20T10:00Z") from None
+        raise DemoUsageError(f"--start {text!r} is not an ISO 8601 time such as 2026-11-20T10:00Z") from None
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     if not EARLIEST_START <= moment < LATEST_START:
-        raise UsageError(f"--start {text} is outside {EARLIEST_START.year}-{LATEST_START.year - 1} "
+        raise DemoUsageError(f"--start {text} is outside {EARLIEST_START.year}-{LATEST_START.year - 1} "
                          "(flow logs began in 2015; the archive's partitions end in 2100)")
     return moment
 
@@ -123,17 +123,17 @@ def sample_source(args: argparse.Namespace, fmt: FlowLogFormat) -> tuple[Iterabl
     damaged = DEFAULT_DAMAGED if args.damaged is None else args.damaged
     days = DEFAULT_DAYS if args.days is None else args.days
     if not 1 <= days <= MAX_DAYS:
-        raise UsageError(f"--days must be 1 to {MAX_DAYS}")
+        raise DemoUsageError(f"--days must be 1 to {MAX_DAYS}")
     if not 1 <= minutes <= MAX_MINUTES:
-        raise UsageError(f"--minutes must be 1 to {MAX_MINUTES:,} (a day of traffic, ~1.1 million lines, "
+        raise DemoUsageError(f"--minutes must be 1 to {MAX_MINUTES:,} (a day of traffic, ~1.1 million lines, "
                          "under a minute); for more, write the lines to a file and use --input")
     if damaged < 0:
-        raise UsageError("--damaged must be 0 or more")
+        raise DemoUsageError("--damaged must be 0 or more")
     if damaged > minutes * MIN_REJECTS_PER_MINUTE:
         most = minutes * MIN_REJECTS_PER_MINUTE
-        raise UsageError(f"--damaged {damaged:,} is more than the {most:,} REJECT lines {minutes} minutes of "
-                         f"sample are sure to hold ({MIN_REJECTS_PER_MINUTE} a minute); lower it or raise "
-                         "--minutes")
+        raise DemoUsageError(f"--damaged {damaged:,} is more than the {most:,} REJECT lines {minutes} "
+                             f"minutes of sample are sure to hold ({MIN_REJECTS_PER_MINUTE} a minute); lower "
+                             "it or raise --minutes")
     start = parse_start(args.start) if args.start is not None else default_start(minutes) - (days - 1) * DAY
     end = start + (days - 1) * DAY + timedelta(minutes=minutes)
     clock = int(end.timestamp() * 1000) if args.start is not None else None
@@ -154,9 +154,9 @@ def demo(args: argparse.Namespace, stdin: BinaryIO | None, started: float) -> in
             given = [f"--{name}" for name in SAMPLE_OPTIONS if getattr(args, name) is not None]
             if given:
                 one = len(given) == 1
-                raise UsageError(f"{' and '.join(given)} {'shapes' if one else 'shape'} the generated sample "
-                                 f"and {'does' if one else 'do'} not apply to --input; leave "
-                                 f"{'it' if one else 'them'} out")
+                raise DemoUsageError(f"{' and '.join(given)} {'shapes' if one else 'shape'} the generated "
+                                     f"sample and {'does' if one else 'do'} not apply to --input; leave "
+                                     f"{'it' if one else 'them'} out")
             flow_input = open_input(args.input, stdin)
             check_input(flow_input, fmt)
             lines: Iterable[str] = flow_input.lines()
@@ -167,7 +167,7 @@ def demo(args: argparse.Namespace, stdin: BinaryIO | None, started: float) -> in
             lines, source, clock = sample_source(args, fmt)
             first = ""
         staging = Staging(args.out)
-    except (FlowLogFormatError, InputError, OutputError, UsageError) as error:
+    except (FlowLogFormatError, InputError, OutputError, DemoUsageError) as error:
         if flow_input is not None:
             flow_input.close()
         print(f"error: {error}", file=sys.stderr)

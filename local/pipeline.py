@@ -45,7 +45,7 @@ from local.firehose import DeliveryStream, StreamStats
 from local.lambdas import LocalFunction, function_arn, lambda_log, tapped
 from local.replaying import replay_failed
 from local.services import LocalServices
-from local.stack import STACK, Names, patched_environ, stream_config
+from local.stack import STACK, LocalNames, patched_environ, stream_config
 from local.subscription import FilterCounts, compile_pattern, deliveries, filter_lines
 from local.summary import EventRecord, RunSummary
 
@@ -70,7 +70,7 @@ class RunOptions:
     replay_format: str | None = None  # after delivery, replay errors/ with the transform set to this format
 
 
-def handler_environment(settings: StackSettings, fmt: FlowLogFormat, names: Names,
+def handler_environment(settings: StackSettings, fmt: FlowLogFormat, names: LocalNames,
                         secret_arn: str, baseline_table: str | None = None) -> dict[str, str]:
     """Both handlers' variables as the stack writes them (contracts/lambdas.py), for a stack `local`.
 
@@ -89,12 +89,12 @@ def handler_environment(settings: StackSettings, fmt: FlowLogFormat, names: Name
     return merged
 
 
-def _baseline_table(options: RunOptions, names: Names) -> str | None:
+def _baseline_table(options: RunOptions, names: LocalNames) -> str | None:
     """The run's stand-in baseline table, as the stack creates one: when `baselineDays` is above 0."""
     return names.baseline_table if options.settings.baseline.enabled else None
 
 
-def lambda_environment(options: RunOptions, names: Names, services: LocalServices,
+def lambda_environment(options: RunOptions, names: LocalNames, services: LocalServices,
                        secret_arn: str) -> dict[str, str | None]:
     # A user's own per-service endpoints would send the handlers elsewhere; only ours apply here.
     stray = {name: None for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")}
@@ -118,7 +118,7 @@ def run(options: RunOptions, services: LocalServices | None = None) -> RunSummar
             return run(options, own)
     started = time.monotonic() if options.started is None else options.started
     options.out.mkdir(parents=True, exist_ok=True)
-    names = Names.for_run(options.settings, services.next_run())
+    names = LocalNames.for_run(options.settings, services.next_run())
     services.aws.create_bucket(names.bucket)
     secret_arn = services.aws.create_secret(names.secret, services.api_key)
     if _baseline_table(options, names) is not None:
@@ -149,7 +149,7 @@ def run(options: RunOptions, services: LocalServices | None = None) -> RunSummar
     return summary
 
 
-def _deliver(options: RunOptions, names: Names, services: LocalServices, transform: LocalFunction,
+def _deliver(options: RunOptions, names: LocalNames, services: LocalServices, transform: LocalFunction,
              pattern: str, summary: RunSummary) -> StreamStats:
     """The lines -> (CloudWatch stand-in ->) Firehose stand-in -> S3. Returns the stream's statistics."""
     s3 = services.aws.client("s3")
@@ -234,7 +234,7 @@ def s3_event(bucket: str, key: str, size: int, region: str) -> dict:
     }]}
 
 
-def _notify(names: Names, services: LocalServices, notifier: LocalFunction, stats: StreamStats,
+def _notify(names: LocalNames, services: LocalServices, notifier: LocalFunction, stats: StreamStats,
             summary: RunSummary) -> None:
     """One S3 notification per object written, in order, each to the real notifier."""
     for written in stats.objects:

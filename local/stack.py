@@ -21,7 +21,7 @@ STACK = "local"
 
 
 @dataclass(frozen=True)
-class Names:
+class LocalNames:
     """Resource names, derived as the stack derives them (contracts/naming.py) for a stack called `local`."""
 
     bucket: str
@@ -37,7 +37,7 @@ class Names:
     baseline_table: str
 
     @classmethod
-    def for_run(cls, settings: StackSettings, run: int) -> Names:
+    def for_run(cls, settings: StackSettings, run: int) -> LocalNames:
         stack = StackNames(project_name(), STACK)
         # Pulumi appends a random suffix to the bucket prefix; a run number keeps runs apart here.
         return cls(
@@ -75,7 +75,7 @@ def patched_environ(values: Mapping[str, str | None]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def stream_config(settings: StackSettings, names: Names, transform_arn: str) -> StreamConfig:
+def stream_config(settings: StackSettings, names: LocalNames, transform_arn: str) -> StreamConfig:
     return StreamConfig(
         name=names.stream,
         lambda_arn=transform_arn + ":$LATEST",

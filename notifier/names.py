@@ -23,7 +23,7 @@ EGRESS = "egress"
 
 
 @dataclass(frozen=True)
-class Names:
+class HitNames:
     interfaces: Mapping[str, str] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -54,5 +54,5 @@ class NameCollector:
                 and source not in self.sources and len(self.sources) < MAX_NAMES):
             self.sources[source] = name
 
-    def result(self) -> Names:
-        return Names(dict(self.interfaces), dict(self.sources))
+    def result(self) -> HitNames:
+        return HitNames(dict(self.interfaces), dict(self.sources))

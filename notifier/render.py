@@ -32,7 +32,7 @@ from notifier.markdown import (
     time_window,
 )
 from notifier.model import EventContext, EventDraft, ObjectRef
-from notifier.names import Names
+from notifier.names import HitNames
 from notifier.sources import SourceGroup, SourceRow
 from notifier.summary import Distinct, FlowSummary
 
@@ -119,7 +119,7 @@ def _no_mark(_: str) -> str:
     return ""
 
 
-def _named(names: Names | None) -> Callable[[str], str]:
+def _named(names: HitNames | None) -> Callable[[str], str]:
     """` (`web-prod-1`)` after an interface or an internal source the flows name (news.name_of)."""
     return (lambda value: news.name_of(value, names)) if names is not None else _no_mark
 
@@ -147,7 +147,7 @@ def _source_section(heading: str, group: SourceGroup, approx: str, cap: int, *, 
 
 
 def _flow_sections(summary: FlowSummary, cap: int, baseline: Assessment | None = None,
-                   names: Names | None = None) -> list[Section]:
+                   names: HitNames | None = None) -> list[Section]:
     approx = "≥" if summary.count_error else ""
     # The baseline's marks (new, known since ...) and the names the flows carry: docs/architecture.md,
     # The notifier, "The baseline".
@@ -239,7 +239,7 @@ def _flow_tail(basis: EventBasis) -> str:
 
 
 def flow_text_parts(summary: FlowSummary, basis: EventBasis, cap: int, baseline: Assessment | None = None,
-                    names: Names | None = None) -> TextParts:
+                    names: HitNames | None = None) -> TextParts:
     """The text with every value from data within `cap` characters (the fit lowers it)."""
     return (_flow_head(summary, cap, baseline), _flow_sections(summary, cap, baseline, names),
             _flow_tail(basis))
@@ -256,7 +256,7 @@ def single_valued_tags(summary: FlowSummary) -> list[str]:
 
 
 def render_flows(summary: FlowSummary, basis: EventBasis, baseline: Assessment | None = None,
-                 names: Names | None = None) -> EventDraft:
+                 names: HitNames | None = None) -> EventDraft:
     """The rejected-flow event on its basis (hour, aggregation key, date: `notifier.draft`). `baseline`:
     the baseline's verdicts on the object (None without a baseline: today's event); `names`: the tag
     values the flows carry for interfaces and internal sources."""
@@ -275,6 +275,6 @@ def render_flows(summary: FlowSummary, basis: EventBasis, baseline: Assessment |
 
 
 def flow_event(summary: FlowSummary, obj: ObjectRef, ctx: EventContext, now_s: float,
-               baseline: Assessment | None = None, names: Names | None = None) -> EventDraft:
+               baseline: Assessment | None = None, names: HitNames | None = None) -> EventDraft:
     """The rejected-flow event of `obj`, its basis derived here (for callers with a summary in hand)."""
     return render_flows(summary, flow_basis(obj, summary, ctx, now_s), baseline, names)

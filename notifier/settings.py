@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from contracts import environment as env
-from notifier.baseline.settings import BaselineSettings, BaselineSettingsError, load_baseline_settings
+from notifier.baseline.settings import BaselineOptions, BaselineSettingsError, load_baseline_settings
 from notifier.model import EventContext
 from notifier.networks import InternalCidrsError, InternalNetworks, parse_internal_cidrs
 
 
-class SettingsError(ValueError):
+class NotifierSettingsError(ValueError):
     """The function's environment is wrong; the message names the variable to fix."""
 
 
@@ -29,7 +29,7 @@ class Settings:
     # Private, shared and ULA ranges plus `INTERNAL_CIDRS`: a rejected source in them makes a warning.
     internal_networks: InternalNetworks = field(default_factory=InternalNetworks)
     # The baseline of what was seen (BASELINE_*); None: no baseline, today's events.
-    baseline: BaselineSettings | None = None
+    baseline: BaselineOptions | None = None
 
     @property
     def qualified_table(self) -> str:
@@ -48,7 +48,7 @@ def api_url_for(site: str | None, override: str | None) -> str:
         return override.rstrip("/")
     site = (site or env.DEFAULT_DD_SITE).strip().lower()
     if site not in env.DATADOG_SITES:
-        raise SettingsError(
+        raise NotifierSettingsError(
             f"{env.DD_SITE}={site!r} is not a Datadog site; use one of {', '.join(env.DATADOG_SITES)} "
             f"(or set {env.DD_API_URL} to a full URL)"
         )
@@ -68,13 +68,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     try:
         internal = InternalNetworks(parse_internal_cidrs(get(env.INTERNAL_CIDRS)))
     except InternalCidrsError as error:
-        raise SettingsError(str(error)) from None
+        raise NotifierSettingsError(str(error)) from None
     try:
         baseline = load_baseline_settings(environ)
     except BaselineSettingsError as error:
-        raise SettingsError(str(error)) from None
+        raise NotifierSettingsError(str(error)) from None
     if not secret_arn and not api_key:
-        raise SettingsError(
+        raise NotifierSettingsError(
             f"no Datadog API key configured: set {env.DD_API_KEY_SECRET_ARN} (the stack does) "
             f"or, for local use, {env.DD_API_KEY}"
         )

@@ -14,7 +14,7 @@ from contracts import environment as env
 from contracts.flowlog import unknown_fields
 from contracts.naming import Names
 from contracts.settings import project_name
-from notifier.settings import SettingsError as DatadogSiteError
+from notifier.settings import NotifierSettingsError as DatadogSiteError
 from notifier.settings import api_url_for
 from preflight import datadog, verdicts
 from preflight.aws import Account, assumed_role_name, policy_source_arn

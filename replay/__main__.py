@@ -32,7 +32,7 @@ from replay.summary import (
 OK, RECORDS_LEFT, USAGE_ERROR, INTERRUPTED = 0, 1, 2, 130
 
 
-class UsageError(ValueError):
+class ReplayUsageError(ValueError):
     """Arguments that cannot work: reported on one line, exit code 2."""
 
 
@@ -93,11 +93,11 @@ def parser() -> argparse.ArgumentParser:
 def options_from(args: argparse.Namespace) -> Options:
     bucket, stream, prefix = args.bucket.strip(), args.stream.strip(), args.prefix
     if not bucket or "/" in bucket:
-        raise UsageError(f"--bucket takes a bucket name (not a URL or path), got {args.bucket!r}")
+        raise ReplayUsageError(f"--bucket takes a bucket name (not a URL or path), got {args.bucket!r}")
     if not stream or "/" in stream:
-        raise UsageError(f"--stream takes a delivery stream name (not an ARN), got {args.stream!r}")
+        raise ReplayUsageError(f"--stream takes a delivery stream name (not an ARN), got {args.stream!r}")
     if DATA_PREFIX.startswith(prefix) or prefix.startswith(DATA_PREFIX):
-        raise UsageError(f"--prefix {prefix!r} covers {DATA_PREFIX}, which holds archived flows, not "
+        raise ReplayUsageError(f"--prefix {prefix!r} covers {DATA_PREFIX}, which holds archived flows, not "
                          f"failed records (they are under {ERROR_PREFIX})")
     return Options(bucket, stream, prefix, args.dry_run)
 
@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         options = options_from(parser().parse_args(argv))
     except SystemExit as stop:  # argparse has printed its usage error (or the help)
         return int(stop.code or 0)
-    except UsageError as error:
+    except ReplayUsageError as error:
         print(f"error: {error}", file=err)
         return USAGE_ERROR
     graceful = GracefulStop(err)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from infra.monitors import internal_rejections, new_internal_rejections, new_target_rejections
-from notifier.baseline.settings import BaselineSettings
+from notifier.baseline.settings import BaselineOptions
 from notifier.baseline.step import Baseline, summarise_and_assess
 from notifier.model import EventContext, ObjectRef
 from notifier.networks import InternalNetworks
@@ -26,7 +26,7 @@ def posted_tags(baseline: Baseline, flows: list[dict], name: str) -> tuple[str, 
 
 
 def test_monitors_page_on_the_new_internal_pair_and_not_on_the_chronic_one():
-    baseline = Baseline(BaselineSettings("t", days=14, learning_hours=0, max_keys=2000), lambda: None)
+    baseline = Baseline(BaselineOptions("t", days=14, learning_hours=0, max_keys=2000), lambda: None)
     baseline._store = MemoryStore()  # type: ignore[assignment]  # the table's model (tested against moto)
     first = posted_tags(baseline, [CHRONIC], "first")
     chronic = posted_tags(baseline, [CHRONIC], "chronic")
@@ -47,7 +47,7 @@ def test_monitors_never_page_from_an_unavailable_baseline():
             from notifier.baseline.dynamo import BaselineUnavailableError
             raise BaselineUnavailableError("DynamoDB BatchGetItem failed: ThrottlingException")
 
-    baseline = Baseline(BaselineSettings("t", days=14, learning_hours=0, max_keys=2000), lambda: None)
+    baseline = Baseline(BaselineOptions("t", days=14, learning_hours=0, max_keys=2000), lambda: None)
     baseline._store = Down()  # type: ignore[assignment]
     tags = posted_tags(baseline, [CHRONIC], "down")
     assert "baseline:unavailable" in tags

@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.baseline.settings import BaselineSettings
+from notifier.baseline.settings import BaselineOptions
 from notifier.baseline.step import Baseline, summarise_and_assess
 from notifier.model import EventContext, ObjectRef
 from notifier.networks import InternalNetworks
@@ -28,7 +28,7 @@ HOSTILE = [
 
 def event_for(flows, baseline=True):
     store = MemoryStore()
-    assessor = Baseline(BaselineSettings("t", days=14, learning_hours=0, max_keys=2000), lambda: None)
+    assessor = Baseline(BaselineOptions("t", days=14, learning_hours=0, max_keys=2000), lambda: None)
     assessor._store = store  # type: ignore[assignment]  # the memory model of the table
     observed = summarise_and_assess(assessor if baseline else None, OBJ.uri, ndjson(flows).splitlines(),
                                     InternalNetworks(), HOUR_START)

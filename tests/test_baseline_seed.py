@@ -14,7 +14,7 @@ from moto.server import ThreadedMotoServer
 from baseline.__main__ import OBJECTS_LEFT, OK, USAGE_ERROR, main
 from notifier.baseline.dynamo import LEARNING_PK
 from notifier.baseline.keys import arrival_cap, collect_keys
-from notifier.baseline.settings import BaselineSettings
+from notifier.baseline.settings import BaselineOptions
 from notifier.baseline.step import Baseline
 from notifier.networks import InternalNetworks
 from tests.baseline_support import TABLE, create_table, table_items
@@ -97,7 +97,7 @@ def test_seed_writes_exactly_the_notifier_s_keys_and_is_idempotent(archive):
 def test_seed_then_the_notifier_finds_the_keys_known_and_no_learning(archive):
     _, dynamodb = archive
     run()
-    settings = BaselineSettings(TABLE, days=14, learning_hours=24, max_keys=2000)
+    settings = BaselineOptions(TABLE, days=14, learning_hours=24, max_keys=2000)
     later = HOUR_START + 3 * 3600
     keys = collect_keys([flow("10.20.40.77", 8080, start=later), flow("10.99.0.1", 5432, start=later)],
                         InternalNetworks(), 2000, arrival_cap(later + 3600))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from contracts import environment as env
-from notifier.baseline.settings import BaselineSettings, load_baseline_settings
-from notifier.settings import SettingsError, load_settings
+from notifier.baseline.settings import BaselineOptions, load_baseline_settings
+from notifier.settings import NotifierSettingsError, load_settings
 
 BASE = {env.DD_API_KEY: "fake-dd-api-key-for-tests"}
 
@@ -17,11 +17,11 @@ def test_settings_without_baseline_table_no_baseline():
 
 
 def test_settings_defaults_and_values():
-    assert load_settings({**BASE, env.BASELINE_TABLE: "t"}).baseline == BaselineSettings(
+    assert load_settings({**BASE, env.BASELINE_TABLE: "t"}).baseline == BaselineOptions(
         "t", env.DEFAULT_BASELINE_DAYS, env.DEFAULT_BASELINE_LEARNING_HOURS, env.DEFAULT_BASELINE_MAX_KEYS)
     assert load_baseline_settings({env.BASELINE_TABLE: " t ", env.BASELINE_DAYS: "30",
                                    env.BASELINE_LEARNING_HOURS: "0", env.BASELINE_MAX_KEYS: "50"}) == \
-        BaselineSettings("t", 30, 0, 50)
+        BaselineOptions("t", 30, 0, 50)
 
 
 def test_settings_zero_days_is_no_baseline():
@@ -33,5 +33,5 @@ def test_settings_zero_days_is_no_baseline():
     (env.BASELINE_MAX_KEYS, "0"),
 ])
 def test_settings_bad_value_names_the_variable(name, value):
-    with pytest.raises(SettingsError, match=f"{name}='{value}' must be a whole number"):
+    with pytest.raises(NotifierSettingsError, match=f"{name}='{value}' must be a whole number"):
         load_settings({**BASE, env.BASELINE_TABLE: "t", name: value})

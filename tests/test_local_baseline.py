@@ -26,7 +26,7 @@ from local.sample import (
     stream_days,
 )
 from local.services import LocalServices
-from local.stack import Names
+from local.stack import LocalNames
 from tests.local_support import events
 
 # Runs the local pipeline (make unit and mutmut leave these out).
@@ -46,7 +46,7 @@ def demo(tmp_path_factory):
     with LocalServices() as services:
         lines = list(stream_days(FMT, MINUTES, 7, START, damaged=0, days=2))
         summary = run(RunOptions(lines=lines, fmt=FMT, out=out, settings=defaults(), source="test"), services)
-        table = Names.for_run(defaults(), 1).baseline_table
+        table = LocalNames.for_run(defaults(), 1).baseline_table
         dynamodb = services.aws.client("dynamodb")
         described = dynamodb.describe_table(TableName=table)["Table"]
         ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]

@@ -26,7 +26,7 @@ from notifier.datadog import (
 )
 from notifier.model import EventDraft
 from notifier.secrets import KEY_MAX_AGE_S, ApiKeyError, ApiKeySource, key_from_secret_string
-from notifier.settings import SettingsError, api_url_for, load_settings
+from notifier.settings import NotifierSettingsError, api_url_for, load_settings
 from tests.notifier_support import FAKE_KEY, fake_aws_credentials, notifier_context
 
 EVENTS = "/api/v1/events"
@@ -129,7 +129,8 @@ def test_site_selects_the_api_host():
 
 
 def test_an_unknown_site_is_a_clear_error():
-    with pytest.raises(SettingsError, match=r"DD_SITE='datadog.com' is not a Datadog site; use one of"):
+    with pytest.raises(NotifierSettingsError,
+                       match=r"DD_SITE='datadog.com' is not a Datadog site; use one of"):
         api_url_for("datadog.com", None)
 
 
@@ -146,7 +147,7 @@ def test_settings_from_the_environment():
 
 
 def test_settings_without_any_key_say_what_to_set():
-    with pytest.raises(SettingsError, match="DD_API_KEY_SECRET_ARN"):
+    with pytest.raises(NotifierSettingsError, match="DD_API_KEY_SECRET_ARN"):
         load_settings({"DD_SITE": "datadoghq.com"})
 
 

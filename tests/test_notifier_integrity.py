@@ -15,7 +15,7 @@ from notifier import handler as notifier
 from notifier import storage
 from notifier.datadog import DatadogUnavailableError
 from notifier.reading import SummaryTimeoutError
-from notifier.settings import SettingsError, load_settings
+from notifier.settings import NotifierSettingsError, load_settings
 from notifier.storage import MARK_TAG
 from tests.notifier_support import (
     ACCEPTED,
@@ -244,7 +244,7 @@ def test_an_invalid_internal_cidr_is_a_configuration_error_at_cold_start(aws, en
     monkeypatch.setenv("INTERNAL_CIDRS", "10.20.0.0/16,10.30.1.1/16")
     notifier.reset()
     expected = r"INTERNAL_CIDRS entry '10\.30\.1\.1/16' .*did you mean 10\.30\.0\.0/16"
-    with pytest.raises(SettingsError, match=expected):
+    with pytest.raises(NotifierSettingsError, match=expected):
         invoke(s3_event(BUCKET, DATA_KEY), clock)
 
 

@@ -16,7 +16,7 @@ from contracts.flowlog import RICH_FORMAT, column_name, subscription_filter_patt
 from contracts.lambdas import NOTIFIER, TRANSFORM
 from contracts.settings import settings_from
 from local import pipeline
-from local.stack import Names as LocalNames
+from local.stack import LocalNames
 from tests.stack_support import (
     STACK,
     Registered,

@@ -21,7 +21,7 @@ from notifier.baseline.keys import INTERNAL, SOURCE, TARGET, Key
 from notifier.baseline.verdicts import KNOWN, LEARNING, NEW, Assessment, KeyVerdict
 from notifier.display import code
 from notifier.markdown import Section, plural, utc
-from notifier.names import Names
+from notifier.names import HitNames
 
 WARNING = "warning"
 INFO = "info"
@@ -72,13 +72,13 @@ def port_text(port: int | None, protocol: int | None, reply: bool) -> str:
     return f"replies from {shown}" if reply else shown
 
 
-def name_of(value: str | None, names: Names | None) -> str:
+def name_of(value: str | None, names: HitNames | None) -> str:
     """` (`web-prod-1`)` when the flows named this interface or internal source; "" otherwise."""
     name = names.of(value) if names is not None else None
     return f" ({code(name, NAME_LIMIT)})" if name else ""
 
 
-def key_text(key: Key, names: Names | None = None) -> str:
+def key_text(key: Key, names: HitNames | None = None) -> str:
     """A key as a row of the event, every value from data as a code span."""
     port = code(port_text(key.port, key.protocol, key.reply))
     if key.kind == INTERNAL and key.target is None:  # a reply: the service's side alone
@@ -90,7 +90,7 @@ def key_text(key: Key, names: Names | None = None) -> str:
     return f"source {code(key.source)}"
 
 
-def new_section(assessment: Assessment, names: Names | None = None) -> Section | None:
+def new_section(assessment: Assessment, names: HitNames | None = None) -> Section | None:
     """Each new key with its flows: internal pairs, then target ports, then sources."""
     new = [v for kind in (INTERNAL, TARGET, SOURCE) for v in assessment.new(kind)]
     if not new:

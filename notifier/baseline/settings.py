@@ -14,7 +14,7 @@ class BaselineSettingsError(ValueError):
 
 
 @dataclass(frozen=True)
-class BaselineSettings:
+class BaselineOptions:
     table: str
     days: int = env.DEFAULT_BASELINE_DAYS
     learning_hours: int = env.DEFAULT_BASELINE_LEARNING_HOURS
@@ -39,13 +39,13 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int) -> i
     return value
 
 
-def load_baseline_settings(environ: Mapping[str, str]) -> BaselineSettings | None:
+def load_baseline_settings(environ: Mapping[str, str]) -> BaselineOptions | None:
     """None without BASELINE_TABLE (or with BASELINE_DAYS=0): no baseline, today's events."""
     table = environ.get(env.BASELINE_TABLE, "").strip()
     days = _int(environ, env.BASELINE_DAYS, env.DEFAULT_BASELINE_DAYS, 0)
     if not table or days == 0:
         return None
-    return BaselineSettings(
+    return BaselineOptions(
         table=table,
         days=days,
         learning_hours=_int(environ, env.BASELINE_LEARNING_HOURS, env.DEFAULT_BASELINE_LEARNING_HOURS, 0),

@@ -14,9 +14,9 @@ from typing import Any
 from contracts.events import BASELINE_UNAVAILABLE
 from notifier.baseline.dynamo import BaselineUnavailableError, DynamoStore
 from notifier.baseline.keys import HOUR_S, INTERNAL, SOURCE, TARGET, KeyCollector, ObjectKeys, arrival_cap
-from notifier.baseline.settings import BaselineSettings
+from notifier.baseline.settings import BaselineOptions
 from notifier.baseline.verdicts import KNOWN, LEARNING, NEW, Assessment, assess
-from notifier.names import NameCollector, Names
+from notifier.names import HitNames, NameCollector
 from notifier.networks import InternalNetworks
 from notifier.summary import FlowSummariser, FlowSummary, Limits
 
@@ -42,7 +42,7 @@ class KeyedSummariser(FlowSummariser):
         return True
 
 
-def collector_for(settings: BaselineSettings, hour_start_s: float) -> KeyCollector:
+def collector_for(settings: BaselineOptions, hour_start_s: float) -> KeyCollector:
     """Flow times are capped a few minutes past the end of the object's arrival hour."""
     return KeyCollector(settings.max_keys, arrival_cap(hour_start_s + HOUR_S))
 
@@ -51,7 +51,7 @@ def collector_for(settings: BaselineSettings, hour_start_s: float) -> KeyCollect
 class Baseline:
     """The container's baseline: its settings and a DynamoDB store made on first use."""
 
-    settings: BaselineSettings
+    settings: BaselineOptions
     client_factory: Callable[[], Any]
     _store: DynamoStore | None = field(default=None, repr=False)
 
@@ -74,7 +74,7 @@ class Observed:
     """An object's summary, the names its flows carry and (with a baseline) the baseline's verdicts."""
 
     summary: FlowSummary
-    names: Names
+    names: HitNames
     assessment: Assessment | None = None
 
 
