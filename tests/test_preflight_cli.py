@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,8 +82,12 @@ def test_an_unknown_profile_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_make_preflight_runs_the_stacks_checks() -> None:
+    # Nothing of a calling make (`make test-pythons` runs `make test VENV=... PYTHON=...`, whose variables
+    # reach sub-makes through MAKEFLAGS): this is the user's own `make preflight`.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     dry = subprocess.run(["make", "-n", "preflight", "STACK=dev"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=60)
+                         timeout=60, env=env)
     assert dry.returncode == 0 and ".venv/bin/python -m preflight --stack dev" in dry.stdout
-    missing = subprocess.run(["make", "preflight"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(["make", "preflight"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                             env=env)
     assert missing.returncode != 0 and "make preflight STACK=dev" in missing.stderr
