@@ -14,10 +14,10 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from contracts.layout import DATA_PREFIX, PARTITION_KEYS, partition_of
+from contracts.layout import DATA_PREFIX, partition_hour
 from notifier.baseline.dynamo import DynamoStore
 from notifier.baseline.keys import HOUR_S, ObjectKeys
 from notifier.baseline.settings import BaselineOptions
@@ -42,11 +42,8 @@ def day_prefixes(now: datetime, days: int) -> list[str]:
 
 
 def hour_start(key: str) -> float | None:
-    partition = partition_of(key)
-    if not all(k in partition for k in PARTITION_KEYS):
-        return None
-    year, month, day, hour = (partition[k] for k in PARTITION_KEYS)
-    return datetime(year, month, day, hour, tzinfo=UTC).timestamp()
+    hour = partition_hour(key)
+    return None if hour is None else hour.timestamp()
 
 
 def archived_objects(s3: Any, bucket: str, now: datetime, days: int) -> list[ArchivedObject]:

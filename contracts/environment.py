@@ -21,7 +21,7 @@ STACK_NAME = "STACK_NAME"
 # Comma-separated CIDRs counted as internal sources beside RFC 1918, RFC 6598 and IPv6 ULA (stack config
 # `internalCidrs`): an event is a `warning` when any rejected source is internal, else `info`.
 INTERNAL_CIDRS = "INTERNAL_CIDRS"
-# The baseline of what was seen (docs/architecture.md, The notifier; ../shared/DESIGN.md contract 4).
+# The baseline of what was seen (docs/architecture.md, The notifier, "The baseline").
 # Without BASELINE_TABLE the notifier keeps no baseline and posts today's events.
 BASELINE_TABLE = "BASELINE_TABLE"
 # A key is new when it was not seen for this many days.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
 DATA_PREFIX = "rejected/"
@@ -45,6 +46,15 @@ def object_key_from_event(raw_key: str) -> str:
 def partition_of(key: str) -> dict[str, int]:
     """`rejected/year=2026/month=11/day=27/hour=18/x.gz` -> {'year': 2026, ..., 'hour': 18}."""
     return {name: int(value) for name, value in _PARTITION_RE.findall(key)}
+
+
+def partition_hour(key: str) -> datetime | None:
+    """The UTC hour a key's partition names (Firehose's arrival hour), or None without a whole one."""
+    partition = partition_of(key)
+    if not all(name in partition for name in PARTITION_KEYS):
+        return None
+    year, month, day, hour = (partition[name] for name in PARTITION_KEYS)
+    return datetime(year, month, day, hour, tzinfo=UTC)
 
 
 def is_data_key(key: str) -> bool:

@@ -126,36 +126,22 @@ def internal_spec(stack: str, look: pulumi.Input[str], alert_on: str) -> Monitor
         "that refused them."
     )
     if alert_on == ALERT_ON_NEW:
-        return MonitorSpec(
-            "internal",
-            f"[rejected-flows {stack}] New internal traffic is being rejected",
-            event_alert_query(new_internal_rejections(stack), INTERNAL_WINDOW),
-            pulumi.Output.format(
-                "Something inside your networks (private, CGNAT or IPv6 ULA ranges, or the stack's "
-                "`internalCidrs`) is being refused towards an address, port and protocol it was not refused "
-                "on within the baseline's days, in stack `{0}`: {1} The event's New section lists each new "
-                "pair; chronic rejects that were seen before do not fire this monitor.\n\nWhat to do: find "
-                "the source instance from its address, check whether the destination port should be open "
-                "to it (fix the rule) or whether the source should not be calling at all (investigate the "
-                "host).\n\n{2}",
-                stack, meaning, look,
-            ),
-            2,
-        )
-    return MonitorSpec(
-        "internal",
-        f"[rejected-flows {stack}] Traffic from internal sources is being rejected",
-        event_alert_query(internal_rejections(stack), INTERNAL_WINDOW),
-        pulumi.Output.format(
-            "Something inside your networks (private, CGNAT or IPv6 ULA ranges, or the stack's "
-            "`internalCidrs`) is being refused by a security group or network ACL in stack `{0}`: {1}"
-            "\n\nWhat to do: find the source instance from its address, check whether the destination "
-            "port should be open to it (fix the rule) or whether the source should not be calling at all "
-            "(investigate the host).\n\n{2}",
-            stack, meaning, look,
-        ),
-        2,
+        title = f"[rejected-flows {stack}] New internal traffic is being rejected"
+        query = event_alert_query(new_internal_rejections(stack), INTERNAL_WINDOW)
+        refused = ("is being refused towards an address, port and protocol it was not refused on within "
+                   "the baseline's days, in stack `{0}`: {1} The event's New section lists each new pair; "
+                   "chronic rejects that were seen before do not fire this monitor.")
+    else:
+        title = f"[rejected-flows {stack}] Traffic from internal sources is being rejected"
+        query = event_alert_query(internal_rejections(stack), INTERNAL_WINDOW)
+        refused = "is being refused by a security group or network ACL in stack `{0}`: {1}"
+    message = (
+        "Something inside your networks (private, CGNAT or IPv6 ULA ranges, or the stack's `internalCidrs`) "
+        + refused + "\n\nWhat to do: find the source instance from its address, check whether the "
+        "destination port should be open to it (fix the rule) or whether the source should not be calling "
+        "at all (investigate the host).\n\n{2}"
     )
+    return MonitorSpec("internal", title, query, pulumi.Output.format(message, stack, meaning, look), 2)
 
 
 def new_targets_spec(stack: str, look: pulumi.Input[str]) -> MonitorSpec:

@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from contracts.layout import PARTITION_KEYS, partition_of
+from contracts.layout import partition_hour
 from notifier.errorbatch import ErrorSummary
 from notifier.model import EventContext, ObjectRef
 from notifier.summary import FlowSummary
@@ -53,10 +53,9 @@ def clamp_date(epoch_s: float | None, now_s: float) -> int:
 
 def hour_of(key: str, fallback_epoch_s: float | None, now_s: float) -> datetime:
     """The archive hour of an object: its partition (Firehose's arrival hour), else the flows' time."""
-    partition = partition_of(key)
-    if all(k in partition for k in PARTITION_KEYS):
-        year, month, day, hour = (partition[k] for k in PARTITION_KEYS)
-        return datetime(year, month, day, hour, tzinfo=UTC)
+    hour = partition_hour(key)
+    if hour is not None:
+        return hour
     moment = datetime.fromtimestamp(fallback_epoch_s if fallback_epoch_s is not None else now_s, UTC)
     return moment.replace(minute=0, second=0, microsecond=0)
 

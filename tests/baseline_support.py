@@ -7,7 +7,8 @@ from typing import Any
 
 import orjson
 
-from contracts.baseline import EXPIRY_ATTRIBUTE, PARTITION_KEY
+from contracts.baseline import PARTITION_KEY
+from local.baseline import create_table as create_local_table
 from notifier.baseline.verdicts import Item, Rules
 
 TABLE = "rejected-flows-baseline-test"
@@ -47,15 +48,8 @@ class MemoryStore:
 
 
 def create_table(dynamodb: Any, name: str = TABLE) -> None:
-    """The table as the stack creates it: on demand, string partition key `pk`, TTL on `expires`."""
-    dynamodb.create_table(
-        TableName=name,
-        AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={
-        "Enabled": True, "AttributeName": EXPIRY_ATTRIBUTE})
+    """The table as the stack creates it (the local pipeline's own stand-in), named for these tests."""
+    create_local_table(dynamodb, name)
 
 
 def table_items(dynamodb: Any, name: str = TABLE) -> dict[str, dict[str, str]]:

@@ -19,7 +19,8 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": True, "linkify": True}).enable("li
 FORBIDDEN_TOKENS = frozenset({"link_open", "image", "html_inline", "html_block", "autolink"})
 HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 
-# The hostile values of issue 19, each through every field that reaches an event.
+# Hostile values (a phishing link, a mention, a shell command, a right-to-left override), each through
+# every field that reaches an event.
 HOSTILE_VALUES = (
     "1.2.3.4`[click-me](https://evil.example/phish)![x](https://evil.example/p.png)<b>x</b>@here",
     "/vpc/flow-logs\n# Injected heading\n\n[phish](https://evil.example)",

@@ -1,7 +1,7 @@
 """Replay interrupted at every AWS call, and two replays at once: what Firehose received, counted.
 
-moto's Firehose writes each PutRecordBatch straight into its S3 destination (REFERENCE.md, "Local
-stand-ins"), so the records Firehose took are the lines of the objects in the destination bucket.
+moto's Firehose writes each PutRecordBatch straight into its S3 destination (moto 5.2: no processor, no
+buffering), so the records Firehose took are the lines of the objects in the destination bucket.
 Each record is a distinct line, so a record put twice shows as a line seen twice.
 """
 

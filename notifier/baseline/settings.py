@@ -1,4 +1,4 @@
-"""The baseline's settings, from the notifier's environment (../shared/DESIGN.md contract 4)."""
+"""The baseline's settings, from the notifier's environment (docs/architecture.md, The notifier)."""
 
 from __future__ import annotations
 
