@@ -132,19 +132,24 @@ _SMALL_RANGE = 1_000
 def _fast_bounds_test(name: str, bounds: tuple[int, int]) -> str | None:
     """An expression true when the digits `name` surely fit `bounds` (None: always, given no run of 19
     digits). Digit strings of one length compare as their numbers do, so no int() is needed; `ln` is
-    `len`, `small[high]` the numbers 0 to `high` written out."""
+    `len`, `small<high>` the numbers 0 to `high` written out."""
     low, high = bounds
     if low == 0 and high >= 10**_FAST_BIGINT_DIGITS - 1:
         return None
     if low == 0 and high >= 10**_FAST_INT_DIGITS:
         return f"ln({name}) <= {_FAST_INT_DIGITS}"
     if low == 0 and high < _SMALL_RANGE:
-        return f"{name} in small[{high}]"
+        return f"{name} in small{high}"
     width = len(str(high))
     if low == 0:
-        return f"(ln({name}) <= {width} and ({name} <= '{high}' or ln({name}) < {width}))"
+        return f"({name} <= '{high}' if ln({name}) == {width} else ln({name}) < {width})"
     assert len(str(low)) == width, f"no fast test for the range {bounds}"
     return f"(ln({name}) == {width} and '{low}' <= {name} <= '{high}')"
+
+
+def small_ranges(numeric: Sequence[tuple[str, tuple[int, int]]]) -> set[int]:
+    """The maxima of the ranges `_fast_bounds_test` tests by lookup (`small<high>` in the loop)."""
+    return {high for _, (low, high) in numeric if low == 0 and high < _SMALL_RANGE}
 
 
 def shaped_fields(fmt: FlowLogFormat) -> list[tuple[int, ValuesCheck]]:
@@ -190,11 +195,12 @@ def _compile_block_encoder(fmt: FlowLogFormat, known: Sequence[set[str]]) -> Blo
     unpacked = ", ".join(names) + ","
     shaped = [index for index, _ in shaped_fields(fmt)]
     knowns = "".join(f"    k{i} = known[{n}]\n" for n, i in enumerate(shaped))
+    smalls = "".join(f"    small{high} = small[{high}]\n" for high in sorted(small_ranges(numeric)))
     all_known = " and ".join(f"{names[i]} in k{i}" for i in shaped) or "True"
     source = f"""
 def encode_block(messages, candidates, sfx, keep, lines, kept, doubtful):
     append, mark, doubt, ln = lines.append, kept.append, doubtful.append, len
-{knowns}    numeric_dash = False
+{knowns}{smalls}    numeric_dash = False
     for i in candidates:
         {unpacked} = messages[i].split()
         if {kept_test}:
@@ -212,8 +218,8 @@ def encode_block(messages, candidates, sfx, keep, lines, kept, doubtful):
 """
     namespace: dict[str, Any] = {"encode_checked": encode_checked, "rules": rules,
                                  "never_kept": NEVER_KEPT_STATUSES, "known": known,
-                                 "small": {b[1]: frozenset([*map(str, range(b[1] + 1)), NOT_APPLICABLE])
-                                           for _, b in numeric if b[0] == 0 and b[1] < _SMALL_RANGE}}
+                                 "small": {high: frozenset([*map(str, range(high + 1)), NOT_APPLICABLE])
+                                           for high in small_ranges(numeric)}}
     exec(compile(source, f"<flow-log encoder for {fmt.text[:60]}>", "exec"), namespace)
     encode_block: BlockEncoder = namespace["encode_block"]
     return encode_block
