@@ -8,6 +8,8 @@ import subprocess
 from infra.packaging import ROOT
 
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
+# What `make` and the tools write beside the sources (see .gitignore).
+UNTRACKED_DIRS = {"build", "mutants", "local-run"}
 POINTER = re.compile(r"docs/architecture\.md, ([A-Z][A-Za-z0-9 -]*[A-Za-z0-9])")
 
 
@@ -16,10 +18,18 @@ def headings() -> set[str]:
     return {line.lstrip("#").strip() for line in lines if line.startswith("#")}
 
 
+def repository_files(*suffixes: str) -> list[str]:
+    """The repository's files ending in one of `suffixes`, as `git ls-files` names them."""
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False)
+    names = listed.stdout.split() if listed.returncode == 0 else []
+    if not names:  # not a checkout of its own (mutmut's copy in mutants/, which git ignores): what is on disk
+        names = [str(path.relative_to(ROOT)) for path in ROOT.rglob("*") if path.is_file()
+                 and not any(part.startswith(".") or part in UNTRACKED_DIRS for part in path.relative_to(ROOT).parts)]
+    return sorted(name for name in names if name.endswith(suffixes))
+
+
 def tracked_text_files() -> list[str]:
-    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
-    names = [name for name in listed.stdout.split() if name.endswith((".py", ".md", ".yaml", ".toml"))]
-    return [name for name in names if ROOT / name != ARCHITECTURE]
+    return [name for name in repository_files(".py", ".md", ".yaml", ".toml") if ROOT / name != ARCHITECTURE]
 
 
 def test_every_pointer_names_a_section_of_the_architecture() -> None:
@@ -44,8 +54,7 @@ CODE_SPAN = re.compile(r"`[^`]*`")
 
 
 def markdown_pages() -> list[str]:
-    listed = subprocess.run(["git", "ls-files", "*.md"], cwd=ROOT, capture_output=True, text=True, check=True)
-    return [name for name in listed.stdout.split() if not name.startswith("tests/events/")]
+    return [name for name in repository_files(".md") if not name.startswith("tests/events/")]
 
 
 def prose(text: str) -> str:
