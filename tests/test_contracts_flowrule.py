@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.flowlog import FlowLogFormat
-from contracts.flowrule import archived_value_problem
+from contracts.flowrule import HexId, Shape, _compiled, archived_value_problem, hex_id, string_problem
 from notifier.summary import flow_values, summarise_flows
 from tests.test_transform_encoding import records
 from transform.encoder import LineEncoder
@@ -51,3 +51,33 @@ def test_a_value_outside_its_range_is_neither_archived_nor_counted(damage: tuple
     assert flow_values(record) is None
     assert (summary.flows, summary.invalid.not_flow_records) == (0, 1)
     assert archived_value_problem(column, value) is not None
+
+
+# A hostile value as the probe wrote it: a srcaddr carrying a link, an image and a mention.
+PHISHING_SRCADDR = "1.2.3.4`[click-me](https://evil.example/phish)![x](https://evil.example/p.png)@here"
+
+
+def test_a_refused_value_is_named_with_its_column_and_only_its_first_40_characters() -> None:
+    assert archived_value_problem("srcaddr", PHISHING_SRCADDR) == \
+        "srcaddr: '1.2.3.4`[click-me](https://evil.example/' is not an IPv4 or IPv6 address"
+    assert string_problem("log-status", "OK\u202e" + "x" * 60) == \
+        "log_status: 'OK\\u202e" + "x" * 37 + "' holds a control or format character"
+    assert archived_value_problem("dstport", "22") == "dstport: '22' is not a number"
+    assert archived_value_problem("srcaddr", 3232235777) == "srcaddr: 3232235777 is not a string"
+
+
+def test_a_resource_id_shape_is_its_prefix_and_8_or_17_lowercase_hex_digits() -> None:
+    nat = hex_id("nat-")
+
+    assert nat == HexId("nat-<8 or 17 hex digits>", r"nat\-[0-9a-f]{8}(?:[0-9a-f]{9})?", "nat-")
+    assert [nat.matches(v) for v in ("nat-0123abcd", "nat-0123456789abcdef0", "nat-0123ABCD", "nat-0123abc",
+                                     "nat-0123abcd0", "nat.0123abcd", "eni-0123abcd")] == \
+        [True, True, False, False, False, False, False]
+
+
+def test_a_shape_matches_ascii_only_and_compiles_its_pattern_once() -> None:
+    digits = Shape("digits", r"\d{1,3}(?:-\d{1,3})?")  # a pattern no other shape uses: compiled here
+
+    assert [digits.matches(v) for v in ("7", "12-345", "\u0663", "1\uff12", "1234", "")] == \
+        [True, True, False, False, False, False]
+    assert _compiled(digits.pattern) is _compiled(digits.pattern)

@@ -23,8 +23,9 @@ def repository_files(*suffixes: str) -> list[str]:
     listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False)
     names = listed.stdout.split() if listed.returncode == 0 else []
     if not names:  # not a checkout of its own (mutmut's copy in mutants/, which git ignores): what is on disk
-        names = [str(path.relative_to(ROOT)) for path in ROOT.rglob("*") if path.is_file()
-                 and not any(part.startswith(".") or part in UNTRACKED_DIRS for part in path.relative_to(ROOT).parts)]
+        on_disk = (path.relative_to(ROOT) for path in ROOT.rglob("*") if path.is_file())
+        names = [str(path) for path in on_disk
+                 if not any(part.startswith(".") or part in UNTRACKED_DIRS for part in path.parts)]
     return sorted(name for name in names if name.endswith(suffixes))
 
 
