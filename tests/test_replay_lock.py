@@ -9,10 +9,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import boto3
 import orjson
 import pytest
+from botocore.exceptions import EndpointConnectionError
+from botocore.stub import Stubber
 
 from contracts.layout import REPLAY_LOCK_PREFIX
+from replay.aws import ObjectAccessError, ReplaySetupError
 from replay.lock import MAX_KEY_BYTES, RENEW_FRACTION, Holder, Lease, LockLostError, Locks, lock_key
 from tests.conftest import BUCKET
 
@@ -126,3 +130,79 @@ def test_a_sweep_deletes_stale_locks_of_replayed_objects_only(aws: Any) -> None:
 
     left = [item["Key"] for item in aws.list_objects_v2(Bucket=BUCKET, Prefix=REPLAY_LOCK_PREFIX)["Contents"]]
     assert left == [lock_key(pending_key)]
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"run": 7, "pid": "12"}'])
+def test_a_lock_that_does_not_say_who_holds_it_still_keeps_a_second_run_out(aws: Any, body: bytes) -> None:
+    aws.put_object(Bucket=BUCKET, Key=lock_key(ERROR_KEY), Body=body)
+
+    holder = locks(aws, "run-two").acquire(ERROR_KEY)
+
+    assert isinstance(holder, Holder)
+    assert (holder.run, holder.host, holder.pid) == ("7" if body.startswith(b"{") else "?", "?", None)
+    assert holder.who().startswith("a run on ?, last renewed ")
+
+
+def test_a_lock_released_while_a_run_looked_is_taken_on_the_next_try(aws: Any) -> None:
+    stubbed = boto3.client("s3", region_name="eu-west-1")
+    with Stubber(stubbed) as s3:
+        s3.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
+        s3.add_client_error("get_object", "NoSuchKey", http_status_code=404)
+        s3.add_response("put_object", {"ETag": '"e1"'})
+
+        lease = locks(stubbed, "run-two").acquire(ERROR_KEY)
+
+        assert isinstance(lease, Lease) and (lease.etag, lease.took_over) == ('"e1"', None)
+        s3.assert_no_pending_responses()
+
+
+def test_a_run_kept_out_by_locks_taken_and_released_under_it_leaves_the_object(aws: Any) -> None:
+    stubbed = boto3.client("s3", region_name="eu-west-1")
+    with Stubber(stubbed) as s3:
+        for _ in range(3):
+            s3.add_client_error("put_object", "ConditionalRequestConflict", http_status_code=409)
+            s3.add_client_error("get_object", "NoSuchKey", http_status_code=404)
+
+        holder = locks(stubbed, "run-two").acquire(ERROR_KEY)
+
+    assert holder == Holder("?", "another host", None, 0.0)
+
+
+@pytest.mark.parametrize("operation", ["put_object", "get_object"])
+def test_a_lock_refused_for_permissions_says_which_permissions_replay_needs(aws: Any, operation: str) -> None:
+    stubbed = boto3.client("s3", region_name="eu-west-1")
+    with Stubber(stubbed) as s3:
+        if operation == "get_object":
+            s3.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
+        s3.add_client_error(operation, "AccessDenied", "Access Denied", http_status_code=403)
+
+        with pytest.raises(ReplaySetupError) as refused:
+            locks(stubbed, "run-two").acquire(ERROR_KEY)
+
+    assert str(refused.value) == (
+        f"access denied to s3://{BUCKET}/{lock_key(ERROR_KEY)} (AccessDenied: Access Denied): replay locks "
+        f"each object it replays, and needs s3:PutObject, s3:GetObject and s3:DeleteObject on "
+        f"{REPLAY_LOCK_PREFIX}*")
+
+
+def test_a_lock_that_cannot_be_written_for_another_reason_is_an_object_error(aws: Any) -> None:
+    stubbed = boto3.client("s3", region_name="eu-west-1")
+    with Stubber(stubbed) as s3:
+        s3.add_client_error("put_object", "InternalError", "We encountered an internal error",
+                            http_status_code=500)
+
+        with pytest.raises(ObjectAccessError, match=r"^cannot lock the object \(InternalError: We enc"):
+            locks(stubbed, "run-two").acquire(ERROR_KEY)
+
+
+def test_releasing_without_a_network_leaves_the_lock_to_run_out(aws: Any) -> None:
+    lease = locks(aws, "run-one").acquire(ERROR_KEY)
+    assert isinstance(lease, Lease)
+
+    class Unreachable:
+        def delete_object(self, **_: Any) -> None:
+            raise EndpointConnectionError(endpoint_url="https://s3.eu-west-1.amazonaws.com")
+
+    Locks(Unreachable(), BUCKET).release(lease)
+
+    assert lock_body(aws)["run"] == "run-one"
