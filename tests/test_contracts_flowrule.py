@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contracts import flowrule
 from contracts.flowlog import FlowLogFormat
 from contracts.flowrule import HexId, Shape, _compiled, archived_value_problem, hex_id, string_problem
 from notifier.summary import flow_values, summarise_flows
@@ -75,9 +77,11 @@ def test_a_resource_id_shape_is_its_prefix_and_8_or_17_lowercase_hex_digits() ->
         [True, True, False, False, False, False, False]
 
 
-def test_a_shape_matches_ascii_only_and_compiles_its_pattern_once() -> None:
-    digits = Shape("digits", r"\d{1,3}(?:-\d{1,3})?")  # a pattern no other shape uses: compiled here
+def test_a_shape_matches_ascii_only_and_compiles_its_pattern_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(flowrule, "_PATTERNS", {})  # nothing compiled yet, whatever ran before
+    digits = Shape("digits", r"\d{1,3}(?:-\d{1,3})?")
 
     assert [digits.matches(v) for v in ("7", "12-345", "\u0663", "1\uff12", "1234", "")] == \
         [True, True, False, False, False, False]
     assert _compiled(digits.pattern) is _compiled(digits.pattern)
+    assert list(flowrule._PATTERNS) == [digits.pattern]
