@@ -1,208 +1,113 @@
-"""One replay at a time per error object (replay/lock.py), against moto's in-process S3.
-
-The slow tests run whole replays against each other; these hold each step of the lock to what a second
-run, a stopped run and a sweep must see.
-"""
+"""Replay's lock per error object (S3 conditional writes on a moto server): who holds it, races S3
+reports, stale locks, and the permissions it needs."""
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
+import io
+import itertools
+import os
+import socket
 
-import boto3
 import orjson
 import pytest
-from botocore.exceptions import EndpointConnectionError
-from botocore.stub import Stubber
 
 from contracts.layout import REPLAY_LOCK_PREFIX
-from replay.aws import ObjectAccessError, ReplaySetupError
-from replay.lock import MAX_KEY_BYTES, RENEW_FRACTION, Holder, Lease, LockLostError, Locks, lock_key
-from tests.conftest import BUCKET
+from local.aws import LocalAws
+from replay.__main__ import main
+from replay.aws import ReplaySetupError
+from replay.lock import Holder, Lease, Locks, lock_key
+from tests.replay_support import Faulty, aws_error, error_key, error_object
 
-ERROR_KEY = "errors/processing-failed/2026/12/03/07/rejected-flows-1-2026-12-03-07-00-00-abc.gz"
-
-
-class Clock:
-    """A monotonic clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
+_names = itertools.count(1)
 
 
-def locks(s3: Any, run: str, clock: Clock | None = None, lease_seconds: float = 600.0) -> Locks:
-    return Locks(s3, BUCKET, lease_seconds=lease_seconds, run=run, monotonic=clock or Clock())
+@pytest.fixture(scope="module")
+def aws():
+    local = LocalAws()
+    yield local
+    local.stop()
 
 
-def lock_body(s3: Any, key: str = ERROR_KEY) -> dict[str, Any]:
-    body: dict[str, Any] = orjson.loads(s3.get_object(Bucket=BUCKET, Key=lock_key(key))["Body"].read())
-    return body
+@pytest.fixture
+def bucket(aws):
+    name = f"locks-{next(_names)}"
+    aws.client("s3").create_bucket(Bucket=name)
+    return name
 
 
-def test_a_lock_lives_under_its_prefix_and_a_key_too_long_for_s3_is_named_by_its_hash() -> None:
-    longest = "e" * (MAX_KEY_BYTES - len(REPLAY_LOCK_PREFIX))
-
-    assert lock_key(ERROR_KEY) == REPLAY_LOCK_PREFIX + ERROR_KEY
-    assert lock_key(longest) == REPLAY_LOCK_PREFIX + longest
-    assert lock_key(longest + "e") == \
-        REPLAY_LOCK_PREFIX + "sha256/" + hashlib.sha256((longest + "e").encode()).hexdigest()
-    assert lock_key("é" * 600).startswith(REPLAY_LOCK_PREFIX + "sha256/")  # 1,200 bytes in 600 characters
-
-
-def test_the_first_run_takes_the_lock_and_a_second_run_is_told_who_holds_it(aws: Any) -> None:
-    first = locks(aws, "run-one").acquire(ERROR_KEY)
-    second = locks(aws, "run-two").acquire(ERROR_KEY)
-
-    assert isinstance(first, Lease) and (first.key, first.lock, first.took_over) == \
-        (ERROR_KEY, lock_key(ERROR_KEY), None)
-    assert isinstance(second, Holder)
-    assert (second.run, second.pid) == ("run-one", lock_body(aws)["pid"])
-    assert second.age_seconds < 60
-    assert second.describe() == f"another run ({second.who()}) is replaying it"
-    assert second.who() == f"a run on {second.host} pid {second.pid}, last renewed " \
-        f"{second.age_seconds:,.0f} s ago"
-    assert lock_body(aws)["run"] == "run-one"
+def test_a_lock_names_its_run_host_and_pid_and_only_one_run_gets_it(aws, bucket):
+    s3 = aws.client("s3")
+    mine, theirs = Locks(s3, bucket), Locks(aws.client("s3"), bucket)
+    lease = mine.acquire(error_key())
+    assert isinstance(lease, Lease) and lease.lock == REPLAY_LOCK_PREFIX + error_key()
+    body = orjson.loads(s3.get_object(Bucket=bucket, Key=lease.lock)["Body"].read())
+    assert (body["object"], body["run"], body["host"], body["pid"]) == (
+        error_key(), mine.run, socket.gethostname(), os.getpid())
+    held = theirs.acquire(error_key())
+    assert isinstance(held, Holder) and (held.run, held.pid) == (mine.run, os.getpid())
+    assert held.age_seconds < 60
+    mine.release(lease)
+    assert isinstance(theirs.acquire(error_key()), Lease), "released: the next run gets it"
 
 
-def test_a_holder_without_a_pid_is_described_without_one() -> None:
-    assert Holder("r", "laptop", None, 1234.4).who() == "a run on laptop, last renewed 1,234 s ago"
+def test_a_race_s3_reports_as_a_conflict_leaves_the_object_to_the_other_run(aws, bucket):
+    s3 = aws.client("s3")
+    other = Locks(s3, bucket).acquire(error_key())
+    assert isinstance(other, Lease)
+    conflict = aws_error("ConditionalRequestConflict", "A conflicting operation is in progress", "PutObject")
+    held = Locks(Faulty(s3, put_object=iter([conflict])), bucket).acquire(error_key())
+    assert isinstance(held, Holder)
 
 
-def test_a_lock_is_renewed_only_once_a_fifth_of_the_lease_has_passed(aws: Any) -> None:
-    clock = Clock()
-    mine = locks(aws, "run-one", clock)
-    lease = mine.acquire(ERROR_KEY)
+def test_a_renewal_rewrites_the_lock_and_a_release_after_a_takeover_leaves_the_new_holders_lock(aws, bucket):
+    s3 = aws.client("s3")
+    first = Locks(s3, bucket, lease_seconds=0.0)
+    lease = first.acquire(error_key())
     assert isinstance(lease, Lease)
-    first_etag = lease.etag
-
-    clock.now += 600 * RENEW_FRACTION - 1
-    mine.renew_if_due(lease)
-    assert (lease.etag, lock_body(aws)["write"]) == (first_etag, 1)
-
-    clock.now += 1
-    mine.renew_if_due(lease)
-    assert lease.etag != first_etag
-    assert (lease.written_at, lock_body(aws)["write"]) == (clock.now, 2)
+    etag = lease.etag
+    first.renew_if_due(lease)
+    assert lease.etag != etag, "rewritten: a new ETag"
+    taker = Locks(s3, bucket, lease_seconds=0.0).acquire(error_key())
+    assert isinstance(taker, Lease) and taker.took_over is not None and taker.took_over.run == first.run
+    first.release(lease)  # its ETag no longer matches: the taker's lock stays
+    assert s3.get_object(Bucket=bucket, Key=taker.lock)["ETag"] == taker.etag
 
 
-def test_a_stale_lock_is_taken_over_and_its_old_holder_learns_it_lost_the_lock(aws: Any) -> None:
-    clock = Clock()
-    stopped = locks(aws, "run-stopped", clock, lease_seconds=0.0)
-    old = stopped.acquire(ERROR_KEY)
-    assert isinstance(old, Lease)
-
-    new = locks(aws, "run-new", lease_seconds=0.0).acquire(ERROR_KEY)
-
-    assert isinstance(new, Lease) and new.took_over is not None
-    assert new.took_over.run == "run-stopped"
-    assert lock_body(aws)["run"] == "run-new"
-    clock.now += 1
-    with pytest.raises(LockLostError, match="another run took over its lock"):
-        stopped.renew_if_due(old)
-    stopped.release(old)  # not its lock any more: the new holder's stays
-    assert lock_body(aws)["run"] == "run-new"
-
-
-def test_releasing_deletes_the_lock_so_the_next_run_takes_it_at_once(aws: Any) -> None:
-    first = locks(aws, "run-one")
-    lease = first.acquire(ERROR_KEY)
-    assert isinstance(lease, Lease)
-
-    first.release(lease)
-    again = locks(aws, "run-two").acquire(ERROR_KEY)
-
-    assert isinstance(again, Lease) and again.took_over is None
-    assert lock_body(aws)["run"] == "run-two"
-
-
-def test_a_sweep_deletes_stale_locks_of_replayed_objects_only(aws: Any) -> None:
-    replayed_key, pending_key = ERROR_KEY, ERROR_KEY.replace("abc", "def")
-    for key in (replayed_key, pending_key):
-        assert isinstance(locks(aws, "run-stopped").acquire(key), Lease)
-    fresh = locks(aws, "run-sweeper")
-    stale = locks(aws, "run-sweeper", lease_seconds=0.0)
-
-    assert fresh.sweep(lambda key: True) == 0  # neither is stale yet
-    assert stale.sweep(lambda key: key == replayed_key) == 1
-
-    left = [item["Key"] for item in aws.list_objects_v2(Bucket=BUCKET, Prefix=REPLAY_LOCK_PREFIX)["Contents"]]
-    assert left == [lock_key(pending_key)]
-
-
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"run": 7, "pid": "12"}'])
-def test_a_lock_that_does_not_say_who_holds_it_still_keeps_a_second_run_out(aws: Any, body: bytes) -> None:
-    aws.put_object(Bucket=BUCKET, Key=lock_key(ERROR_KEY), Body=body)
-
-    holder = locks(aws, "run-two").acquire(ERROR_KEY)
-
-    assert isinstance(holder, Holder)
-    assert (holder.run, holder.host, holder.pid) == ("7" if body.startswith(b"{") else "?", "?", None)
-    assert holder.who().startswith("a run on ?, last renewed ")
-
-
-def test_a_lock_released_while_a_run_looked_is_taken_on_the_next_try(aws: Any) -> None:
-    stubbed = boto3.client("s3", region_name="eu-west-1")
-    with Stubber(stubbed) as s3:
-        s3.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
-        s3.add_client_error("get_object", "NoSuchKey", http_status_code=404)
-        s3.add_response("put_object", {"ETag": '"e1"'})
-
-        lease = locks(stubbed, "run-two").acquire(ERROR_KEY)
-
-        assert isinstance(lease, Lease) and (lease.etag, lease.took_over) == ('"e1"', None)
-        s3.assert_no_pending_responses()
-
-
-def test_a_run_kept_out_by_locks_taken_and_released_under_it_leaves_the_object(aws: Any) -> None:
-    stubbed = boto3.client("s3", region_name="eu-west-1")
-    with Stubber(stubbed) as s3:
-        for _ in range(3):
-            s3.add_client_error("put_object", "ConditionalRequestConflict", http_status_code=409)
-            s3.add_client_error("get_object", "NoSuchKey", http_status_code=404)
-
-        holder = locks(stubbed, "run-two").acquire(ERROR_KEY)
-
-    assert holder == Holder("?", "another host", None, 0.0)
-
-
-@pytest.mark.parametrize("operation", ["put_object", "get_object"])
-def test_a_lock_refused_for_permissions_says_which_permissions_replay_needs(aws: Any, operation: str) -> None:
-    stubbed = boto3.client("s3", region_name="eu-west-1")
-    with Stubber(stubbed) as s3:
-        if operation == "get_object":
-            s3.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
-        s3.add_client_error(operation, "AccessDenied", "Access Denied", http_status_code=403)
-
-        with pytest.raises(ReplaySetupError) as refused:
-            locks(stubbed, "run-two").acquire(ERROR_KEY)
-
-    assert str(refused.value) == (
-        f"access denied to s3://{BUCKET}/{lock_key(ERROR_KEY)} (AccessDenied: Access Denied): replay locks "
+def test_a_caller_not_allowed_to_write_locks_is_told_which_permissions_replay_needs(aws, bucket):
+    denied = aws_error("AccessDenied", "Access Denied", "PutObject")
+    locks = Locks(Faulty(aws.client("s3"), put_object=itertools.repeat(denied)), bucket)
+    with pytest.raises(ReplaySetupError) as caught:
+        locks.acquire(error_key())
+    assert str(caught.value) == (
+        f"access denied to s3://{bucket}/{lock_key(error_key())} (AccessDenied: Access Denied): replay locks "
         f"each object it replays, and needs s3:PutObject, s3:GetObject and s3:DeleteObject on "
         f"{REPLAY_LOCK_PREFIX}*")
 
 
-def test_a_lock_that_cannot_be_written_for_another_reason_is_an_object_error(aws: Any) -> None:
-    stubbed = boto3.client("s3", region_name="eu-west-1")
-    with Stubber(stubbed) as s3:
-        s3.add_client_error("put_object", "InternalError", "We encountered an internal error",
-                            http_status_code=500)
+def test_the_command_exits_2_when_it_may_not_lock(aws, bucket, monkeypatch):
+    s3 = aws.client("s3")
+    s3.put_object(Bucket=bucket, Key=error_key(), Body=error_object([b"record\n"]))
+    stream = f"locks-stream-{next(_names)}"
+    aws.client("firehose").create_delivery_stream(
+        DeliveryStreamName=stream, ExtendedS3DestinationConfiguration={
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose", "BucketARN": f"arn:aws:s3:::{bucket}"})
+    denied = aws_error("AccessDenied", "Access Denied", "PutObject")
+    monkeypatch.setattr("replay.__main__.clients", lambda: (
+        Faulty(s3, put_object=itertools.repeat(denied)), aws.client("firehose")))
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["--bucket", bucket, "--stream", stream], out=out, err=err) == 2
+    assert err.getvalue().startswith(f"error: access denied to s3://{bucket}/{REPLAY_LOCK_PREFIX}")
+    assert s3.get_object_tagging(Bucket=bucket, Key=error_key())["TagSet"] == []
+    aws.client("firehose").delete_delivery_stream(DeliveryStreamName=stream)
 
-        with pytest.raises(ObjectAccessError, match=r"^cannot lock the object \(InternalError: We enc"):
-            locks(stubbed, "run-two").acquire(ERROR_KEY)
 
-
-def test_releasing_without_a_network_leaves_the_lock_to_run_out(aws: Any) -> None:
-    lease = locks(aws, "run-one").acquire(ERROR_KEY)
-    assert isinstance(lease, Lease)
-
-    class Unreachable:
-        def delete_object(self, **_: Any) -> None:
-            raise EndpointConnectionError(endpoint_url="https://s3.eu-west-1.amazonaws.com")
-
-    Locks(Unreachable(), BUCKET).release(lease)
-
-    assert lock_body(aws)["run"] == "run-one"
+def test_a_sweep_deletes_stale_locks_of_replayed_objects_only(aws, bucket):
+    s3 = aws.client("s3")
+    done, pending = error_key(3, "done"), error_key(4, "pending")
+    for key in (done, pending):
+        assert isinstance(Locks(s3, bucket).acquire(key), Lease)  # left behind by killed runs
+    replayed = {done}
+    assert Locks(s3, bucket).sweep(replayed.__contains__) == 0, "fresh locks are kept"
+    assert Locks(s3, bucket, lease_seconds=0.0).sweep(replayed.__contains__) == 1
+    left = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=REPLAY_LOCK_PREFIX)["Contents"]]
+    assert left == [lock_key(pending)], "a stale lock on an object not replayed waits to be taken over"
