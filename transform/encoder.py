@@ -147,7 +147,7 @@ def _fast_bounds_test(name: str, bounds: tuple[int, int]) -> str | None:
     return f"(ln({name}) == {width} and '{low}' <= {name} <= '{high}')"
 
 
-def small_ranges(numeric: Sequence[tuple[str, tuple[int, int]]]) -> set[int]:
+def _small_ranges(numeric: Sequence[tuple[str, tuple[int, int]]]) -> set[int]:
     """The maxima of the ranges `_fast_bounds_test` tests by lookup (`small<high>` in the loop)."""
     return {high for _, (low, high) in numeric if low == 0 and high < _SMALL_RANGE}
 
@@ -195,7 +195,7 @@ def _compile_block_encoder(fmt: FlowLogFormat, known: Sequence[set[str]]) -> Blo
     unpacked = ", ".join(names) + ","
     shaped = [index for index, _ in shaped_fields(fmt)]
     knowns = "".join(f"    k{i} = known[{n}]\n" for n, i in enumerate(shaped))
-    smalls = "".join(f"    small{high} = small[{high}]\n" for high in sorted(small_ranges(numeric)))
+    smalls = "".join(f"    small{high} = small[{high}]\n" for high in sorted(_small_ranges(numeric)))
     all_known = " and ".join(f"{names[i]} in k{i}" for i in shaped) or "True"
     source = f"""
 def encode_block(messages, candidates, sfx, keep, lines, kept, doubtful):
@@ -219,7 +219,7 @@ def encode_block(messages, candidates, sfx, keep, lines, kept, doubtful):
     namespace: dict[str, Any] = {"encode_checked": encode_checked, "rules": rules,
                                  "never_kept": NEVER_KEPT_STATUSES, "known": known,
                                  "small": {high: frozenset([*map(str, range(high + 1)), NOT_APPLICABLE])
-                                           for high in small_ranges(numeric)}}
+                                           for high in _small_ranges(numeric)}}
     exec(compile(source, f"<flow-log encoder for {fmt.text[:60]}>", "exec"), namespace)
     encode_block: BlockEncoder = namespace["encode_block"]
     return encode_block
